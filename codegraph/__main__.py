@@ -1,0 +1,5 @@
+"""``python -m codegraph``."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,368 @@
+"""Split a source file into chunks: one per function/method, class remainder and module remainder.
+
+Algorithm (for languages with a grammar):
+
+1. Run the language's definitions query (``queries/<lang>.scm``). Each definition is widened to its wrapper
+   (decorators, ``export``, ``const f = () => ...``, ``template <...>``) and to the comments and attributes
+   directly above it, so doc comments travel with their function.
+2. Nest the definitions by line range. A function not inside another function is a chunk (kind ``method`` if
+   its nearest enclosing definition is a class); functions inside functions stay in their parent. A class
+   with no method chunks inside is one chunk of kind ``class``.
+3. Every line not covered by those chunks belongs to its innermost class/module definition, or to the file;
+   maximal runs of such lines with the same owner become remainder chunks (``class`` / ``module``), cut into
+   pieces of at most :data:`REMAINDER_MAX_LINES`. Runs of blank or bracket-only lines are dropped.
+4. A chunk whose embedded text (:func:`embedding_text`) exceeds the model's token limit is split into windows
+   of whole lines that fit, overlapping by :data:`OVERLAP_LINES` lines; every window keeps the definition's
+   full line range as its ``span``.
+
+Files without a grammar are cut into line windows of at most :data:`TEXT_WINDOW_LINES` lines.
+All line numbers are 1-based and inclusive.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..types import Chunk
+from .languages import TEXT, query_matches, ts_parser
+
+CHUNKER_VERSION = "1"
+"""Bump when chunk boundaries or :func:`embedding_text` change: it is part of every embedding cache key."""
+
+REMAINDER_MAX_LINES = 60
+"""Longest module/class remainder chunk, in lines."""
+
+TEXT_WINDOW_LINES = 40
+"""Window length for files without a grammar, in lines."""
+
+OVERLAP_LINES = 3
+"""Lines shared by consecutive windows of a split definition (and of text windows)."""
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+"""Maps texts to token counts (special tokens included), e.g. :meth:`OnnxEncoder.count_tokens`."""
+
+_WRAPPERS = frozenset(
+    {
+        "decorated_definition",
+        "export_statement",
+        "lexical_declaration",
+        "variable_declaration",
+        "expression_statement",
+        "template_declaration",
+    }
+)
+_ATTACHED_ABOVE = ("comment", "attribute_item", "decorator", "line_comment", "block_comment")
+_MEANINGLESS = re.compile(r"^[\s{}()\[\];,]*(end)?[\s;]*$")
+_NAME_NODES = frozenset(
+    {"identifier", "field_identifier", "qualified_identifier", "destructor_name", "operator_name", "type_identifier"}
+)
+
+
+def estimate_tokens(texts: Sequence[str]) -> list[int]:
+    """Rough token count (characters / 3 + 2): a stand-in when no tokenizer is at hand."""
+    return [len(t) // 3 + 2 for t in texts]
+
+
+def embedding_text(path: str, kind: str, qualified_symbol: str | None, code: str) -> str:
+    """The text that is embedded (and hashed) for a chunk: path, kind and symbol on top, then the code.
+
+    Context lines give the model the file and the enclosing scope, which the code of a method alone lacks.
+    """
+    title = f"{kind} {qualified_symbol}" if qualified_symbol else kind
+    return f"{path}\n{title}\n{code}"
+
+
+@dataclass(slots=True)
+class _Def:
+    start: int  # 1-based
+    end: int  # 1-based inclusive
+    kind: str  # function | method | class | module
+    name: str | None
+    explicit_scope: str | None = None
+    parent: _Def | None = None
+    children: list[_Def] = field(default_factory=list)
+
+    @property
+    def is_function(self) -> bool:
+        return self.kind in ("function", "method")
+
+    def scope_path(self) -> list[str]:
+        names: list[str] = []
+        node = self.parent
+        while node is not None:
+            if node.name:
+                names.append(node.name)
+            node = node.parent
+        names.reverse()
+        if self.explicit_scope:
+            names.append(self.explicit_scope)
+        return names
+
+
+def _text(node: Any) -> str:
+    return node.text.decode("utf-8", "replace") if node.text is not None else ""
+
+
+def _declarator_name(node: Any) -> str | None:
+    """Name of a C/C++ function definition, read from its (nested) declarator."""
+    decl = node.child_by_field_name("declarator")
+    while decl is not None:
+        if decl.type in _NAME_NODES:
+            return _text(decl)
+        nxt = decl.child_by_field_name("declarator")
+        if nxt is None:
+            nxt = next((c for c in decl.named_children if c.type in _NAME_NODES), None)
+        decl = nxt
+    return None
+
+
+def _widen(node: Any) -> Any:
+    """Climb to wrapper nodes that belong to this definition alone (decorators, export, const x = ...)."""
+    while node.parent is not None and node.parent.type in _WRAPPERS:
+        parent = node.parent
+        declarators = [c for c in parent.named_children if c.type == "variable_declarator"]
+        if len(declarators) > 1:
+            break
+        node = parent
+    return node
+
+
+def _start_with_attached(node: Any) -> int:
+    """0-based start row, moved up over comments/attributes that sit directly above the node."""
+    row = node.start_point.row
+    sib = node.prev_named_sibling
+    while sib is not None and any(k in sib.type for k in _ATTACHED_ABOVE) and sib.end_point.row >= row - 1:
+        if sib.end_point.row == row and sib.start_point.row == row:  # trailing comment on the same line
+            break
+        row = sib.start_point.row
+        sib = sib.prev_named_sibling
+    return row
+
+
+def _end_row(node: Any) -> int:
+    end = node.end_point
+    return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
+
+
+def _collect_defs(language: str, tree: Any) -> list[_Def]:
+    seen: dict[tuple[int, int], _Def] = {}
+    for _pattern, caps in query_matches(language, tree.root_node):
+        kind_node = None
+        kind = ""
+        for cap in ("definition.function", "definition.method", "definition.class", "definition.module"):
+            if cap in caps:
+                kind_node, kind = caps[cap][0], cap.split(".", 1)[1]
+                break
+        if kind_node is None:
+            continue
+        name_nodes = caps.get("name")
+        name = _text(name_nodes[0]) if name_nodes else _declarator_name(kind_node)
+        if name is not None:
+            name = name.strip().strip("'\"") or None
+            if name and kind in ("class", "module"):
+                name = name.split("<", 1)[0].strip()
+        scope_nodes = caps.get("scope")
+        wide = _widen(kind_node)
+        key = (wide.start_byte, wide.end_byte)
+        if key in seen and (seen[key].explicit_scope or not scope_nodes):
+            continue
+        start = _start_with_attached(wide) + 1
+        seen[key] = _Def(
+            start=start,
+            end=max(start, _end_row(wide) + 1),
+            kind="function" if kind == "method" and not scope_nodes else kind,
+            name=name,
+            explicit_scope=_text(scope_nodes[0]) if scope_nodes else None,
+        )
+        if kind == "method" and scope_nodes:
+            seen[key].kind = "method"
+    defs = sorted(seen.values(), key=lambda d: (d.start, -d.end))
+    stack: list[_Def] = []
+    for d in defs:
+        while stack and stack[-1].end < d.end:
+            stack.pop()
+        if stack and stack[-1].start <= d.start and d.end <= stack[-1].end:
+            d.parent = stack[-1]
+            stack[-1].children.append(d)
+        stack.append(d)
+    return defs
+
+
+def _in_function(d: _Def) -> bool:
+    node = d.parent
+    while node is not None:
+        if node.is_function:
+            return True
+        node = node.parent
+    return False
+
+
+@dataclass(slots=True)
+class _Piece:
+    start: int
+    end: int
+    kind: str
+    symbol: str | None
+    scope: str | None
+
+
+def _definition_pieces(defs: list[_Def]) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    emitted_in: set[int] = set()  # ids of classes that contain an emitted function
+    for d in defs:
+        if d.is_function and not _in_function(d):
+            scope = ".".join(d.scope_path()) or None
+            owner = d.parent
+            is_method = d.kind == "method" or (owner is not None and owner.kind == "class")
+            pieces.append(_Piece(d.start, d.end, "method" if is_method else "function", d.name, scope))
+            node = d.parent
+            while node is not None:
+                emitted_in.add(id(node))
+                node = node.parent
+    for d in defs:
+        if d.kind == "class" and id(d) not in emitted_in and not _in_function(d):
+            parent = d.parent
+            if parent is not None and parent.kind == "class" and id(parent) not in emitted_in:
+                continue  # nested in a class that is emitted whole
+            pieces.append(_Piece(d.start, d.end, "class", d.name, ".".join(d.scope_path()) or None))
+    return pieces
+
+
+def _remainder_pieces(lines: list[str], defs: list[_Def], covered: list[bool]) -> list[_Piece]:
+    n = len(lines)
+    owner: list[_Def | None] = [None] * (n + 1)
+    for d in defs:  # sorted by start, parents before children: inner definitions overwrite
+        if d.kind in ("class", "module"):
+            for line in range(d.start, min(d.end, n) + 1):
+                owner[line] = d
+    pieces: list[_Piece] = []
+    line = 1
+    while line <= n:
+        if covered[line]:
+            line += 1
+            continue
+        start, who = line, owner[line]
+        while line <= n and not covered[line] and owner[line] is who:
+            line += 1
+        end = line - 1
+        while start <= end and not lines[start - 1].strip():
+            start += 1
+        while end >= start and not lines[end - 1].strip():
+            end -= 1
+        if start > end or all(_MEANINGLESS.match(lines[i - 1]) for i in range(start, end + 1)):
+            continue
+        if who is None:
+            kind, symbol, scope = "module", None, None
+        else:
+            kind, symbol = who.kind, who.name
+            scope = ".".join(who.scope_path()) or None
+        for s in range(start, end + 1, REMAINDER_MAX_LINES):
+            pieces.append(_Piece(s, min(end, s + REMAINDER_MAX_LINES - 1), kind, symbol, scope))
+    return pieces
+
+
+def _split_lines(
+    lines: list[str], start: int, end: int, budget: int, line_tokens: list[int]
+) -> list[tuple[int, int]]:
+    """Greedy windows of whole lines whose token sum fits ``budget``; consecutive windows overlap."""
+    windows: list[tuple[int, int]] = []
+    s = start
+    while s <= end:
+        total, e = 0, s
+        while e <= end and (e == s or total + line_tokens[e - start] <= budget):
+            total += line_tokens[e - start]
+            e += 1
+        windows.append((s, e - 1))
+        if e > end:
+            break
+        s = max(s + 1, e - OVERLAP_LINES)
+    return windows
+
+
+def _to_chunks(
+    path: str,
+    language: str,
+    lines: list[str],
+    pieces: list[_Piece],
+    *,
+    max_tokens: int,
+    count_tokens: TokenCounter,
+) -> list[Chunk]:
+    def make(p: _Piece, s: int, e: int) -> Chunk:
+        return Chunk(path, language, p.kind, p.symbol, p.scope, s, e, p.start, p.end, "\n".join(lines[s - 1 : e]))
+
+    whole = [make(p, p.start, p.end) for p in pieces]
+    texts = [embedding_text(c.path, c.kind, c.qualified_symbol, c.code) for c in whole]
+    counts = count_tokens(texts)
+    out: list[Chunk] = []
+    for piece, chunk, tokens in zip(pieces, whole, counts, strict=True):
+        if tokens <= max_tokens:
+            out.append(chunk)
+            continue
+        header = embedding_text(chunk.path, chunk.kind, chunk.qualified_symbol, "")
+        budget = max(8, max_tokens - count_tokens([header])[0])
+        body = lines[piece.start - 1 : piece.end]
+        # +1 per line for the newline; minus the 2 special tokens count_tokens adds to each line.
+        line_tokens = [max(1, t - 1) for t in count_tokens(body)]
+        for s, e in _split_lines(lines, piece.start, piece.end, budget, line_tokens):
+            out.append(make(piece, s, e))
+    return out
+
+
+def chunk_text_windows(path: str, lines: list[str], *, language: str = TEXT) -> list[Chunk]:
+    """Line windows of at most :data:`TEXT_WINDOW_LINES` lines, overlapping by :data:`OVERLAP_LINES`.
+
+    Windows of only blank lines are skipped.
+    """
+    out: list[Chunk] = []
+    step = TEXT_WINDOW_LINES - OVERLAP_LINES
+    for s in range(1, len(lines) + 1, step):
+        e = min(len(lines), s + TEXT_WINDOW_LINES - 1)
+        code = "\n".join(lines[s - 1 : e])
+        if code.strip():
+            out.append(Chunk(path, language, "window", None, None, s, e, s, e, code))
+        if e == len(lines):
+            break
+    return out
+
+
+def chunk_source(
+    path: str,
+    language: str,
+    source: str,
+    *,
+    max_tokens: int = 256,
+    count_tokens: TokenCounter | None = None,
+) -> list[Chunk]:
+    """Chunk one file's text.
+
+    Args:
+        path: repository-relative POSIX path (recorded in the chunks and their embedded text).
+        language: language id from :func:`~codegraph.chunk.languages.detect_language`.
+        source: the file's text.
+        max_tokens: the model's input limit in tokens (special tokens included); longer chunks are split.
+        count_tokens: token counter (default: :func:`estimate_tokens`).
+
+    Returns:
+        Chunks in line order of their start; 1-based inclusive lines.
+    """
+    counter = count_tokens or estimate_tokens
+    lines = source.splitlines()
+    if not lines:
+        return []
+    if language == TEXT:
+        pieces = [_Piece(c.start_line, c.end_line, "window", None, None) for c in chunk_text_windows(path, lines)]
+    else:
+        tree = ts_parser(language).parse(source.encode("utf-8"))
+        defs = _collect_defs(language, tree)
+        pieces = _definition_pieces(defs)
+        covered = [False] * (len(lines) + 2)
+        for p in pieces:
+            for line in range(p.start, min(p.end, len(lines)) + 1):
+                covered[line] = True
+        pieces += _remainder_pieces(lines, defs, covered)
+    pieces.sort(key=lambda p: (p.start, p.end))
+    return _to_chunks(path, language, lines, pieces, max_tokens=max_tokens, count_tokens=counter)

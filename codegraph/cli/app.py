@@ -1,0 +1,50 @@
+"""Entry point: builds the Typer app and maps outcomes to exit codes.
+
+Exit codes: 0 success; 1 an error the user can fix (one line on stderr says how); 2 usage error;
+130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ..errors import CodegraphError
+from . import index_cmd, model_cmd, search_cmd
+
+app = typer.Typer(
+    name="codegraph",
+    help="Local code search: index a repository, then search it in natural language or by keyword.\n\n"
+    "Start with:  codegraph index .   then:  codegraph search \"where do we retry failed uploads\"",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("index")(index_cmd.index)
+app.command("search")(search_cmd.search)
+app.add_typer(model_cmd.app, name="model")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the console script passes it to ``sys.exit``)."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="codegraph", standalone_mode=False)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.TyperException as exc:  # click's ClickException family: usage errors exit 2
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 2))
+    except (KeyboardInterrupt, typer.Abort):
+        from . import render
+
+        render.err.print("interrupted", style="yellow")
+        return 130
+    except CodegraphError as exc:
+        from . import render
+
+        render.error(str(exc))
+        return 1
+    except BrokenPipeError:  # e.g. `codegraph search ... | head`
+        return 0
+    return 0

@@ -1,0 +1,118 @@
+"""All terminal output: the one module that imports rich. Results go to stdout, everything else to stderr."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.syntax import Syntax
+
+from ..types import Hit, IndexStats
+
+SNIPPET_LINES = 12
+"""Lines of each result's snippet shown in human output."""
+
+WARNINGS_SHOWN = 10
+
+_LEXERS = {"csharp": "csharp", "cpp": "cpp", "tsx": "tsx", "text": "text"}
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def error(message: str) -> None:
+    """One line on stderr: ``codegraph: error: ...``."""
+    err.print(f"[bold red]codegraph: error:[/] {escape(message)}", highlight=False)
+
+
+def notice(message: str) -> None:
+    """A one-line notice on stderr."""
+    err.print(escape(message), style="yellow", highlight=False)
+
+
+def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
+    """Human-readable results: ``path:start-end  symbol  kind  score`` and a highlighted snippet."""
+    if not results:
+        err.print(f"no results for {query!r} ({mode})", highlight=False)
+        return
+    for rank, hit in enumerate(results, 1):
+        where = f"{hit.path}:{hit.start_line}-{hit.end_line}"
+        symbol = f"  [bold]{escape(hit.symbol)}[/]" if hit.symbol else ""
+        out.print(
+            f"[dim]{rank:>2}.[/] [cyan]{escape(where)}[/]{symbol}  [dim]{hit.kind} · {hit.language} · "
+            f"{hit.score:.4f}[/]",
+            highlight=False,
+        )
+        lines = hit.snippet.splitlines()
+        shown = "\n".join(lines[:SNIPPET_LINES])
+        syntax = Syntax(shown, _LEXERS.get(hit.language, hit.language), line_numbers=True,
+                        start_line=hit.snippet_line, theme="ansi_dark", word_wrap=False)
+        out.print(syntax)
+        if len(lines) > SNIPPET_LINES:
+            out.print(f"[dim]    … {len(lines) - SNIPPET_LINES} more lines[/]")
+        out.print()
+
+
+def index_summary(stats: IndexStats) -> None:
+    """The end-of-index summary (stdout) and the skipped-file warnings (stderr)."""
+    if stats.warnings:
+        err.print(f"[yellow]warning:[/] {len(stats.warnings)} file(s) skipped:", highlight=False)
+        for line in stats.warnings[:WARNINGS_SHOWN]:
+            err.print(f"  {escape(line)}", highlight=False)
+        if len(stats.warnings) > WARNINGS_SHOWN:
+            err.print(f"  … and {len(stats.warnings) - WARNINGS_SHOWN} more (--json lists all)", highlight=False)
+    looked_up = stats.cache_hits + stats.embedded
+    out.print(
+        f"indexed {stats.files_seen} files ({stats.files_changed} changed, {stats.files_removed} removed, "
+        f"{stats.files_skipped} skipped) · {stats.chunks} chunks · {stats.embedded} embedded, "
+        f"{stats.cache_hits} cache hits"
+        + (f" ({stats.cache_hits / looked_up:.0%})" if looked_up else "")
+        + f" · {stats.seconds:.1f}s · model {stats.model}",
+        highlight=False,
+    )
+
+
+class IndexProgress:
+    """Progress bars on stderr for ``index`` (only when stderr is a terminal)."""
+
+    _LABELS = {"chunk": "chunking files", "embed": "embedding chunks", "store": "writing index"}
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(self._LABELS.get(stage, stage), total=max(total, 1))
+        self.progress.update(self.tasks[stage], completed=done, total=max(total, 1))
+
+
+@contextmanager
+def index_progress(enabled: bool) -> Iterator[IndexProgress]:
+    """Yield a progress callback; draws bars on stderr when ``enabled`` and stderr is a terminal."""
+    if not (enabled and err.is_terminal):
+        yield IndexProgress(None)
+        return
+    progress = Progress(
+        TextColumn("{task.description:<17}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True,
+    )
+    with progress:
+        yield IndexProgress(progress)
+
+
+@contextmanager
+def status(message: str) -> Iterator[None]:
+    """A spinner on stderr while a step runs (plain line when not a terminal)."""
+    if err.is_terminal:
+        with err.status(message):
+            yield
+    else:
+        err.print(message, highlight=False)
+        yield

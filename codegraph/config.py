@@ -1,0 +1,137 @@
+"""Settings, resolved as: explicit arguments (CLI flags) > ``CODEGRAPH_*`` environment variables >
+``.codegraph/config.toml`` or ``[tool.codegraph]`` in ``pyproject.toml`` at the repository root > defaults.
+
+Keys (file key / environment variable):
+
+========================  ==============================  ============================================
+key                       environment variable            meaning
+========================  ==============================  ============================================
+``model``                 ``CODEGRAPH_MODEL``             model name; default: ``codebert`` if
+                                                          installed, else the bundled ``minilm``
+``max_file_bytes``        ``CODEGRAPH_MAX_FILE_BYTES``    files larger than this are skipped (bytes)
+``batch_size``            ``CODEGRAPH_BATCH_SIZE``        chunks per ONNX run
+``threads``               ``CODEGRAPH_THREADS``           onnxruntime intra-op threads (0 = all cores)
+========================  ==============================  ============================================
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_MAX_FILE_BYTES = 1_000_000
+"""Default size limit for indexed files (bytes). Generated or vendored files above it rarely help search."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved settings. ``None`` means "decide from the model profile / machine"."""
+
+    model: str | None = None
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    batch_size: int = 8
+    threads: int = 0
+
+
+_INT_KEYS = {"max_file_bytes", "batch_size", "threads"}
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    if key in _INT_KEYS:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {key} must be an integer, got {value!r}") from None
+        if number < 0 or (key != "threads" and number == 0):
+            raise ConfigError(f"{source}: {key} must be positive, got {number}")
+        return number
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{source}: {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _from_mapping(data: Mapping[str, Any], source: str) -> dict[str, Any]:
+    known = {f.name for f in fields(Settings)}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        norm = key.replace("-", "_")
+        if norm not in known:
+            raise ConfigError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        out[norm] = _coerce(norm, value, source)
+    return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def file_settings(root: Path) -> dict[str, Any]:
+    """Settings from ``root/.codegraph/config.toml``, else ``[tool.codegraph]`` of ``root/pyproject.toml``.
+
+    Raises:
+        ConfigError: invalid TOML or an unknown / ill-typed key.
+    """
+    own = root / ".codegraph" / "config.toml"
+    if own.is_file():
+        return _from_mapping(_read_toml(own), str(own))
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        table = _read_toml(pyproject).get("tool", {}).get("codegraph", {})
+        if isinstance(table, dict) and table:
+            return _from_mapping(table, f"{pyproject} [tool.codegraph]")
+    return {}
+
+
+def env_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Settings from ``CODEGRAPH_<KEY>`` environment variables (empty values are ignored).
+
+    Raises:
+        ConfigError: a value of the wrong type.
+    """
+    env = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for f in fields(Settings):
+        name = f"CODEGRAPH_{f.name.upper()}"
+        if env.get(name):
+            out[f.name] = _coerce(f.name, env[name], name)
+    return out
+
+
+def resolve_settings(
+    root: Path | None, *, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Resolve settings for a repository root: overrides > environment > project file > defaults.
+
+    Args:
+        root: repository root whose config files are read (``None``: none are read).
+        overrides: explicit values (CLI flags); ``None`` values are ignored.
+        environ: environment mapping (default ``os.environ``).
+
+    Raises:
+        ConfigError: any invalid value, naming where it came from.
+    """
+    merged: dict[str, Any] = {}
+    if root is not None:
+        merged.update(file_settings(root))
+    merged.update(env_settings(environ))
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            merged[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
+    return replace(Settings(), **merged)

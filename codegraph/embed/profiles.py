@@ -1,0 +1,227 @@
+"""Model profiles and where installed models live.
+
+A model is a directory holding ``profile.toml`` (what the model is and how to use it), and once exported
+``model.onnx`` (INT8), ``tokenizer.json`` and ``manifest.json`` (sha256 of each file, provenance).
+
+Places searched for a model named NAME, in order:
+
+1. the model store: ``$CODEGRAPH_HOME/models/NAME`` (default: the per-user cache directory, e.g.
+   ``~/.cache/codegraph/models/NAME`` on Linux);
+2. the models bundled with codegraph: ``codegraph/_models/NAME`` in an installed wheel, or ``models/NAME`` in a
+   source checkout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ModelError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_MODEL = "codebert"
+"""The design's model (microsoft/codebert-base); used when installed."""
+
+BUNDLED_MODEL = "minilm"
+"""all-MiniLM-L6-v2, INT8, shipped inside codegraph so it works offline with no download."""
+
+MODEL_FILES = ("model.onnx", "tokenizer.json")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelProfile:
+    """What a model is and how to run it (``profile.toml``).
+
+    Attributes:
+        name: short name used on the command line (``minilm``).
+        source: upstream id (``sentence-transformers/all-MiniLM-L6-v2``).
+        revision: upstream revision (commit or tag), ``""`` when unknown.
+        architecture: ``bert`` / ``roberta`` (decides whether ``token_type_ids`` exist).
+        pooling: ``mean`` (masked mean over tokens) or ``cls`` (first token).
+        normalize: L2-normalise embeddings (cosine similarity == dot product).
+        max_tokens: longest input in tokens, special tokens included; longer chunks are split.
+        dim: embedding width.
+        query_prefix: text prepended to search queries.
+        document_prefix: text prepended to embedded chunks.
+        license: SPDX id of the weights' licence.
+    """
+
+    name: str
+    source: str
+    revision: str
+    architecture: str
+    pooling: str
+    normalize: bool
+    max_tokens: int
+    dim: int
+    query_prefix: str
+    document_prefix: str
+    license: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    """An installed model ready to load.
+
+    Attributes:
+        profile: its profile.
+        path: directory holding ``model.onnx`` and ``tokenizer.json``.
+        sha256: hex sha256 of ``model.onnx`` as recorded in ``manifest.json``.
+        notice: one line for the user when the default model was replaced by the bundled one, else ``None``.
+    """
+
+    profile: ModelProfile
+    path: Path
+    sha256: str
+    notice: str | None = None
+
+    @property
+    def model_id(self) -> str:
+        """Identity used in cache keys and recorded in the index: ``name@sha256[:16]``."""
+        return f"{self.profile.name}@{self.sha256[:16]}"
+
+
+def load_profile(directory: Path) -> ModelProfile:
+    """Read ``directory/profile.toml``.
+
+    Raises:
+        ModelError: missing file, invalid TOML, or a missing / ill-typed key.
+    """
+    path = directory / "profile.toml"
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ModelError(f"{path} is missing: not a codegraph model directory") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ModelError(f"{path}: cannot read profile: {exc}") from None
+    try:
+        return ModelProfile(
+            name=str(data["name"]),
+            source=str(data["source"]),
+            revision=str(data.get("revision", "")),
+            architecture=str(data["architecture"]),
+            pooling=str(data.get("pooling", "mean")),
+            normalize=bool(data.get("normalize", True)),
+            max_tokens=int(data["max_tokens"]),
+            dim=int(data["dim"]),
+            query_prefix=str(data.get("query_prefix", "")),
+            document_prefix=str(data.get("document_prefix", "")),
+            license=str(data.get("license", "")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path}: invalid profile ({exc!r})") from None
+
+
+def model_home() -> Path:
+    """The model store: ``$CODEGRAPH_HOME/models``, default ``<user cache dir>/codegraph/models``."""
+    home = os.environ.get("CODEGRAPH_HOME")
+    if home:
+        return Path(home).expanduser() / "models"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("codegraph", appauthor=False)) / "models"
+
+
+def bundled_models_dir() -> Path:
+    """Directory of the models shipped with codegraph (wheel: ``codegraph/_models``; checkout: ``models/``)."""
+    package_dir = Path(__file__).resolve().parent.parent
+    in_wheel = package_dir / "_models"
+    if in_wheel.is_dir():
+        return in_wheel
+    return package_dir.parent / "models"
+
+
+def sha256_file(path: Path, *, chunk_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in ``chunk_bytes`` pieces."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk_bytes):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _installed_dir(name: str) -> Path | None:
+    for base in (model_home(), bundled_models_dir()):
+        candidate = base / name
+        if all((candidate / f).is_file() for f in (*MODEL_FILES, "profile.toml", "manifest.json")):
+            return candidate
+    return None
+
+
+def _read_manifest(directory: Path) -> dict[str, object]:
+    path = directory / "manifest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: cannot read manifest ({exc}); reinstall the model") from None
+    if not isinstance(data, dict) or not isinstance(data.get("sha256"), dict):
+        raise ModelError(f"{path}: manifest has no sha256 table; reinstall the model")
+    return data
+
+
+def open_model(directory: Path, *, verify: bool = True, notice: str | None = None) -> ResolvedModel:
+    """Load a model directory's profile and manifest, checking file checksums.
+
+    Args:
+        directory: a model directory (``profile.toml``, ``model.onnx``, ``tokenizer.json``, ``manifest.json``).
+        verify: recompute the sha256 of ``model.onnx`` and ``tokenizer.json`` and compare with the manifest
+            (~40 ms for a 23 MB model).
+        notice: passed through to :class:`ResolvedModel`.
+
+    Raises:
+        ModelError: missing files, unreadable manifest, or a checksum mismatch.
+    """
+    profile = load_profile(directory)
+    manifest = _read_manifest(directory)
+    sums = manifest["sha256"]
+    assert isinstance(sums, dict)
+    for fname in MODEL_FILES:
+        path = directory / fname
+        if not path.is_file():
+            raise ModelError(f"{path} is missing; reinstall the model (codegraph model import {profile.name})")
+        if verify and sha256_file(path) != sums.get(fname):
+            raise ModelError(
+                f"{path}: sha256 does not match manifest.json (corrupt or modified); "
+                f"reinstall the model (codegraph model import {profile.name} --from DIR)"
+            )
+    return ResolvedModel(profile=profile, path=directory, sha256=str(sums["model.onnx"]), notice=notice)
+
+
+def resolve_model(name: str | None, *, verify: bool = True) -> ResolvedModel:
+    """Find the model to use.
+
+    Args:
+        name: a model name set explicitly (flag, env, config), or ``None`` for the default: ``codebert`` when
+            installed, else the bundled ``minilm`` (with a one-line notice for the user).
+        verify: check file checksums against the manifest.
+
+    Raises:
+        ModelError: an explicitly named model is not installed (the message says how to install it), or a
+            checksum mismatch.
+    """
+    if name is None:
+        found = _installed_dir(DEFAULT_MODEL)
+        if found is not None:
+            return open_model(found, verify=verify)
+        bundled = bundled_models_dir() / BUNDLED_MODEL
+        notice = (
+            f"codegraph: model '{DEFAULT_MODEL}' is not installed; using the bundled '{BUNDLED_MODEL}' "
+            f"(all-MiniLM-L6-v2 INT8). Install CodeBERT with: codegraph model import {DEFAULT_MODEL} --from DIR"
+        )
+        return open_model(bundled, verify=verify, notice=notice)
+    found = _installed_dir(name)
+    if found is None:
+        raise ModelError(
+            f"model '{name}' is not installed (looked in {model_home()} and {bundled_models_dir()}); "
+            f"install it with: codegraph model import {name} --from DIR  (DIR: a local Hugging Face model folder)"
+        )
+    return open_model(found, verify=verify)

@@ -1,0 +1,172 @@
+"""The runtime encoder: onnxruntime + ``tokenizers`` + numpy only (no torch at run time).
+
+Throughput notes (measured on the 2-core dev machine, see ``../shared/FACTS.md``): sorting inputs by token
+length before batching is 3-4x faster than random order, because padding wastes 65-77 % of tokens otherwise;
+batches above 8 do not help on 2 cores.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ModelError
+from .profiles import ResolvedModel
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+ProgressFn = Callable[[int], None]
+"""Called with the number of texts just embedded."""
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (``sched_getaffinity`` where the OS has it, else ``os.cpu_count``)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+class OnnxEncoder:
+    """Embeds text with an (INT8) ONNX encoder exported from a Hugging Face model.
+
+    Pooling follows the profile: ``mean`` is the attention-masked mean of the last hidden state
+    (sentence-transformers' mean pooling), ``cls`` the first token's state; then optional L2 normalisation.
+
+    Args:
+        model: the resolved model (directory, profile, checksum).
+        threads: onnxruntime intra-op threads; 0 means every available core.
+        batch_size: texts per ``session.run``.
+        onnx_path: run this ONNX file instead of ``model.path / "model.onnx"`` (the export fidelity check
+            uses it to run the fp32 model with the same tokenizer).
+
+    Raises:
+        ModelError: the ONNX file or tokenizer cannot be loaded.
+    """
+
+    def __init__(
+        self, model: ResolvedModel, *, threads: int = 0, batch_size: int = 8, onnx_path: Path | None = None
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.model = model
+        self.profile = model.profile
+        self.batch_size = max(1, batch_size)
+        self.threads = threads or available_cores()
+        try:
+            self.tokenizer = Tokenizer.from_file(str(model.path / "tokenizer.json"))
+        except Exception as exc:  # tokenizers raises a bare Exception on malformed files
+            raise ModelError(f"{model.path / 'tokenizer.json'}: cannot load tokenizer: {exc}") from None
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=self.profile.max_tokens)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        path = onnx_path or model.path / "model.onnx"
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"{path}: cannot load ONNX model: {exc}") from None
+        self._input_names = {i.name for i in self.session.get_inputs()}
+        self._output_name = self.session.get_outputs()[0].name
+
+    @property
+    def model_id(self) -> str:
+        """``name@sha256[:16]`` of the model file; part of every cache key."""
+        return self.model.model_id
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in tokens (special tokens included)."""
+        return self.profile.max_tokens
+
+    @property
+    def dim(self) -> int:
+        """Embedding width."""
+        return self.profile.dim
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Token count of each text, special tokens included, *without* truncation.
+
+        Returns:
+            ``len(texts)`` ints.
+        """
+        self.tokenizer.no_truncation()
+        try:
+            return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+        finally:
+            self.tokenizer.enable_truncation(max_length=self.profile.max_tokens)
+
+    def embed_documents(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> npt.NDArray[np.float32]:
+        """Embed chunk texts (the profile's document prefix is prepended).
+
+        Returns:
+            float32 array of shape ``(len(texts), dim)``, rows in input order; L2-normalised when the profile
+            says so. Texts longer than ``max_tokens`` are truncated (the chunker splits them beforehand).
+        """
+        prefix = self.profile.document_prefix
+        return self._embed([prefix + t for t in texts] if prefix else list(texts), progress)
+
+    def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embed search queries (the profile's query prefix is prepended). Shape ``(len(texts), dim)``."""
+        prefix = self.profile.query_prefix
+        return self._embed([prefix + t for t in texts] if prefix else list(texts), None)
+
+    def iter_embed_documents(
+        self, texts: Sequence[str]
+    ) -> Iterator[tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]]:
+        """Embed chunk texts batch by batch, shortest first (so callers can store each batch as it comes).
+
+        Yields:
+            ``(indices, vectors)``: int indices into ``texts`` and float32 ``(len(indices), dim)`` rows.
+        """
+        prefix = self.profile.document_prefix
+        yield from self._iter_embed([prefix + t for t in texts] if prefix else list(texts))
+
+    def _iter_embed(self, texts: list[str]) -> Iterator[tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]]:
+        if not texts:
+            return
+        encodings = self.tokenizer.encode_batch(texts)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        order = np.argsort(lengths, kind="stable")
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            width = int(lengths[idx].max())
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                ids[row, : lengths[i]] = encodings[i].ids
+                mask[row, : lengths[i]] = 1
+            yield idx, self._run(ids, mask)
+
+    def _embed(self, texts: list[str], progress: ProgressFn | None) -> npt.NDArray[np.float32]:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for idx, vectors in self._iter_embed(texts):
+            out[idx] = vectors
+            if progress is not None:
+                progress(len(idx))
+        return out
+
+    def _run(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        feed: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run([self._output_name], feed)[0]
+        if self.profile.pooling == "cls":
+            pooled = hidden[:, 0, :]
+        else:
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        pooled = pooled.astype(np.float32, copy=False)
+        if self.profile.normalize:
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            pooled = pooled / np.maximum(norms, 1e-12)
+        return pooled

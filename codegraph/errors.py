@@ -1,0 +1,50 @@
+"""Errors raised by the codegraph library.
+
+The library raises these and never prints or exits; the CLI turns them into a one-line message on stderr and
+exit code 1 (see ``codegraph/cli``). Every message says what happened and how to fix it.
+
+Exception tree::
+
+    CodegraphError
+    ├── ConfigError            bad value in flags, CODEGRAPH_* env vars or a config file
+    ├── IndexNotFoundError     no .codegraph/index.db at or above the given path
+    ├── IndexError_            the index exists but cannot be used (newer schema, other model, corrupt)
+    ├── ModelError             model missing, unreadable, checksum mismatch, export failed
+    │   └── FidelityError      the INT8 export does not match its fp32 source closely enough
+    ├── StoreError             SQLite / sqlite-vec could not be opened or loaded
+    └── SourceError            the path to index does not exist or is not a directory
+"""
+
+from __future__ import annotations
+
+
+class CodegraphError(Exception):
+    """Base class of every error codegraph raises on purpose."""
+
+
+class ConfigError(CodegraphError):
+    """A configuration value (flag, ``CODEGRAPH_*`` variable or config file) is invalid."""
+
+
+class IndexNotFoundError(CodegraphError):
+    """No ``.codegraph/index.db`` exists at or above the given directory."""
+
+
+class IndexError_(CodegraphError):  # noqa: N801 - trailing underscore avoids shadowing the builtin
+    """The index exists but cannot be used as it is (schema from a newer codegraph, other model, corrupt)."""
+
+
+class ModelError(CodegraphError):
+    """A model is missing, unreadable, fails its checksum, or could not be exported."""
+
+
+class FidelityError(ModelError):
+    """An INT8 model's embeddings differ too much from its fp32 source (mean cosine below the threshold)."""
+
+
+class StoreError(CodegraphError):
+    """SQLite with the sqlite-vec extension could not be opened."""
+
+
+class SourceError(CodegraphError):
+    """The path given to index does not exist or is not a directory."""

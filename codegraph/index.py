@@ -1,0 +1,214 @@
+"""The indexer: discover → chunk → hash → cache lookup → embed misses → store.
+
+Crash safety: embeddings are committed to the content-hash cache batch by batch as they are computed, and
+each file's chunks are replaced together with its ``files`` row in one transaction, after all its
+embeddings exist. A crash or Ctrl-C therefore leaves every file either fully old or fully new; the next run
+sees the stale ``size``/``mtime_ns`` and finishes the work, re-using every embedding already cached.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import xxhash
+
+from .chunk import CHUNKER_VERSION, chunk_source, embedding_text
+from .config import Settings, resolve_settings
+from .discover import Skipped, read_source, walk_files
+from .errors import SourceError
+from .store import Store
+from .types import Chunk, IndexStats, SourceFile
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import numpy.typing as npt
+
+ProgressFn = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``; stages: ``"chunk"`` (files), ``"embed"`` (chunks), ``"store"`` (files)."""
+
+EMBED_COMMIT_ROWS = 64
+"""Embeddings per cache transaction while embedding (a crash loses at most this many)."""
+
+STORE_FILES_PER_TXN = 200
+"""Files per transaction when writing chunks."""
+
+
+class Embedder(Protocol):
+    """What the indexer and search need from a model (``OnnxEncoder`` implements it)."""
+
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def max_tokens(self) -> int: ...
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+    def iter_embed_documents(
+        self, texts: Sequence[str]
+    ) -> Iterator[tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]]: ...
+    def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+
+def cache_key(model_id: str, text: str) -> bytes:
+    """The embedding cache key: xxh3_128 (16 bytes) of model id, chunker version and the embedded text.
+
+    xxh3: https://github.com/Cyan4973/xxHash (non-cryptographic; 128 bits make accidental collisions
+    negligible at repository scale).
+    """
+    h = xxhash.xxh3_128()
+    h.update(model_id.encode())
+    h.update(b"\0")
+    h.update(CHUNKER_VERSION.encode())
+    h.update(b"\0")
+    h.update(text.encode("utf-8", "surrogatepass"))
+    return h.digest()
+
+
+@dataclass(slots=True)
+class _Pending:
+    file: SourceFile
+    language: str
+    content_hash: str
+    chunks: list[Chunk]
+    keys: list[bytes]
+
+
+def _check_root(root: Path) -> Path:
+    if not root.exists():
+        raise SourceError(f"{root}: no such directory")
+    if not root.is_dir():
+        raise SourceError(f"{root}: not a directory (codegraph indexes a directory tree)")
+    return root.resolve()
+
+
+def index_repo(
+    root: Path,
+    embedder: Embedder,
+    *,
+    settings: Settings | None = None,
+    progress: ProgressFn | None = None,
+) -> IndexStats:
+    """Build or refresh the index of ``root`` in ``root/.codegraph/index.db``.
+
+    Unchanged files (same size and mtime_ns, or same content hash) are not re-chunked; chunks whose cache key
+    is already stored are not re-embedded; files that vanished or became ignored leave the index.
+
+    Args:
+        root: repository root directory.
+        embedder: the model (see :class:`Embedder`); if the index was built with another model it is emptied
+            and rebuilt.
+        settings: resolved settings (default: resolved from ``root``'s config and the environment).
+        progress: optional callback, see :data:`ProgressFn`.
+
+    Returns:
+        :class:`~codegraph.types.IndexStats` for this run.
+
+    Raises:
+        SourceError: ``root`` does not exist or is not a directory.
+        StoreError, IndexError_: the database cannot be opened or is from a newer codegraph.
+        KeyboardInterrupt: propagated; the index stays consistent (see module docstring).
+    """
+    started = time.perf_counter()
+    root = _check_root(root)
+    settings = settings or resolve_settings(root)
+    report = progress or (lambda stage, done, total: None)
+    stats = IndexStats(model=embedder.model_id)
+    store = Store.open(root, create=True)
+    try:
+        store.bind_model(embedder.model_id, embedder.dim)
+        known = store.file_rows()
+        skipped: list[Skipped] = []
+        files = list(walk_files(root, max_file_bytes=settings.max_file_bytes, skipped=skipped))
+        stats.files_seen = len(files)
+        seen_paths = {f.path for f in files}
+
+        pending: list[_Pending] = []
+        touched: list[tuple[int, int, int]] = []
+        for n, file in enumerate(files, 1):
+            row = known.get(file.path)
+            if row is not None and row.size == file.size and row.mtime_ns == file.mtime_ns:
+                stats.files_unchanged += 1
+            else:
+                try:
+                    data, text, language = read_source(file)
+                except (OSError, ValueError) as exc:
+                    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                    skipped.append(Skipped(file.path, reason))
+                    seen_paths.discard(file.path)
+                else:
+                    content_hash = xxhash.xxh3_128_hexdigest(data)
+                    if row is not None and row.content_hash == content_hash:
+                        touched.append((row.id, file.size, file.mtime_ns))
+                        stats.files_unchanged += 1
+                    else:
+                        chunks = chunk_source(
+                            file.path, language, text,
+                            max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens,
+                        )
+                        keys = [
+                            cache_key(embedder.model_id, embedding_text(c.path, c.kind, c.qualified_symbol, c.code))
+                            for c in chunks
+                        ]
+                        pending.append(_Pending(file, language, content_hash, chunks, keys))
+            report("chunk", n, len(files))
+        stats.files_changed = len(pending)
+        stats.files_skipped = len(skipped)
+        stats.warnings = [f"{s.path}: {s.reason}" for s in skipped]
+        if touched:
+            store.touch_files(touched)
+
+        ids = _embed_missing(store, embedder, pending, stats, report)
+
+        for start in range(0, len(pending), STORE_FILES_PER_TXN):
+            group = pending[start : start + STORE_FILES_PER_TXN]
+            stats.chunks_new += store.replace_files(
+                [(p.file, p.language, p.content_hash, p.chunks, [ids[k] for k in p.keys]) for p in group]
+            )
+            report("store", min(start + STORE_FILES_PER_TXN, len(pending)), len(pending))
+        stats.files_removed = store.remove_files(sorted(set(known) - seen_paths))
+        stats.chunks = store.count("chunks")
+    finally:
+        store.close()
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _embed_missing(
+    store: Store, embedder: Embedder, pending: list[_Pending], stats: IndexStats, report: ProgressFn
+) -> dict[bytes, int]:
+    """Embedding id for every key of ``pending``: from the cache, or embedded now and committed per batch."""
+    texts_by_key: dict[bytes, str] = {}
+    for p in pending:
+        for chunk, key in zip(p.chunks, p.keys, strict=True):
+            texts_by_key.setdefault(key, embedding_text(chunk.path, chunk.kind, chunk.qualified_symbol, chunk.code))
+    ids = store.lookup_embeddings(list(texts_by_key))
+    total_chunks = sum(len(p.keys) for p in pending)
+    missing = [k for k in texts_by_key if k not in ids]
+    stats.cache_hits = total_chunks - sum(1 for p in pending for k in p.keys if k not in ids)
+    stats.embedded = len(missing)
+    report("embed", 0, len(missing))
+    done = 0
+    buf_keys: list[bytes] = []
+    buf_vecs: list[npt.NDArray[np.float32]] = []
+
+    def flush() -> None:
+        if buf_keys:
+            ids.update(zip(buf_keys, store.add_embeddings(buf_keys, np.vstack(buf_vecs)), strict=True))
+            buf_keys.clear()
+            buf_vecs.clear()
+
+    for idx, vectors in embedder.iter_embed_documents([texts_by_key[k] for k in missing]):
+        buf_keys.extend(missing[i] for i in idx)
+        buf_vecs.append(vectors)
+        done += len(idx)
+        if len(buf_keys) >= EMBED_COMMIT_ROWS:
+            flush()
+        report("embed", done, len(missing))
+    flush()
+    return ids

@@ -1,0 +1,67 @@
+"""Text for FTS5 BM25: identifiers split on snake_case and camelCase boundaries.
+
+``parseHTTPResponse_v2`` is indexed as ``parseHTTPResponse_v2 parse http response v2`` so that a query word
+("response") finds it, while the whole identifier still matches exactly. FTS5's ``porter unicode61``
+tokenizer then lower-cases and stems every word.
+"""
+
+from __future__ import annotations
+
+import re
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+# camelCase / PascalCase / acronym / digit boundaries: "parseHTTPResponse2" -> parse, HTTP, Response, 2
+_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+STOPWORDS = frozenset(
+    "a an and are as at be by for from has have if in into is it its of on or that the this to was were will "
+    "with which when where who how what does do given returns return get gets set sets use used using should "
+    "can may all any each not no".split()
+)
+"""Query words dropped before keyword search: English function words frequent in doc-comment queries."""
+
+
+def split_identifier(word: str) -> list[str]:
+    """Lower-cased parts of an identifier: ``"getHTTPResponse_v2"`` → ``["get", "http", "response", "v2"]``.
+
+    Digits stay attached to a preceding part only when written so (``v2``); ``"utf8Decode"`` gives
+    ``["utf", "8", "decode"]``.
+    """
+    parts: list[str] = []
+    for piece in word.split("_"):
+        if not piece:
+            continue
+        if piece.islower() or piece.isupper() or piece.isdigit():
+            parts.append(piece.lower())
+        else:
+            parts.extend(p.lower() for p in _PARTS.findall(piece))
+    return parts
+
+
+def fts_text(text: str) -> str:
+    """Identifier-expanded text for indexing: each identifier, followed by its parts when it has several."""
+    out: list[str] = []
+    for word in _IDENT.findall(text):
+        out.append(word)
+        parts = split_identifier(word)
+        if len(parts) > 1:
+            out.extend(parts)
+    return " ".join(out)
+
+
+def fts_query(query: str) -> str | None:
+    """An FTS5 MATCH expression that ORs the query's words and identifier parts (stopwords dropped).
+
+    Returns:
+        The expression (each term double-quoted, so FTS5 syntax in the query is inert), or ``None`` when the
+        query has no searchable word.
+    """
+    terms: list[str] = []
+    for word in _IDENT.findall(query):
+        candidates = [word.lower(), *split_identifier(word)]
+        for term in candidates:
+            if term and term not in STOPWORDS and term not in terms and len(term) > 1:
+                terms.append(term)
+    if not terms:
+        return None
+    return " OR ".join(f'"{t}"' for t in terms)

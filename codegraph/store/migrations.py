@@ -1,0 +1,85 @@
+"""Numbered schema migrations, applied in order; ``PRAGMA user_version`` records the last one applied.
+
+Each migration runs in its own transaction. Never edit a released migration: add a new one.
+The sqlite-vec table is created by the store when the model (and so the vector width) is known.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import IndexError_
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: files, content-hash embedding cache, chunks, FTS5 over identifier-split text.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE files (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,          -- repository-relative, POSIX separators
+        language TEXT NOT NULL,
+        size INTEGER NOT NULL,              -- bytes
+        mtime_ns INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,         -- xxh3_128 hex of the file's bytes
+        indexed_at REAL NOT NULL            -- unix seconds
+    );
+    CREATE TABLE embeddings (
+        id INTEGER PRIMARY KEY,             -- rowid of the vector in embeddings_vec
+        key BLOB NOT NULL UNIQUE            -- xxh3_128(model id, chunker version, embedded text), 16 bytes
+    );
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        embedding_id INTEGER NOT NULL REFERENCES embeddings(id),
+        kind TEXT NOT NULL,
+        symbol TEXT,
+        scope TEXT,
+        start_line INTEGER NOT NULL,        -- 1-based inclusive
+        end_line INTEGER NOT NULL,
+        span_start INTEGER NOT NULL,        -- the whole definition (== start/end unless split)
+        span_end INTEGER NOT NULL,
+        code TEXT NOT NULL
+    );
+    CREATE INDEX chunks_file ON chunks(file_id);
+    CREATE INDEX chunks_embedding ON chunks(embedding_id);
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(path, symbol, body, tokenize = 'porter unicode61');
+    """,
+)
+
+
+def migrate(conn: Any) -> int:
+    """Bring the schema up to date.
+
+    Returns:
+        The schema version after migrating.
+
+    Raises:
+        IndexError_: the database was written by a newer codegraph (its version is above ours).
+    """
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current > len(MIGRATIONS):
+        raise IndexError_(
+            f"index schema version {current} is newer than this codegraph supports ({len(MIGRATIONS)}); "
+            "upgrade codegraph or delete .codegraph/ and re-index"
+        )
+    while current < len(MIGRATIONS):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated meanwhile.
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current < len(MIGRATIONS):
+                # executescript would commit implicitly; run statement by statement in our transaction.
+                for statement in _statements(MIGRATIONS[current]):
+                    conn.execute(statement)
+                current += 1
+                conn.execute(f"PRAGMA user_version = {current}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)
+
+
+def _statements(script: str) -> list[str]:
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

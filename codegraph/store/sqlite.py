@@ -1,0 +1,95 @@
+"""The one place that picks a SQLite module and loads sqlite-vec.
+
+Many Python builds (pyenv's, macOS's system Python) compile the standard ``sqlite3`` module without
+``enable_load_extension``, so sqlite-vec cannot be loaded into it. codegraph then uses ``sqlean`` (PyPI
+``sqlean-py``, a maintained drop-in with the same DB-API and loadable extensions, wheels for Linux, macOS and
+Windows). The choice is made once per process: loading sqlite-vec into two SQLite modules in one process has
+crashed (see ``../shared/FACTS.md``). ``CODEGRAPH_SQLITE=sqlite3|sqlean`` forces a module.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..errors import StoreError
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a connection waits for another writer before raising "database is locked" (milliseconds)."""
+
+
+def _can_load(module: ModuleType) -> bool:
+    import sqlite_vec
+
+    try:
+        conn = module.connect(":memory:")
+        try:
+            conn.enable_load_extension(True)
+            sqlite_vec.load(conn)
+            conn.execute("select vec_version()")
+        finally:
+            conn.close()
+    except (AttributeError, Exception):  # noqa: BLE001 - any failure means "cannot load here"
+        return False
+    return True
+
+
+@cache
+def sqlite_module() -> ModuleType:
+    """The DB-API module to use: the standard ``sqlite3`` if it can load sqlite-vec, else ``sqlean``.
+
+    Raises:
+        StoreError: neither module can load sqlite-vec (the message says what to install).
+    """
+    forced = os.environ.get("CODEGRAPH_SQLITE", "")
+    if forced not in ("", "sqlite3", "sqlean"):
+        raise StoreError(f"CODEGRAPH_SQLITE must be 'sqlite3' or 'sqlean', got {forced!r}")
+    if forced != "sqlean":
+        import sqlite3
+
+        if hasattr(sqlite3.Connection, "enable_load_extension") and _can_load(sqlite3):
+            return sqlite3
+        if forced == "sqlite3":
+            raise StoreError("CODEGRAPH_SQLITE=sqlite3, but this Python's sqlite3 cannot load extensions")
+    try:
+        import sqlean
+    except ImportError:
+        raise StoreError(
+            "this Python's sqlite3 module cannot load SQLite extensions and sqlean is not installed: "
+            "pip install sqlean-py"
+        ) from None
+    return sqlean  # type: ignore[no-any-return]
+
+
+def connect(path: Path | str) -> Any:
+    """Open a SQLite connection with sqlite-vec loaded, WAL journaling and a busy timeout.
+
+    Args:
+        path: database file (created if missing) or ``":memory:"``.
+
+    Returns:
+        A DB-API connection in autocommit mode (``isolation_level=None``): callers open transactions
+        explicitly with ``BEGIN IMMEDIATE``.
+
+    Raises:
+        StoreError: the file cannot be opened or sqlite-vec cannot be loaded.
+    """
+    import sqlite_vec
+
+    module = sqlite_module()
+    try:
+        conn = module.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn.enable_load_extension(True)
+        sqlite_vec.load(conn)
+        conn.enable_load_extension(False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if str(path) != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except module.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from None
+    return conn

@@ -1,0 +1,138 @@
+"""Frozen value types shared by every pipeline stage (discover → chunk → embed → store → search)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A file found by discovery.
+
+    Attributes:
+        path: path relative to the repository root, POSIX separators (``"pkg/mod.py"``).
+        abspath: absolute filesystem path.
+        size: size in bytes.
+        mtime_ns: modification time in nanoseconds since the epoch.
+        language: language id (``"python"``, ``"tsx"``, ...) or ``"text"`` for files chunked by line windows.
+    """
+
+    path: str
+    abspath: str
+    size: int
+    mtime_ns: int
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One unit of search: a function, method, class part, module remainder or line window.
+
+    Lines are 1-based and inclusive. A definition longer than the model's token limit is split into several
+    chunks (windows); each window keeps its own ``start_line``/``end_line`` while ``span_start``/``span_end``
+    give the whole definition, which is what search reports.
+
+    Attributes:
+        path: repository-relative POSIX path.
+        language: language id.
+        kind: ``"function"``, ``"method"``, ``"class"``, ``"module"`` or ``"window"`` (plain-text files).
+        symbol: name of the definition (``None`` for module remainder and text windows).
+        scope: dotted enclosing scope (``"Outer.Inner"``), ``None`` at module level.
+        start_line: first line of this chunk (1-based).
+        end_line: last line of this chunk (1-based, inclusive).
+        span_start: first line of the whole definition (== start_line unless split).
+        span_end: last line of the whole definition (== end_line unless split).
+        code: the source text of lines ``start_line..end_line``.
+    """
+
+    path: str
+    language: str
+    kind: str
+    symbol: str | None
+    scope: str | None
+    start_line: int
+    end_line: int
+    span_start: int
+    span_end: int
+    code: str
+
+    @property
+    def qualified_symbol(self) -> str | None:
+        """``scope.symbol`` when both exist, else whichever exists, else ``None``."""
+        if self.symbol and self.scope:
+            return f"{self.scope}.{self.symbol}"
+        return self.symbol or self.scope
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result, best first in a result list.
+
+    Attributes:
+        path: repository-relative POSIX path.
+        start_line: first line (1-based).
+        end_line: last line (1-based, inclusive).
+        symbol: qualified symbol (``Class.method``) or ``None``.
+        kind: chunk kind (see :class:`Chunk`).
+        language: language id.
+        score: higher is better. Hybrid: reciprocal-rank-fusion score; semantic: cosine similarity in [-1, 1];
+            keyword: negated FTS5 BM25 (higher is better).
+        snippet: source text of the best-matching chunk.
+        snippet_line: line number of the snippet's first line (1-based); not part of the JSON contract.
+    """
+
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str | None
+    kind: str
+    language: str
+    score: float
+    snippet: str
+    snippet_line: int = 1
+
+    def to_json(self) -> dict[str, object]:
+        """The hit as in the CLI contract (``codegraph search --json``)."""
+        return {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "symbol": self.symbol,
+            "kind": self.kind,
+            "language": self.language,
+            "score": round(self.score, 6),
+            "snippet": self.snippet,
+        }
+
+
+@dataclass(slots=True)
+class IndexStats:
+    """Summary of one ``index`` run (``codegraph index --json`` prints it).
+
+    Attributes:
+        files_seen: files discovery yielded.
+        files_changed: files (re)chunked because they are new or their content changed.
+        files_unchanged: files skipped because size+mtime_ns (or the content hash) matched the index.
+        files_removed: files dropped from the index because they no longer exist or are now ignored.
+        files_skipped: files skipped with a warning (binary, too large, undecodable, unreadable).
+        chunks: chunks in the index after the run.
+        chunks_new: chunks written by this run.
+        embedded: embeddings computed by the model in this run.
+        cache_hits: chunks whose embedding came from the content-hash cache.
+        seconds: wall time of the run.
+        model: model id that built the index.
+        warnings: one line per skipped file (path: reason).
+    """
+
+    files_seen: int = 0
+    files_changed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    files_skipped: int = 0
+    chunks: int = 0
+    chunks_new: int = 0
+    embedded: int = 0
+    cache_hits: int = 0
+    seconds: float = 0.0
+    model: str = ""
+    warnings: list[str] = field(default_factory=list)
