@@ -34,12 +34,26 @@ if TYPE_CHECKING:
 
 # Public names are imported on first use (PEP 562), so `codegraph --help` does not load numpy or onnxruntime.
 _EXPORTS = {
-    "Settings": "config", "resolve_settings": "config",
-    "OnnxEncoder": "embed", "ResolvedModel": "embed", "resolve_model": "embed",
-    "CodegraphError": "errors", "ConfigError": "errors", "FidelityError": "errors", "IndexError_": "errors",
-    "IndexNotFoundError": "errors", "ModelError": "errors", "SourceError": "errors", "StoreError": "errors",
-    "index_repo": "index", "Filters": "search", "Searcher": "search",
-    "Chunk": "types", "Hit": "types", "IndexStats": "types", "SourceFile": "types",
+    "Settings": "config",
+    "resolve_settings": "config",
+    "OnnxEncoder": "embed",
+    "ResolvedModel": "embed",
+    "resolve_model": "embed",
+    "CodegraphError": "errors",
+    "ConfigError": "errors",
+    "FidelityError": "errors",
+    "IndexError_": "errors",
+    "IndexNotFoundError": "errors",
+    "ModelError": "errors",
+    "SourceError": "errors",
+    "StoreError": "errors",
+    "index_repo": "index",
+    "Filters": "search",
+    "Searcher": "search",
+    "Chunk": "types",
+    "Hit": "types",
+    "IndexStats": "types",
+    "SourceFile": "types",
 }
 
 

@@ -15,6 +15,7 @@ them (see :func:`read_source`).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -97,18 +98,18 @@ def _symlink_problem(link: Path, root: Path) -> str | None:
     """Why a symlink deserves a warning (loops, dangles, leaves the root), or ``None`` if it is harmless."""
     try:
         target = link.resolve(strict=True)
-    except RuntimeError:
+    except RuntimeError:  # Python < 3.13 reports loops this way
         return "symlink loop"
-    except OSError:
-        return "broken symlink"
+    except OSError as exc:
+        return "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
     if not target.is_relative_to(root):
         return "symlink points outside the repository (not followed)"
+    if target.is_dir() and link.parent.resolve().is_relative_to(target):
+        return "symlink loop (points to an ancestor directory; not followed)"
     return None
 
 
-def walk_files(
-    root: Path, *, max_file_bytes: int, skipped: list[Skipped] | None = None
-) -> Iterator[SourceFile]:
+def walk_files(root: Path, *, max_file_bytes: int, skipped: list[Skipped] | None = None) -> Iterator[SourceFile]:
     """Yield the files under ``root`` that should be indexed, in a stable (sorted) order.
 
     Args:

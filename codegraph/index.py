@@ -148,8 +148,11 @@ def index_repo(
                         stats.files_unchanged += 1
                     else:
                         chunks = chunk_source(
-                            file.path, language, text,
-                            max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens,
+                            file.path,
+                            language,
+                            text,
+                            max_tokens=embedder.max_tokens,
+                            count_tokens=embedder.count_tokens,
                         )
                         keys = [
                             cache_key(embedder.model_id, embedding_text(c.path, c.kind, c.qualified_symbol, c.code))

@@ -56,7 +56,15 @@ def _unit(row: ChunkRow) -> _Key:
 def _to_hit(row: ChunkRow, score: float) -> Hit:
     symbol = f"{row.scope}.{row.symbol}" if row.scope and row.symbol else (row.symbol or row.scope)
     return Hit(
-        row.path, row.span_start, row.span_end, symbol, row.kind, row.language, score, row.code, row.start_line
+        row.path,
+        row.span_start,
+        row.span_end,
+        symbol,
+        row.kind,
+        row.language,
+        score,
+        row.code,
+        row.start_line,
     )
 
 
@@ -81,6 +89,12 @@ class Searcher:
         """Close the database."""
         self.store.close()
 
+    def __enter__(self) -> Searcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: Filters | None = None) -> list[Hit]:
         """Best ``k`` results for ``query``.
 
@@ -102,8 +116,7 @@ class Searcher:
             raise ConfigError(f"k must be at least 1, got {k}")
         if not query.strip():
             return []
-        filters = filters or Filters()
-        keep = self._filter(filters)
+        keep = _Filter(filters or Filters())
         depth = max(50, 5 * k)
         if mode == "semantic":
             return [_to_hit(r, s) for r, s in self._semantic(query, k, keep)]
@@ -120,9 +133,6 @@ class Searcher:
                 best.setdefault(key, row)
         order = sorted(fused, key=lambda key: -fused[key])[:k]
         return [_to_hit(best[key], fused[key]) for key in order]
-
-    def _filter(self, filters: Filters) -> _Filter:
-        return _Filter(filters)
 
     def _semantic(self, query: str, k: int, keep: _Filter) -> list[tuple[ChunkRow, float]]:
         vector = self.embedder.embed_queries([query])[0]

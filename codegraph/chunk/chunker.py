@@ -57,7 +57,14 @@ _WRAPPERS = frozenset(
 _ATTACHED_ABOVE = ("comment", "attribute_item", "decorator", "line_comment", "block_comment")
 _MEANINGLESS = re.compile(r"^[\s{}()\[\];,]*(end)?[\s;]*$")
 _NAME_NODES = frozenset(
-    {"identifier", "field_identifier", "qualified_identifier", "destructor_name", "operator_name", "type_identifier"}
+    {
+        "identifier",
+        "field_identifier",
+        "qualified_identifier",
+        "destructor_name",
+        "operator_name",
+        "type_identifier",
+    }
 )
 
 
@@ -132,19 +139,19 @@ def _widen(node: Any) -> Any:
 
 def _start_with_attached(node: Any) -> int:
     """0-based start row, moved up over comments/attributes that sit directly above the node."""
-    row = node.start_point.row
+    row: int = node.start_point.row
     sib = node.prev_named_sibling
     while sib is not None and any(k in sib.type for k in _ATTACHED_ABOVE) and sib.end_point.row >= row - 1:
         if sib.end_point.row == row and sib.start_point.row == row:  # trailing comment on the same line
             break
-        row = sib.start_point.row
+        row = int(sib.start_point.row)
         sib = sib.prev_named_sibling
     return row
 
 
 def _end_row(node: Any) -> int:
     end = node.end_point
-    return end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row
+    return int(end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row)
 
 
 def _collect_defs(language: str, tree: Any) -> list[_Def]:
@@ -264,9 +271,7 @@ def _remainder_pieces(lines: list[str], defs: list[_Def], covered: list[bool]) -
     return pieces
 
 
-def _split_lines(
-    lines: list[str], start: int, end: int, budget: int, line_tokens: list[int]
-) -> list[tuple[int, int]]:
+def _split_lines(lines: list[str], start: int, end: int, budget: int, line_tokens: list[int]) -> list[tuple[int, int]]:
     """Greedy windows of whole lines whose token sum fits ``budget``; consecutive windows overlap."""
     windows: list[tuple[int, int]] = []
     s = start

@@ -48,9 +48,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec("c", (".c", ".h"), "tree_sitter_c"),
     LanguageSpec("cpp", (".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx", ".h++", ".ipp"), "tree_sitter_cpp"),
     LanguageSpec("csharp", (".cs",), "tree_sitter_c_sharp"),
-    LanguageSpec(
-        "ruby", (".rb", ".rake", ".gemspec", ".ru"), "tree_sitter_ruby", filenames=("Rakefile", "Gemfile")
-    ),
+    LanguageSpec("ruby", (".rb", ".rake", ".gemspec", ".ru"), "tree_sitter_ruby", filenames=("Rakefile", "Gemfile")),
 )
 BY_NAME = {spec.name: spec for spec in LANGUAGES}
 _BY_EXT = {ext: spec.name for spec in LANGUAGES for ext in spec.extensions}

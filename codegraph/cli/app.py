@@ -11,10 +11,13 @@ import typer
 from ..errors import CodegraphError
 from . import index_cmd, model_cmd, search_cmd
 
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+
 app = typer.Typer(
     name="codegraph",
     help="Local code search: index a repository, then search it in natural language or by keyword.\n\n"
-    "Start with:  codegraph index .   then:  codegraph search \"where do we retry failed uploads\"",
+    'Start with:  codegraph index .   then:  codegraph search "where do we retry failed uploads"',
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -29,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script passes it to ``sys.exit``)."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="codegraph", standalone_mode=False)
+        # Non-standalone mode returns typer.Exit codes; typer turns Ctrl-C inside a command into Exit(130).
+        code = command.main(args=argv, prog_name="codegraph", standalone_mode=False)
     except typer.Exit as exc:
         return int(exc.exit_code)
     except typer.TyperException as exc:  # click's ClickException family: usage errors exit 2
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import render
 
         render.err.print("interrupted", style="yellow")
-        return 130
+        return INTERRUPTED
     except CodegraphError as exc:
         from . import render
 
@@ -47,4 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BrokenPipeError:  # e.g. `codegraph search ... | head`
         return 0
-    return 0
+    if code == INTERRUPTED:
+        from . import render
+
+        render.err.print("interrupted", style="yellow")
+    return code if isinstance(code, int) else 0

@@ -9,16 +9,17 @@ from typing import Annotated
 import typer
 
 
-
 def index(
     path: Annotated[Path, typer.Argument(help="Repository root to index (default: the current directory).")] = Path(
         "."
     ),
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Model name (default: codebert if installed, else minilm).")
+        str | None,
+        typer.Option("--model", "-m", help="Model name (default: codebert if installed, else minilm)."),
     ] = None,
     max_file_bytes: Annotated[
-        int | None, typer.Option("--max-file-bytes", help="Skip files larger than this (bytes; default 1000000).")
+        int | None,
+        typer.Option("--max-file-bytes", help="Skip files larger than this (bytes; default 1000000)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,

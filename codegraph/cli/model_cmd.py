@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-
 app = typer.Typer(help="Install and inspect embedding models.", no_args_is_help=True)
 
 
@@ -38,11 +37,18 @@ def import_(
         f"{report.samples} code chunks; threshold {MIN_MEAN_COSINE})"
     )
     if as_json:
-        stdout_json({
-            "name": name, "directory": str(report.directory), "mean_cosine": report.mean_cosine,
-            "min_cosine": report.min_cosine, "samples": report.samples, "fp32_bytes": report.fp32_bytes,
-            "int8_bytes": report.int8_bytes, "seconds": round(report.seconds, 2),
-        })
+        stdout_json(
+            {
+                "name": name,
+                "directory": str(report.directory),
+                "mean_cosine": report.mean_cosine,
+                "min_cosine": report.min_cosine,
+                "samples": report.samples,
+                "fp32_bytes": report.fp32_bytes,
+                "int8_bytes": report.int8_bytes,
+                "seconds": round(report.seconds, 2),
+            }
+        )
         return
     render.out.print(fidelity, highlight=False)
     render.out.print(

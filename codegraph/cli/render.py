@@ -49,8 +49,14 @@ def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
         )
         lines = hit.snippet.splitlines()
         shown = "\n".join(lines[:SNIPPET_LINES])
-        syntax = Syntax(shown, _LEXERS.get(hit.language, hit.language), line_numbers=True,
-                        start_line=hit.snippet_line, theme="ansi_dark", word_wrap=False)
+        syntax = Syntax(
+            shown,
+            _LEXERS.get(hit.language, hit.language),
+            line_numbers=True,
+            start_line=hit.snippet_line,
+            theme="ansi_dark",
+            word_wrap=False,
+        )
         out.print(syntax)
         if len(lines) > SNIPPET_LINES:
             out.print(f"[dim]    … {len(lines) - SNIPPET_LINES} more lines[/]")
@@ -100,8 +106,12 @@ def index_progress(enabled: bool) -> Iterator[IndexProgress]:
         yield IndexProgress(None)
         return
     progress = Progress(
-        TextColumn("{task.description:<17}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        TextColumn("{task.description:<17}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     )
     with progress:
         yield IndexProgress(progress)

@@ -11,7 +11,6 @@ import typer
 MODES = ("hybrid", "semantic", "keyword")  # == codegraph.search.MODES (kept here so --help stays light)
 
 
-
 def search(
     query: Annotated[str, typer.Argument(help="What to look for. '-' reads one query per line from stdin.")],
     k: Annotated[int, typer.Option("-k", "--top", min=1, max=1000, help="Number of results.")] = 10,
@@ -19,27 +18,34 @@ def search(
         str, typer.Option("--mode", help=f"Ranking: {', '.join(MODES)} (vector KNN + BM25 fused by RRF).")
     ] = "hybrid",
     lang: Annotated[
-        list[str] | None, typer.Option("--lang", "-l", help="Only these languages (repeat or comma-separate).")
+        list[str] | None,
+        typer.Option("--lang", "-l", help="Only these languages (repeat or comma-separate)."),
     ] = None,
     path_glob: Annotated[
-        str | None, typer.Option("--path", "-p", help="Only paths matching this gitignore-style glob ('src/**').")
+        str | None,
+        typer.Option("--path", "-p", help="Only paths matching this gitignore-style glob ('src/**')."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (stdin mode: JSON Lines).")] = False,
-    directory: Annotated[
-        Path, typer.Option("--dir", "-C", help="Search the index at or above this directory.")
-    ] = Path("."),
+    directory: Annotated[Path, typer.Option("--dir", "-C", help="Search the index at or above this directory.")] = Path(
+        "."
+    ),
 ) -> None:
     """Search the index found at or above the current directory (like git finds .git).
 
     Hybrid mode (default) fuses semantic vector search and BM25 keyword search by reciprocal rank fusion.
     """
+    from ..errors import ConfigError
     from ..search import Filters, Searcher, parse_languages
     from ..store import Store, find_index_root
     from .common import encoder_for_index, settings_for, stdout_json
 
     if mode not in MODES:
         raise typer.BadParameter(f"must be one of: {', '.join(MODES)}", param_hint="--mode")
-    filters = Filters(languages=parse_languages(lang), path_glob=path_glob)
+    try:
+        languages = parse_languages(lang)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+    filters = Filters(languages=languages, path_glob=path_glob)
     root = find_index_root(directory)
     settings = settings_for(root)
     store = Store.open(root)

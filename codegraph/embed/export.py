@@ -23,6 +23,7 @@ import shutil
 import sysconfig
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
@@ -118,7 +119,15 @@ def _source_provenance(src: Path) -> dict[str, str]:
 
 def _versions() -> dict[str, str]:
     out = {}
-    for dist in ("optimum", "optimum-onnx", "onnxruntime", "onnx", "transformers", "torch", "codegraph-search"):
+    for dist in (
+        "optimum",
+        "optimum-onnx",
+        "onnxruntime",
+        "onnx",
+        "transformers",
+        "torch",
+        "codegraph-search",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -170,14 +179,17 @@ def import_model(
         tmp = Path(tmp_name)
         fp32_dir, int8_dir, stage = tmp / "fp32", tmp / "int8", tmp / "model"
         say("exporting to ONNX (fp32)")
-        try:
-            ORTModelForFeatureExtraction.from_pretrained(str(src), export=True).save_pretrained(str(fp32_dir))
-        except Exception as exc:  # optimum/torch raise many unrelated types
-            raise ModelError(f"ONNX export of {src} failed: {exc}") from exc
-        say("quantising to INT8 (dynamic, per-channel weights)")
-        qconfig = AutoQuantizationConfig.avx512_vnni(is_static=False, per_channel=True)
-        quantizer = ORTQuantizer.from_pretrained(str(fp32_dir), file_name="model.onnx")
-        quantizer.quantize(save_dir=str(int8_dir), quantization_config=qconfig)
+        # torch's tracer and transformers warn at length about export internals that do not concern the user.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                ORTModelForFeatureExtraction.from_pretrained(str(src), export=True).save_pretrained(str(fp32_dir))
+            except Exception as exc:  # optimum/torch raise many unrelated types
+                raise ModelError(f"ONNX export of {src} failed: {exc}") from exc
+            say("quantising to INT8 (dynamic, per-channel weights)")
+            qconfig = AutoQuantizationConfig.avx512_vnni(is_static=False, per_channel=True)
+            quantizer = ORTQuantizer.from_pretrained(str(fp32_dir), file_name="model.onnx")
+            quantizer.quantize(save_dir=str(int8_dir), quantization_config=qconfig)
         int8_file = next(int8_dir.glob("*quantized*.onnx"))
 
         stage.mkdir()
@@ -208,7 +220,11 @@ def import_model(
             "source_dir_provenance": _source_provenance(src),
             "source_weights_sha256": {p.name: sha256_file(p) for p in weights},
             "quantization": "dynamic INT8, per-channel weights (optimum AutoQuantizationConfig.avx512_vnni)",
-            "fidelity": {"mean_cosine": round(mean_cos, 5), "min_cosine": round(min_cos, 5), "samples": samples},
+            "fidelity": {
+                "mean_cosine": round(mean_cos, 5),
+                "min_cosine": round(min_cos, 5),
+                "samples": samples,
+            },
             "tools": _versions(),
             "sha256": {f: sha256_file(stage / f) for f in ("model.onnx", "tokenizer.json")},
         }

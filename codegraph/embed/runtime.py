@@ -45,7 +45,7 @@ class OnnxEncoder:
             uses it to run the fp32 model with the same tokenizer).
 
     Raises:
-        ModelError: the ONNX file or tokenizer cannot be loaded.
+        ModelError: the ONNX file or tokenizer cannot be loaded, or its output width differs from the profile.
     """
 
     def __init__(
@@ -76,7 +76,14 @@ class OnnxEncoder:
         except Exception as exc:  # onnxruntime raises its own untyped errors
             raise ModelError(f"{path}: cannot load ONNX model: {exc}") from None
         self._input_names = {i.name for i in self.session.get_inputs()}
-        self._output_name = self.session.get_outputs()[0].name
+        output = self.session.get_outputs()[0]
+        self._output_name = output.name
+        width = output.shape[-1] if output.shape else None
+        if isinstance(width, int) and width != self.profile.dim:
+            raise ModelError(
+                f"{path}: the model outputs {width}-dimensional vectors but its profile says dim = "
+                f"{self.profile.dim}; the model folder does not match the profile '{self.profile.name}'"
+            )
 
     @property
     def model_id(self) -> str:
@@ -169,4 +176,5 @@ class OnnxEncoder:
         if self.profile.normalize:
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             pooled = pooled / np.maximum(norms, 1e-12)
-        return pooled
+        result: npt.NDArray[np.float32] = pooled
+        return result

@@ -174,7 +174,9 @@ class Store:
     def touch_files(self, updates: Sequence[tuple[int, int, int]]) -> None:
         """Record new ``(size, mtime_ns)`` for files whose content hash did not change: ``(id, size, mtime_ns)``."""
         with self.transaction():
-            self.conn.executemany("UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?", [(s, m, i) for i, s, m in updates])
+            self.conn.executemany(
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?", [(s, m, i) for i, s, m in updates]
+            )
 
     def remove_files(self, paths: Iterable[str]) -> int:
         """Drop files and their chunks. Returns how many files were removed."""
@@ -192,9 +194,7 @@ class Store:
         self.conn.execute("DELETE FROM chunks WHERE file_id = ?", row)
         self.conn.execute("DELETE FROM files WHERE id = ?", row)
 
-    def replace_files(
-        self, items: Sequence[tuple[SourceFile, str, str, Sequence[Chunk], Sequence[int]]]
-    ) -> int:
+    def replace_files(self, items: Sequence[tuple[SourceFile, str, str, Sequence[Chunk], Sequence[int]]]) -> int:
         """Replace files' chunks in one transaction.
 
         Args:
@@ -220,14 +220,26 @@ class Store:
                         "INSERT INTO chunks(file_id, embedding_id, kind, symbol, scope, start_line, end_line, "
                         "span_start, span_end, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
-                            file_id, emb_id, chunk.kind, chunk.symbol, chunk.scope, chunk.start_line,
-                            chunk.end_line, chunk.span_start, chunk.span_end, chunk.code,
+                            file_id,
+                            emb_id,
+                            chunk.kind,
+                            chunk.symbol,
+                            chunk.scope,
+                            chunk.start_line,
+                            chunk.end_line,
+                            chunk.span_start,
+                            chunk.span_end,
+                            chunk.code,
                         ),
                     )
                     self.conn.execute(
                         "INSERT INTO chunks_fts(rowid, path, symbol, body) VALUES (?, ?, ?, ?)",
-                        (cur.lastrowid, fts_text(chunk.path), fts_text(chunk.qualified_symbol or ""),
-                         fts_text(chunk.code)),
+                        (
+                            cur.lastrowid,
+                            fts_text(chunk.path),
+                            fts_text(chunk.qualified_symbol or ""),
+                            fts_text(chunk.code),
+                        ),
                     )
                     written += 1
         return written
@@ -297,28 +309,27 @@ class Store:
         )
         return [(int(r[0]), -float(r[1])) for r in rows]
 
+    def _chunk_rows(self, column: str, values: Sequence[int]) -> Iterator[ChunkRow]:
+        """Chunks whose ``column`` (``id`` or ``embedding_id``) is in ``values``, 500 ids per query."""
+        for start in range(0, len(values), 500):
+            part = list(values[start : start + 500])
+            marks = ",".join("?" * len(part))
+            sql = (
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.{column} IN ({marks})"
+            )
+            for row in self.conn.execute(sql, part):
+                yield ChunkRow(*row)
+
     def chunks_by_embedding(self, embedding_ids: Sequence[int]) -> dict[int, list[ChunkRow]]:
         """Chunks that use each embedding id (identical text in several places shares one embedding)."""
         out: dict[int, list[ChunkRow]] = {}
-        for start in range(0, len(embedding_ids), 500):
-            part = list(embedding_ids[start : start + 500])
-            marks = ",".join("?" * len(part))
-            sql = f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.embedding_id IN ({marks})"
-            for row in self.conn.execute(sql, part):
-                chunk = ChunkRow(*row)
-                out.setdefault(chunk.embedding_id, []).append(chunk)
+        for chunk in self._chunk_rows("embedding_id", embedding_ids):
+            out.setdefault(chunk.embedding_id, []).append(chunk)
         return out
 
     def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunks by id."""
-        out: dict[int, ChunkRow] = {}
-        for start in range(0, len(chunk_ids), 500):
-            part = list(chunk_ids[start : start + 500])
-            marks = ",".join("?" * len(part))
-            sql = f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.id IN ({marks})"
-            for row in self.conn.execute(sql, part):
-                out[row[0]] = ChunkRow(*row)
-        return out
+        return {chunk.id: chunk for chunk in self._chunk_rows("id", chunk_ids)}
 
     def count(self, table: str) -> int:
         """Rows in ``files``, ``chunks`` or ``embeddings``."""

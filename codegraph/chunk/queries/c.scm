@@ -3,5 +3,5 @@
 (union_specifier name: (type_identifier) @name body: (_)) @definition.class
 (enum_specifier name: (type_identifier) @name body: (_)) @definition.class
 (type_definition
-  type: [(struct_specifier !name body: (_)) (union_specifier !name body: (_)) (enum_specifier !name body: (_))]
-  declarator: (type_identifier) @name) @definition.class
+  type: [(struct_specifier body: (_)) (union_specifier body: (_)) (enum_specifier body: (_))]
+  declarator: [(type_identifier) @name (pointer_declarator declarator: (type_identifier) @name)]) @definition.class

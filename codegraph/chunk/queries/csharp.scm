@@ -3,9 +3,9 @@
 (struct_declaration name: (identifier) @name) @definition.class
 (record_declaration name: (identifier) @name) @definition.class
 (enum_declaration name: (identifier) @name) @definition.class
-(method_declaration name: (identifier) @name) @definition.function
+(method_declaration name: (identifier) @name body: (_)) @definition.function
 (constructor_declaration name: (identifier) @name) @definition.function
 (destructor_declaration name: (identifier) @name) @definition.function
-(operator_declaration) @definition.function
+(operator_declaration operator: _ @name) @definition.function
 (local_function_statement name: (identifier) @name) @definition.function
 (namespace_declaration name: (_) @name) @definition.module

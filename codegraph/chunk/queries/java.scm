@@ -3,6 +3,6 @@
 (enum_declaration name: (identifier) @name) @definition.class
 (record_declaration name: (identifier) @name) @definition.class
 (annotation_type_declaration name: (identifier) @name) @definition.class
-(method_declaration name: (identifier) @name) @definition.function
+(method_declaration name: (identifier) @name body: (_)) @definition.function
 (constructor_declaration name: (identifier) @name) @definition.function
 (compact_constructor_declaration name: (identifier) @name) @definition.function

@@ -12,6 +12,14 @@
 (assignment_expression
   left: [(identifier) @name (member_expression property: (property_identifier) @name)]
   right: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+(assignment_expression
+  left: (member_expression
+    object: (member_expression
+      object: (identifier) @scope
+      property: (property_identifier) @_prototype)
+    property: (property_identifier) @name)
+  right: [(arrow_function) (function_expression) (generator_function)]
+  (#eq? @_prototype "prototype")) @definition.method
 (pair
   key: [(property_identifier) (string)] @name
   value: [(arrow_function) (function_expression) (generator_function)]) @definition.function

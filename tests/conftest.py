@@ -1,0 +1,156 @@
+"""Shared fixtures: small real repositories and the real bundled ONNX model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from codegraph.embed import OnnxEncoder, resolve_model
+
+CODEGRAPH = [sys.executable, "-m", "codegraph"]
+
+SAMPLE_FILES: dict[str, str] = {
+    "app/retry.py": '''
+        """Network helpers."""
+
+        import time
+
+        MAX_ATTEMPTS = 5
+
+
+        def retry_upload(client, payload, attempts=MAX_ATTEMPTS):
+            """Upload a payload, retrying failed uploads with exponential backoff."""
+            delay = 0.5
+            for attempt in range(attempts):
+                try:
+                    return client.put(payload)
+                except ConnectionError:
+                    time.sleep(delay)
+                    delay *= 2
+            raise RuntimeError("upload failed")
+
+
+        class RateLimiter:
+            """Token bucket that limits how many requests per second are sent."""
+
+            def __init__(self, rate):
+                self.rate = rate
+                self.tokens = rate
+
+            def acquire(self):
+                if self.tokens <= 0:
+                    return False
+                self.tokens -= 1
+                return True
+        ''',
+    "app/parse_config.py": '''
+        import json
+
+
+        def load_settings(path):
+            """Read the JSON settings file and return a dict of options."""
+            with open(path, encoding="utf-8") as fh:
+                return json.load(fh)
+
+
+        def parseHttpHeader(line):
+            name, _, value = line.partition(":")
+            return name.strip().lower(), value.strip()
+        ''',
+    "web/cart.js": """
+        // Shopping cart helpers.
+        const TAX = 0.2;
+
+        /** Sum the prices of every item in the cart, tax included. */
+        function cartTotal(items) {
+          let total = 0;
+          for (const item of items) {
+            total += item.price * item.quantity;
+          }
+          return total * (1 + TAX);
+        }
+
+        export const formatPrice = (cents) => {
+          return `$${(cents / 100).toFixed(2)}`;
+        };
+        """,
+    "cmd/server.go": """
+        package main
+
+        import "net/http"
+
+        // Server serves the health endpoint.
+        type Server struct {
+            addr string
+        }
+
+        // Health reports whether the service is up.
+        func (s *Server) Health(w http.ResponseWriter, r *http.Request) {
+            w.WriteHeader(http.StatusOK)
+            w.Write([]byte("ok"))
+        }
+        """,
+    "README.md": """
+        # Sample project
+
+        Uploads files to the storage service and retries failures.
+        """,
+}
+
+
+def write_files(root: Path, files: dict[str, str]) -> None:
+    """Write dedented files under ``root`` (parents created)."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+@pytest.fixture
+def tmp_repo(tmp_path: Path) -> Path:
+    """A small multi-language repository (Python, JavaScript, Go, Markdown)."""
+    root = tmp_path / "repo"
+    write_files(root, SAMPLE_FILES)
+    return root
+
+
+@pytest.fixture(scope="session")
+def encoder() -> OnnxEncoder:
+    """The real bundled INT8 model (all-MiniLM-L6-v2), loaded once per test session."""
+    return OnnxEncoder(resolve_model("minilm"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the model store at an empty directory so a user's installed models never leak into tests."""
+    monkeypatch.setenv("CODEGRAPH_HOME", str(tmp_path_factory.mktemp("cghome")))
+    for name in list(os.environ):
+        if name.startswith("CODEGRAPH_") and name != "CODEGRAPH_HOME":
+            monkeypatch.delenv(name)
+
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_cli() -> Iterator[RunCli]:
+    """Run ``python -m codegraph ARGS`` as a real subprocess; returns the CompletedProcess (text mode)."""
+
+    def run(*args: str, cwd: Path, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*CODEGRAPH, *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=os.environ.copy(),
+        )
+
+    yield run

@@ -1,0 +1,217 @@
+"""The command line as a user runs it: real subprocesses, exit codes, stdout and stderr apart."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from codegraph.store import Store
+
+from .conftest import CODEGRAPH, RunCli, write_files
+
+HIT_KEYS = {"path", "start_line", "end_line", "symbol", "kind", "language", "score", "snippet"}
+
+
+def test_index_json_summary_then_no_change(tmp_repo: Path, run_cli: RunCli) -> None:
+    first = run_cli("index", ".", "--json", cwd=tmp_repo)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads(first.stdout)
+    for key in (
+        "files_seen",
+        "files_changed",
+        "files_removed",
+        "chunks",
+        "embedded",
+        "cache_hits",
+        "seconds",
+        "model",
+    ):
+        assert key in summary
+    assert summary["files_seen"] == 5 and summary["embedded"] == summary["chunks"] > 0
+    assert summary["model"].startswith("minilm@")
+    assert "using the bundled 'minilm'" in first.stderr  # default codebert missing: one line on stderr
+    again = json.loads(run_cli("index", "--json", cwd=tmp_repo).stdout)
+    assert (again["embedded"], again["files_changed"]) == (0, 0)
+
+
+def test_search_json_contract_from_a_subdirectory(tmp_repo: Path, run_cli: RunCli) -> None:
+    assert run_cli("index", ".", "-q", cwd=tmp_repo).returncode == 0
+    proc = run_cli("search", "retry failed uploads", "--json", "-k", "3", cwd=tmp_repo / "web")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert set(doc) == {"query", "mode", "results"}
+    assert (doc["query"], doc["mode"]) == ("retry failed uploads", "hybrid")
+    assert 1 <= len(doc["results"]) <= 3
+    for hit in doc["results"]:
+        assert set(hit) == HIT_KEYS
+        assert "\\" not in hit["path"] and not hit["path"].startswith("/")
+        assert 1 <= hit["start_line"] <= hit["end_line"]
+        assert isinstance(hit["score"], float) and isinstance(hit["snippet"], str)
+    assert doc["results"][0]["path"] == "app/retry.py"
+    assert doc["results"][0]["symbol"] == "retry_upload"
+
+
+def test_search_stdin_writes_json_lines_in_order(tmp_repo: Path, run_cli: RunCli) -> None:
+    run_cli("index", ".", "-q", cwd=tmp_repo)
+    proc = run_cli("search", "-", "-k", "2", "--mode", "keyword", cwd=tmp_repo, stdin="http header\ncart total\n")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [d["query"] for d in lines] == ["http header", "cart total"]
+    assert lines[0]["results"][0]["symbol"] == "parseHttpHeader"
+    assert lines[1]["results"][0]["symbol"] == "cartTotal"
+
+
+def test_human_output_names_path_lines_and_symbol(tmp_repo: Path, run_cli: RunCli) -> None:
+    run_cli("index", ".", "-q", cwd=tmp_repo)
+    proc = run_cli("search", "shopping cart total", "--lang", "javascript", cwd=tmp_repo)
+    assert proc.returncode == 0
+    assert "web/cart.js:" in proc.stdout and "cartTotal" in proc.stdout
+    assert proc.stderr == ""
+
+
+def test_search_without_index_says_to_run_index(tmp_path: Path, run_cli: RunCli) -> None:
+    proc = run_cli("search", "anything", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "codegraph index" in proc.stderr and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_index_missing_path_is_a_one_line_error(tmp_path: Path, run_cli: RunCli) -> None:
+    proc = run_cli("index", "does-not-exist", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "does-not-exist: no such directory" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_empty_directory_indexes_to_nothing(tmp_path: Path, run_cli: RunCli) -> None:
+    proc = run_cli("index", ".", "--json", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["files_seen"] == 0
+    search = run_cli("search", "x", "--json", cwd=tmp_path)
+    assert search.returncode == 0 and json.loads(search.stdout)["results"] == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search"],
+        ["search", "x", "--mode", "fuzzy"],
+        ["search", "x", "-k", "0"],
+        ["index", "--bogus"],
+        ["search", "x", "--lang", "cobol"],
+    ],
+)
+def test_usage_errors_exit_2(tmp_repo: Path, run_cli: RunCli, args: list[str]) -> None:
+    (tmp_repo / ".codegraph").mkdir()
+    proc = run_cli(*args, cwd=tmp_repo)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == "" and "Usage:" in proc.stderr
+
+
+def test_missing_explicit_model_says_how_to_install(tmp_repo: Path, run_cli: RunCli) -> None:
+    proc = run_cli("index", ".", "--model", "codebert", cwd=tmp_repo)
+    assert proc.returncode == 1
+    assert "model 'codebert' is not installed" in proc.stderr
+    assert "codegraph model import codebert" in proc.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["index"], ["search"], ["model"], ["model", "import"]])
+def test_every_command_has_help(run_cli: RunCli, tmp_path: Path, command: list[str]) -> None:
+    proc = run_cli(*command, "--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "Usage:" in proc.stdout and len(proc.stdout) > 200
+
+
+def test_bad_files_reported_on_stderr_and_listed_in_json(tmp_repo: Path, run_cli: RunCli) -> None:
+    (tmp_repo / "blob.bin").write_bytes(bytes(range(256)) * 10)
+    (tmp_repo / "legacy.rb").write_bytes(b"puts 'ol\xe9'\n")
+    human = run_cli("index", ".", cwd=tmp_repo)
+    assert human.returncode == 0
+    assert "2 file(s) skipped" in human.stderr and "blob.bin: binary file" in human.stderr
+    assert "2 skipped" in human.stdout
+    (tmp_repo / "more.bin").write_bytes(b"\0" * 10)
+    data = json.loads(run_cli("index", ".", "--json", cwd=tmp_repo).stdout)
+    assert data["files_skipped"] == 3
+    assert any(w.startswith("legacy.rb: not valid UTF-8") for w in data["warnings"])
+
+
+def _big_repo(root: Path, files: int = 40, functions: int = 25) -> None:
+    for f in range(files):
+        body = "\n\n".join(
+            f"def handler_{f}_{i}(request, retries={i}):\n"
+            f'    """Handle request kind {i} of module {f}, retrying {i} times."""\n'
+            f"    value = request.get('field_{i}') or {f * i}\n"
+            f"    return value * {i + f}\n"
+            for i in range(functions)
+        )
+        write_files(root, {f"pkg/mod_{f}.py": body + "\n"})
+
+
+def test_ctrl_c_mid_index_exits_130_and_leaves_a_usable_index(tmp_path: Path, run_cli: RunCli) -> None:
+    _big_repo(tmp_path)
+    proc = subprocess.Popen(
+        [*CODEGRAPH, "index", ".", "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    db = tmp_path / ".codegraph" / "index.db"
+    deadline = time.monotonic() + 120
+    embedded = 0
+    while time.monotonic() < deadline and proc.poll() is None:  # wait until embeddings are being committed
+        if db.exists():
+            store = Store.open(tmp_path)
+            embedded = store.count("embeddings")
+            store.close()
+            if embedded > 0:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None and embedded > 0, "index finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    store = Store.open(tmp_path)
+    assert store.check_integrity() == "ok"
+    store.close()
+    assert run_cli("search", "handle request", "--json", cwd=tmp_path).returncode == 0
+    finish = json.loads(run_cli("index", ".", "--json", cwd=tmp_path).stdout)
+    assert finish["cache_hits"] >= embedded  # work done before Ctrl-C is kept
+    assert finish["chunks"] == 40 * 25
+    final = json.loads(run_cli("index", ".", "--json", cwd=tmp_path).stdout)
+    assert final["embedded"] == 0 and final["files_changed"] == 0
+
+
+def test_permission_denied_file_is_skipped_with_a_warning(tmp_repo: Path) -> None:
+    """Root reads any file, so as root the CLI runs without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH (setpriv)."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without util-linux setpriv: cannot make a file unreadable")
+        prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+    locked = tmp_repo / "app" / "locked.py"
+    locked.write_text("def hidden():\n    return 2\n", encoding="utf-8")
+    locked.chmod(0o000)
+    try:
+        proc = subprocess.run(
+            [*prefix, *CODEGRAPH, "index", ".", "--json"],
+            cwd=tmp_repo,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        locked.chmod(0o644)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["files_skipped"] == 1
+    assert data["warnings"] == ["app/locked.py: Permission denied"]
+    assert data["files_changed"] == 5

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from codegraph.embed import OnnxEncoder
+from codegraph.errors import SourceError
+from codegraph.index import index_repo
+from codegraph.store import Store
+
+from .conftest import write_files
+
+
+def test_first_index_then_no_change_embeds_nothing(tmp_repo: Path, encoder: OnnxEncoder) -> None:
+    first = index_repo(tmp_repo, encoder)
+    assert first.files_seen == 5 and first.files_changed == 5
+    assert first.chunks > 8 and first.embedded == first.chunks and first.cache_hits == 0
+    second = index_repo(tmp_repo, encoder)
+    assert (second.files_changed, second.embedded, second.chunks_new) == (0, 0, 0)
+    assert second.files_unchanged == 5 and second.chunks == first.chunks
+
+
+def test_edit_embeds_only_changed_chunks(tmp_repo: Path, encoder: OnnxEncoder) -> None:
+    index_repo(tmp_repo, encoder)
+    path = tmp_repo / "app" / "parse_config.py"
+    path.write_text(path.read_text() + "\n\ndef added_helper():\n    return 42\n", encoding="utf-8")
+    stats = index_repo(tmp_repo, encoder)
+    assert stats.files_changed == 1
+    assert stats.embedded == 1  # only the new function; the file's other chunks are cache hits
+    assert stats.cache_hits >= 2
+
+
+def test_touch_without_content_change_rechunks_nothing(tmp_repo: Path, encoder: OnnxEncoder) -> None:
+    index_repo(tmp_repo, encoder)
+    path = tmp_repo / "app" / "retry.py"
+    path.write_text(path.read_text(), encoding="utf-8")  # new mtime, same bytes
+    stats = index_repo(tmp_repo, encoder)
+    assert (stats.files_changed, stats.embedded) == (0, 0)
+
+
+def test_deleted_and_renamed_files_leave_the_index(tmp_repo: Path, encoder: OnnxEncoder) -> None:
+    index_repo(tmp_repo, encoder)
+    (tmp_repo / "README.md").unlink()
+    shutil.move(tmp_repo / "web" / "cart.js", tmp_repo / "web" / "basket.js")
+    stats = index_repo(tmp_repo, encoder)
+    assert stats.files_removed == 2 and stats.files_changed == 1
+    store = Store.open(tmp_repo)
+    paths = set(store.file_rows())
+    store.close()
+    assert "web/basket.js" in paths and "web/cart.js" not in paths and "README.md" not in paths
+
+
+def test_reverted_content_is_served_from_the_cache(tmp_repo: Path, encoder: OnnxEncoder) -> None:
+    path = tmp_repo / "app" / "retry.py"
+    original = path.read_text()
+    first = index_repo(tmp_repo, encoder)
+    path.write_text(original.replace("exponential backoff", "a fixed delay"), encoding="utf-8")
+    edited = index_repo(tmp_repo, encoder)
+    assert edited.embedded == 1
+    path.write_text(original, encoding="utf-8")
+    reverted = index_repo(tmp_repo, encoder)
+    assert reverted.files_changed == 1 and reverted.embedded == 0  # content-addressed: all cache hits
+    assert reverted.chunks == first.chunks
+
+
+def test_identical_chunks_share_one_embedding(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    block = "if DEBUG:\n    print('debug mode')\n"
+    write_files(tmp_path, {"a.py": f"DEBUG = 1\n\ndef f():\n    pass\n\n{block}\ndef g():\n    pass\n\n{block}"})
+    stats = index_repo(tmp_path, encoder)
+    store = Store.open(tmp_path)
+    rows = store.conn.execute("SELECT code, embedding_id FROM chunks WHERE kind = 'module'").fetchall()
+    store.close()
+    twins = [emb for code, emb in rows if code.startswith("if DEBUG")]
+    assert len(twins) == 2 and twins[0] == twins[1]
+    assert stats.embedded == stats.chunks - 1
+
+
+def test_bad_files_are_counted_warnings_and_the_run_goes_on(tmp_repo: Path, encoder: OnnxEncoder) -> None:
+    (tmp_repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(100))
+    (tmp_repo / "latin1.py").write_bytes(b"name = 'caf\xe9'\n")
+    (tmp_repo / "big.txt").write_text("word " * 300_000, encoding="utf-8")
+    stats = index_repo(tmp_repo, encoder)
+    assert stats.files_skipped == 3
+    text = "\n".join(stats.warnings)
+    assert "logo.png: binary file" in text
+    assert "latin1.py: not valid UTF-8" in text
+    assert "big.txt: larger than" in text
+    assert stats.files_changed == 5
+
+
+def test_empty_directory_gives_an_empty_index(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    stats = index_repo(tmp_path, encoder)
+    assert (stats.files_seen, stats.chunks) == (0, 0)
+    assert (tmp_path / ".codegraph" / "index.db").is_file()
+
+
+def test_missing_or_file_root_is_an_error(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    with pytest.raises(SourceError, match="no such directory"):
+        index_repo(tmp_path / "nope", encoder)
+    (tmp_path / "f.py").write_text("x = 1\n")
+    with pytest.raises(SourceError, match="not a directory"):
+        index_repo(tmp_path / "f.py", encoder)
+
+
+def test_paths_are_repo_relative_posix(tmp_repo: Path, encoder: OnnxEncoder) -> None:
+    index_repo(tmp_repo, encoder)
+    store = Store.open(tmp_repo)
+    paths = set(store.file_rows())
+    store.close()
+    assert paths == {"app/retry.py", "app/parse_config.py", "web/cart.js", "cmd/server.go", "README.md"}

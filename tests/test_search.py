@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codegraph.embed import OnnxEncoder
+from codegraph.errors import ConfigError
+from codegraph.index import index_repo
+from codegraph.search import Filters, Searcher, parse_languages
+
+from .conftest import write_files
+
+
+@pytest.fixture
+def searcher(tmp_repo: Path, encoder: OnnxEncoder) -> Searcher:
+    index_repo(tmp_repo, encoder)
+    return Searcher.open(tmp_repo, encoder)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "keyword"])
+def test_each_mode_finds_the_function(searcher: Searcher, mode: str) -> None:
+    hits = searcher.search("retry failed uploads with backoff", k=3, mode=mode)
+    assert hits[0].path == "app/retry.py" and hits[0].symbol == "retry_upload"
+    assert (hits[0].start_line, hits[0].end_line) == (8, 17)
+    assert hits[0].kind == "function" and hits[0].language == "python"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_semantic_search_without_shared_words(searcher: Searcher) -> None:
+    hits = searcher.search("limit requests per second", k=3, mode="semantic")
+    assert hits[0].symbol in ("RateLimiter", "RateLimiter.acquire", "RateLimiter.__init__")
+
+
+def test_keyword_search_splits_identifiers(searcher: Searcher) -> None:
+    hits = searcher.search("http header", k=1, mode="keyword")
+    assert hits[0].symbol == "parseHttpHeader"
+
+
+def test_methods_are_scoped_and_go_methods_use_the_receiver(searcher: Searcher) -> None:
+    hit = searcher.search("health endpoint status ok", k=1, mode="keyword")[0]
+    assert (hit.symbol, hit.kind, hit.language) == ("Server.Health", "method", "go")
+
+
+def test_filters_language_and_path(searcher: Searcher) -> None:
+    js = searcher.search("total price", k=5, filters=Filters(languages=frozenset({"javascript"})))
+    assert js and {h.language for h in js} == {"javascript"}
+    app_only = searcher.search("retry", k=10, filters=Filters(path_glob="app/**"))
+    assert app_only and all(h.path.startswith("app/") for h in app_only)
+    none = searcher.search("retry", k=10, filters=Filters(path_glob="nothing/**"))
+    assert none == []
+
+
+def test_k_limits_results_and_blank_query_gives_none(searcher: Searcher) -> None:
+    assert len(searcher.search("function", k=2, mode="semantic")) == 2
+    assert searcher.search("   ", k=5) == []
+
+
+def test_bad_mode_k_and_language_are_errors(searcher: Searcher) -> None:
+    with pytest.raises(ConfigError, match="unknown search mode"):
+        searcher.search("x", mode="fuzzy")
+    with pytest.raises(ConfigError, match="at least 1"):
+        searcher.search("x", k=0)
+    with pytest.raises(ConfigError, match="unknown language cobol"):
+        parse_languages(["python,cobol"])
+    assert parse_languages(["python,go", "tsx"]) == frozenset({"python", "go", "tsx"})
+
+
+def test_windows_of_a_long_definition_are_one_result(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    body = "\n".join(f"    total_{i} = compute_checksum(block_{i}, seed={i})" for i in range(120))
+    write_files(tmp_path, {"big.py": f"def checksum_everything(blocks):\n{body}\n    return total_0\n"})
+    stats = index_repo(tmp_path, encoder)
+    assert stats.chunks > 2  # split into windows
+    with Searcher.open(tmp_path, encoder) as searcher:
+        hits = searcher.search("compute the checksum of every block", k=5)
+    assert len(hits) == 1
+    assert (hits[0].path, hits[0].start_line, hits[0].end_line) == ("big.py", 1, 122)
+    assert hits[0].symbol == "checksum_everything"
+    assert len(hits[0].snippet.splitlines()) < 122  # the best window, not the whole function
