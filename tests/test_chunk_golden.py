@@ -138,12 +138,6 @@ def test_unsplit_function_keeps_its_own_span() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="chunker bug: after a window that stopped before a long line, the next windows restart only "
-    "OVERLAP_LINES back and can end at the same line again, so they lie wholly inside the previous window",
-)
 def test_no_window_lies_inside_the_previous_one() -> None:
     lines = ["def build_query(filters):", "    parts = []"]
     lines += [f"    parts.append('f{i} = ' + str(filters[{i}]))" for i in range(4)]
@@ -199,15 +193,9 @@ def test_blank_or_bracket_only_file_gives_no_chunks(language: str, source: str) 
     assert chunk_source("blank", language, source) == []
 
 
-# --- known chunker bugs (strict xfail: they start failing once fixed, then drop the marker) --------------
+# --- regressions: bugs found by the golden fixtures, fixed in the chunker -----------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="chunker bug: a comment trailing code on the line above a definition is attached to the "
-    "definition, which then swallows that code line",
-)
 @pytest.mark.parametrize(
     ("language", "source", "expected"),
     [
@@ -234,12 +222,6 @@ def test_trailing_comment_stays_with_its_line(language: str, source: str, expect
     assert [(c.kind, c.symbol, c.start_line, c.end_line) for c in chunks] == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="chunker bug: tree-sitter-rust doc comments (///, //!) end at column 0 of the next row, so one "
-    "followed by a blank line still counts as directly above the next item",
-)
 def test_rust_doc_comment_after_blank_line_is_not_attached() -> None:
     source = '//! Prints the version.\n\nfn main() {\n    println!("1.0");\n}\n'
     chunks = chunk_source("src/main.rs", "rust", source)
@@ -249,12 +231,6 @@ def test_rust_doc_comment_after_blank_line_is_not_attached() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="chunker bug: str.splitlines() also breaks at \\f, \\v, \\x1c-\\x1e, \\x85, \\u2028, \\u2029 "
-    "and a lone \\r, tree-sitter rows only at \\n, so line numbers and code drift after such a character",
-)
 def test_form_feed_does_not_shift_lines() -> None:
     source = "def first():\n    pass\n\x0c\ndef second():\n    return 1\n"
     chunks = chunk_source("pages.py", "python", source)
@@ -264,12 +240,6 @@ def test_form_feed_does_not_shift_lines() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="chunker limitation: a C# file-scoped namespace (`namespace X;`) does not enclose the "
-    "declarations after it in the syntax tree, so they lose the scope a block namespace gives them",
-)
 def test_csharp_file_scoped_namespace_scopes_its_types() -> None:
     source = "namespace Shop.Orders;\n\npublic class Order\n{\n    public void Place() { }\n}\n"
     chunks = chunk_source("Order.cs", "csharp", source)

@@ -29,7 +29,7 @@ from typing import Any
 from ..types import Chunk
 from .languages import TEXT, query_matches, ts_parser
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 """Bump when chunk boundaries or :func:`embedding_text` change: it is part of every embedding cache key."""
 
 REMAINDER_MAX_LINES = 60
@@ -54,6 +54,7 @@ _WRAPPERS = frozenset(
         "template_declaration",
     }
 )
+_FILE_SCOPED = frozenset({"file_scoped_namespace_declaration"})
 _ATTACHED_ABOVE = ("comment", "attribute_item", "decorator", "line_comment", "block_comment")
 _MEANINGLESS = re.compile(r"^[\s{}()\[\];,]*(end)?[\s;]*$")
 _NAME_NODES = frozenset(
@@ -66,6 +67,15 @@ _NAME_NODES = frozenset(
         "type_identifier",
     }
 )
+
+
+def split_lines(source: str) -> list[str]:
+    """Lines as tree-sitter counts rows: split at ``\\n`` only (``str.splitlines`` also splits at ``\\f``,
+    ``\\x85``, ``\\u2028``, ..., which would shift line numbers); a trailing ``\\r`` is dropped."""
+    lines = [line.removesuffix("\r") for line in source.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def estimate_tokens(texts: Sequence[str]) -> list[int]:
@@ -141,9 +151,10 @@ def _start_with_attached(node: Any) -> int:
     """0-based start row, moved up over comments/attributes that sit directly above the node."""
     row: int = node.start_point.row
     sib = node.prev_named_sibling
-    while sib is not None and any(k in sib.type for k in _ATTACHED_ABOVE) and sib.end_point.row >= row - 1:
-        if sib.end_point.row == row and sib.start_point.row == row:  # trailing comment on the same line
-            break
+    while sib is not None and any(k in sib.type for k in _ATTACHED_ABOVE) and _end_row(sib) >= row - 1:
+        before = sib.prev_sibling
+        if before is not None and _end_row(before) == sib.start_point.row:
+            break  # a comment trailing code on its line belongs to that code
         row = int(sib.start_point.row)
         sib = sib.prev_named_sibling
     return row
@@ -177,15 +188,16 @@ def _collect_defs(language: str, tree: Any) -> list[_Def]:
         if key in seen and (seen[key].explicit_scope or not scope_nodes):
             continue
         start = _start_with_attached(wide) + 1
+        end_row = _end_row(wide)
+        if wide.type in _FILE_SCOPED:  # `namespace X;` scopes everything after it, though it encloses nothing
+            end_row = tree.root_node.end_point.row
         seen[key] = _Def(
             start=start,
-            end=max(start, _end_row(wide) + 1),
+            end=max(start, end_row + 1),
             kind="function" if kind == "method" and not scope_nodes else kind,
             name=name,
             explicit_scope=_text(scope_nodes[0]) if scope_nodes else None,
         )
-        if kind == "method" and scope_nodes:
-            seen[key].kind = "method"
     defs = sorted(seen.values(), key=lambda d: (d.start, -d.end))
     stack: list[_Def] = []
     for d in defs:
@@ -283,7 +295,12 @@ def _split_lines(lines: list[str], start: int, end: int, budget: int, line_token
         windows.append((s, e - 1))
         if e > end:
             break
-        s = max(s + 1, e - OVERLAP_LINES)
+        # Next window starts at the first line not yet covered, stepping back over at most OVERLAP_LINES
+        # lines while they still fit beside it, so every window ends past the previous one.
+        s, total = e, line_tokens[e - start]
+        while s > e - OVERLAP_LINES and total + line_tokens[s - 1 - start] <= budget:
+            s -= 1
+            total += line_tokens[s - start]
     return windows
 
 
@@ -355,7 +372,7 @@ def chunk_source(
         Chunks in line order of their start; 1-based inclusive lines.
     """
     counter = count_tokens or estimate_tokens
-    lines = source.splitlines()
+    lines = split_lines(source)
     if not lines:
         return []
     if language == TEXT:

@@ -6,6 +6,7 @@
 (method_declaration name: (identifier) @name body: (_)) @definition.function
 (constructor_declaration name: (identifier) @name) @definition.function
 (destructor_declaration name: (identifier) @name) @definition.function
-(operator_declaration operator: _ @name) @definition.function
+(operator_declaration operator: _ @name body: (_)) @definition.function
 (local_function_statement name: (identifier) @name) @definition.function
 (namespace_declaration name: (_) @name) @definition.module
+(file_scoped_namespace_declaration name: (_) @name) @definition.module
