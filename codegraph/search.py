@@ -27,6 +27,10 @@ RRF_K = 60
 Cormack, Clarke & Buettcher, "Reciprocal Rank Fusion outperforms Condorcet and individual rank learning
 methods", SIGIR 2009 (k = 60)."""
 
+SEMANTIC_WEIGHT = 1.0
+KEYWORD_WEIGHT = 1.0
+"""Weights of the two rankings in the fusion (weighted RRF)."""
+
 MAX_KNN_K = 4096
 """sqlite-vec's largest ``k`` for one KNN query."""
 
@@ -126,10 +130,10 @@ class Searcher:
         sparse = self._keyword(query, depth, keep)
         fused: dict[_Key, float] = {}
         best: dict[_Key, ChunkRow] = {}
-        for ranking in (dense, sparse):
+        for ranking, weight in ((dense, SEMANTIC_WEIGHT), (sparse, KEYWORD_WEIGHT)):
             for rank, (row, _score) in enumerate(ranking, 1):
                 key = _unit(row)
-                fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank)
+                fused[key] = fused.get(key, 0.0) + weight / (RRF_K + rank)
                 best.setdefault(key, row)
         order = sorted(fused, key=lambda key: -fused[key])[:k]
         return [_to_hit(best[key], fused[key]) for key in order]

@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from codegraph.chunk.identifiers import split_identifier
 from codegraph.errors import IndexError_, IndexNotFoundError
 from codegraph.store import Store, find_index_root
-from codegraph.store.fts import fts_query, fts_text, split_identifier
+from codegraph.store.fts import fts_query, fts_text
 from codegraph.store.migrations import MIGRATIONS, migrate
 from codegraph.store.sqlite import connect, sqlite_module
 

@@ -28,6 +28,7 @@ class LanguageSpec:
         extensions: lower-case file suffixes, with the dot.
         module: grammar wheel module; ``function`` returns the ``TSLanguage`` capsule.
         filenames: whole file names that belong to the language (``Rakefile``).
+        queries: name of the ``queries/*.scm`` file (default: ``name``; TSX shares TypeScript's).
     """
 
     name: str
@@ -35,13 +36,14 @@ class LanguageSpec:
     module: str
     function: str = "language"
     filenames: tuple[str, ...] = ()
+    queries: str = ""
 
 
 LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec("python", (".py", ".pyi", ".pyw"), "tree_sitter_python"),
     LanguageSpec("javascript", (".js", ".mjs", ".cjs", ".jsx"), "tree_sitter_javascript"),
     LanguageSpec("typescript", (".ts", ".mts", ".cts"), "tree_sitter_typescript", "language_typescript"),
-    LanguageSpec("tsx", (".tsx",), "tree_sitter_typescript", "language_tsx"),
+    LanguageSpec("tsx", (".tsx",), "tree_sitter_typescript", "language_tsx", queries="typescript"),
     LanguageSpec("go", (".go",), "tree_sitter_go"),
     LanguageSpec("rust", (".rs",), "tree_sitter_rust"),
     LanguageSpec("java", (".java",), "tree_sitter_java"),
@@ -101,10 +103,11 @@ def ts_parser(name: str) -> Any:
 
 @cache
 def ts_query(name: str) -> Any:
-    """The compiled definitions query of ``queries/<name>.scm`` (cached)."""
+    """The compiled definitions query of ``queries/<queries or name>.scm`` for language ``name`` (cached)."""
     import tree_sitter
 
-    source = (QUERIES_DIR / f"{name}.scm").read_text(encoding="utf-8")
+    spec = BY_NAME[name]
+    source = (QUERIES_DIR / f"{spec.queries or spec.name}.scm").read_text(encoding="utf-8")
     return tree_sitter.Query(ts_language(name), source)
 
 

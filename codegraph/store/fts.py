@@ -9,33 +9,15 @@ from __future__ import annotations
 
 import re
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
-# camelCase / PascalCase / acronym / digit boundaries: "parseHTTPResponse2" -> parse, HTTP, Response, 2
-_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+from ..chunk.identifiers import split_identifier
 
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 STOPWORDS = frozenset(
     "a an and are as at be by for from has have if in into is it its of on or that the this to was were will "
     "with which when where who how what does do given returns return get gets set sets use used using should "
     "can may all any each not no".split()
 )
 """Query words dropped before keyword search: English function words frequent in doc-comment queries."""
-
-
-def split_identifier(word: str) -> list[str]:
-    """Lower-cased parts of an identifier: ``"getHTTPResponse_v2"`` → ``["get", "http", "response", "v2"]``.
-
-    Digits stay attached to a preceding part only when written so (``v2``); ``"utf8Decode"`` gives
-    ``["utf", "8", "decode"]``.
-    """
-    parts: list[str] = []
-    for piece in word.split("_"):
-        if not piece:
-            continue
-        if piece.islower() or piece.isupper() or piece.isdigit():
-            parts.append(piece.lower())
-        else:
-            parts.extend(p.lower() for p in _PARTS.findall(piece))
-    return parts
 
 
 def fts_text(text: str) -> str:

@@ -26,6 +26,9 @@ from .sqlite import connect
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+BM25_WEIGHTS = (1.0, 2.0, 1.0)
+"""FTS5 ``bm25()`` column weights for (path, symbol, body)."""
+
 INDEX_DIR = ".codegraph"
 INDEX_FILE = "index.db"
 
@@ -269,15 +272,6 @@ class Store:
                 ids.append(emb_id)
         return ids
 
-    def vectors(self, ids: Sequence[int]) -> dict[int, npt.NDArray[np.float32]]:
-        """Stored vectors by embedding id (float32 ``(dim,)`` each)."""
-        out: dict[int, npt.NDArray[np.float32]] = {}
-        for emb_id in ids:
-            row = self.conn.execute("SELECT embedding FROM embeddings_vec WHERE rowid = ?", (emb_id,)).fetchone()
-            if row is not None:
-                out[emb_id] = np.frombuffer(row[0], dtype=np.float32)
-        return out
-
     # -- search ---------------------------------------------------------------------------------------------
     def knn(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest stored embeddings by cosine distance (sqlite-vec KNN).
@@ -303,9 +297,9 @@ class Store:
         if expression is None:
             return []
         rows = self.conn.execute(
-            "SELECT rowid, bm25(chunks_fts, 1.0, 2.0, 1.0) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+            "SELECT rowid, bm25(chunks_fts, ?, ?, ?) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
             "ORDER BY rank LIMIT ?",
-            (expression, k),
+            (*BM25_WEIGHTS, expression, k),
         )
         return [(int(r[0]), -float(r[1])) for r in rows]
 
