@@ -6,7 +6,7 @@ the definition's full line range and the best window as snippet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,9 @@ from .store import ChunkRow, Store, find_index_root
 from .types import Hit
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from .index import Embedder
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -155,19 +158,12 @@ class Searcher:
             ranked = self._semantic_scan(vector, k, keep)
         return ranked
 
-    def _semantic_scan(self, vector: object, k: int, keep: _Filter) -> list[tuple[ChunkRow, float]]:
+    def _semantic_scan(self, vector: npt.NDArray[np.float32], k: int, keep: _Filter) -> list[tuple[ChunkRow, float]]:
         """Exhaustive cosine scan inside SQLite over the chunks that pass the filters (KNN fallback)."""
-        import numpy as np
-
-        blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
-        rows = self.store.conn.execute(
-            "SELECT c.id, vec_distance_cosine(v.embedding, ?) AS d FROM chunks c "
-            "JOIN embeddings_vec v ON v.rowid = c.embedding_id",
-            (blob,),
-        ).fetchall()
-        by_id = self.store.chunks_by_id([r[0] for r in rows])
-        scored = sorted(((by_id[r[0]], 1.0 - float(r[1])) for r in rows if keep(by_id[r[0]])), key=lambda t: -t[1])
-        return _group(iter(scored), k)
+        distances = self.store.cosine_scan(vector)
+        by_id = self.store.chunks_by_id([c for c, _ in distances])
+        scored = sorted(((by_id[c], 1.0 - d) for c, d in distances if keep(by_id[c])), key=lambda t: -t[1])
+        return _group(scored, k)
 
     def _keyword(self, query: str, k: int, keep: _Filter) -> list[tuple[ChunkRow, float]]:
         total = self.store.count("chunks")
@@ -193,11 +189,11 @@ class _Filter:
         return self.spec is None or self.spec.match_file(row.path)
 
 
-def _group(scored: object, k: int) -> list[tuple[ChunkRow, float]]:
+def _group(scored: Iterable[tuple[ChunkRow, float]], k: int) -> list[tuple[ChunkRow, float]]:
     """Keep the first (best) chunk per reported unit, in input order, up to ``k`` units."""
     out: list[tuple[ChunkRow, float]] = []
     seen: set[_Key] = set()
-    for row, score in scored:  # type: ignore[attr-defined]
+    for row, score in scored:
         key = _unit(row)
         if key in seen:
             continue

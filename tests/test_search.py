@@ -51,6 +51,16 @@ def test_filters_language_and_path(searcher: Searcher) -> None:
     assert none == []
 
 
+def test_filtered_semantic_search_falls_back_to_a_full_scan(
+    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import codegraph.search
+
+    monkeypatch.setattr(codegraph.search, "MAX_KNN_K", 2)  # KNN can never reach the Go chunks now
+    hits = searcher.search("retry uploads", k=2, mode="semantic", filters=Filters(languages=frozenset({"go"})))
+    assert len(hits) == 2 and {h.language for h in hits} == {"go"}
+
+
 def test_k_limits_results_and_blank_query_gives_none(searcher: Searcher) -> None:
     assert len(searcher.search("function", k=2, mode="semantic")) == 2
     assert searcher.search("   ", k=5) == []

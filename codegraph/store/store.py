@@ -287,6 +287,21 @@ class Store:
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
+    def cosine_scan(self, vector: npt.NDArray[np.float32]) -> list[tuple[int, float]]:
+        """Cosine distance from ``vector`` to every chunk's embedding, computed inside SQLite (no KNN index).
+
+        The fallback when filtered results do not fit in sqlite-vec's largest KNN ``k``.
+
+        Returns:
+            ``[(chunk_id, cosine_distance)]`` in no particular order.
+        """
+        rows = self.conn.execute(
+            "SELECT c.id, vec_distance_cosine(v.embedding, ?) FROM chunks c "
+            "JOIN embeddings_vec v ON v.rowid = c.embedding_id",
+            (np.ascontiguousarray(vector, dtype=np.float32).tobytes(),),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
     def bm25(self, query: str, k: int) -> list[tuple[int, float]]:
         """Best ``k`` chunks for a keyword query by FTS5 BM25 over path, symbol and identifier-split code.
 
