@@ -26,8 +26,9 @@ from .sqlite import connect
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-BM25_WEIGHTS = (1.0, 2.0, 1.0)
-"""FTS5 ``bm25()`` column weights for (path, symbol, body)."""
+BM25_WEIGHTS = (1.0, 4.0, 1.0)
+"""FTS5 ``bm25()`` column weights for (path, symbol, body): a match in the symbol name counts 4x
+(dev set: keyword MRR@10 0.372 -> 0.387, hybrid 0.446 -> 0.453 against weight 2)."""
 
 INDEX_DIR = ".codegraph"
 INDEX_FILE = "index.db"
