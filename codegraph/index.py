@@ -101,8 +101,8 @@ def index_repo(
 
     Args:
         root: repository root directory.
-        embedder: the model (see :class:`Embedder`); if the index was built with another model it is emptied
-            and rebuilt.
+        embedder: the model (see :class:`Embedder`); if the index was built with another model or chunker
+            version it is emptied and rebuilt (``stats.rebuilt``).
         settings: resolved settings (default: resolved from ``root``'s config and the environment).
         progress: optional callback, see :data:`ProgressFn`.
 
@@ -121,7 +121,7 @@ def index_repo(
     stats = IndexStats(model=embedder.model_id)
     store = Store.open(root, create=True)
     try:
-        store.bind_model(embedder.model_id, embedder.dim)
+        stats.rebuilt = store.bind_model(embedder.model_id, embedder.dim, chunker_version=CHUNKER_VERSION)
         known = store.file_rows()
         skipped: list[Skipped] = []
         files = list(walk_files(root, max_file_bytes=settings.max_file_bytes, skipped=skipped))

@@ -121,6 +121,7 @@ class IndexStats:
         cache_hits: chunks whose embedding came from the content-hash cache.
         seconds: wall time of the run.
         model: model id that built the index.
+        rebuilt: the index was emptied first because another model or chunker version had built it.
         warnings: one line per skipped file (path: reason).
     """
 
@@ -135,4 +136,5 @@ class IndexStats:
     cache_hits: int = 0
     seconds: float = 0.0
     model: str = ""
+    rebuilt: bool = False
     warnings: list[str] = field(default_factory=list)

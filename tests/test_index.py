@@ -110,3 +110,17 @@ def test_paths_are_repo_relative_posix(tmp_repo: Path, encoder: OnnxEncoder) -> 
     paths = set(store.file_rows())
     store.close()
     assert paths == {"app/retry.py", "app/parse_config.py", "web/cart.js", "cmd/server.go", "README.md"}
+
+
+def test_new_chunker_version_rebuilds_the_index(
+    tmp_repo: Path, encoder: OnnxEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = index_repo(tmp_repo, encoder)
+    assert first.rebuilt is False
+    import codegraph.index
+
+    monkeypatch.setattr(codegraph.index, "CHUNKER_VERSION", "test-next")
+    upgraded = index_repo(tmp_repo, encoder)
+    assert upgraded.rebuilt is True
+    assert upgraded.files_changed == 5 and upgraded.embedded == first.embedded  # nothing stale survives
+    assert index_repo(tmp_repo, encoder).embedded == 0

@@ -65,6 +65,8 @@ def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
 
 def index_summary(stats: IndexStats) -> None:
     """The end-of-index summary (stdout) and the skipped-file warnings (stderr)."""
+    if stats.rebuilt:
+        notice("codegraph: the index was built by another model or codegraph version; rebuilt it from scratch")
     if stats.warnings:
         err.print(f"[yellow]warning:[/] {len(stats.warnings)} file(s) skipped:", highlight=False)
         for line in stats.warnings[:WARNINGS_SHOWN]:

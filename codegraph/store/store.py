@@ -150,14 +150,17 @@ class Store:
         row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'embeddings_vec'").fetchone()
         return row is not None
 
-    def bind_model(self, model_id: str, dim: int) -> bool:
-        """Record the model that fills this index; if another model built it, empty the index first.
+    def bind_model(self, model_id: str, dim: int, *, chunker_version: str = "") -> bool:
+        """Record the model (and chunker) that fill this index; if others built it, empty the index first.
+
+        Chunk boundaries and embedded text depend on the chunker version, and vectors on the model, so a
+        change of either makes every stored chunk and embedding stale.
 
         Returns:
-            True if the index was emptied because the model changed.
+            True if the index was emptied because the model or the chunker version changed.
         """
-        previous = self.get_meta("model_id")
-        if previous == model_id and self.has_vectors():
+        previous = (self.get_meta("model_id"), self.get_meta("chunker_version") or "")
+        if previous == (model_id, chunker_version) and self.has_vectors():
             return False
         with self.transaction():
             for table in ("chunks_fts", "chunks", "files", "embeddings"):
@@ -166,8 +169,15 @@ class Store:
             self.conn.execute(
                 f"CREATE VIRTUAL TABLE embeddings_vec USING vec0(embedding float[{dim}] distance_metric=cosine)"
             )
-            self.set_meta({"model_id": model_id, "dim": str(dim), "created_at": f"{time.time():.3f}"})
-        return previous is not None and previous != model_id
+            self.set_meta(
+                {
+                    "model_id": model_id,
+                    "dim": str(dim),
+                    "chunker_version": chunker_version,
+                    "created_at": f"{time.time():.3f}",
+                }
+            )
+        return previous[0] is not None and previous != (model_id, chunker_version)
 
     # -- files ----------------------------------------------------------------------------------------------
     def file_rows(self) -> dict[str, FileRow]:
