@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pathspec
-
 from .errors import ConfigError
 from .store import ChunkRow, Store, find_index_root
 from .types import Hit
@@ -180,7 +178,11 @@ class Searcher:
 class _Filter:
     def __init__(self, filters: Filters) -> None:
         self.languages = filters.languages
-        self.spec = pathspec.GitIgnoreSpec.from_lines([filters.path_glob]) if filters.path_glob else None
+        self.spec = None
+        if filters.path_glob:
+            import pathspec  # only --path needs it (~25 ms to import)
+
+            self.spec = pathspec.GitIgnoreSpec.from_lines([filters.path_glob])
         self.active = filters.active()
 
     def __call__(self, row: ChunkRow) -> bool:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -71,3 +72,41 @@ def test_open_model_without_manifest_is_an_error(tmp_path: Path) -> None:
     (target / "manifest.json").unlink()
     with pytest.raises(ModelError, match="manifest"):
         open_model(target)
+
+
+def test_checksums_are_cached_by_stat_and_rechecked_after_a_change() -> None:
+    store_copy = model_home() / "minilm"
+    shutil.copytree(bundled_models_dir() / "minilm", store_copy)
+    resolve_model("minilm")
+    cache = json.loads((model_home().parent / "verified.json").read_text())
+    assert str(store_copy / "model.onnx") in cache
+    data = bytearray((store_copy / "tokenizer.json").read_bytes())
+    data[-2:-1] = b" " if data[-2:-1] != b" " else b"\n"  # same size, different bytes, new mtime
+    (store_copy / "tokenizer.json").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256 does not match"):
+        resolve_model("minilm")
+
+
+def test_cached_optimised_session_gives_the_same_embeddings() -> None:
+    from codegraph.embed.runtime import optimized_cache_path
+
+    model = resolve_model("minilm")
+    texts = ["def add(a, b):\n    return a + b", 'fn main() { println!("hi"); }']
+    plain = OnnxEncoder(model, cache_optimized=False).embed_documents(texts)
+    first = OnnxEncoder(model).embed_documents(texts)  # writes the cache
+    assert optimized_cache_path(model.path / "model.onnx").is_file()
+    cached = OnnxEncoder(model).embed_documents(texts)  # loads it
+    np.testing.assert_allclose(first, plain, atol=1e-6)
+    np.testing.assert_allclose(cached, plain, atol=1e-6)
+
+
+def test_broken_optimised_cache_is_rebuilt() -> None:
+    from codegraph.embed.runtime import optimized_cache_path
+
+    model = resolve_model("minilm")
+    cache = optimized_cache_path(model.path / "model.onnx")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(b"not an onnx model")
+    vectors = OnnxEncoder(model).embed_documents(["x = 1"])
+    assert vectors.shape == (1, 384)
+    assert cache.stat().st_size > 1_000_000

@@ -248,7 +248,7 @@ def _fidelity(stage: Path, fp32_onnx: Path) -> tuple[float, float, int]:
     texts = fidelity_sample()
     if not texts:
         raise ModelError("no standard-library code found for the fidelity check")
-    int8 = OnnxEncoder(model)._embed(texts, None)
+    int8 = OnnxEncoder(model, cache_optimized=False)._embed(texts, None)
     fp32 = OnnxEncoder(model, onnx_path=fp32_onnx)._embed(texts, None)
     cos = np.sum(int8 * fp32, axis=1) / (np.linalg.norm(int8, axis=1) * np.linalg.norm(fp32, axis=1))
     return float(cos.mean()), float(cos.min()), len(texts)
