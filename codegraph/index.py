@@ -21,7 +21,7 @@ from .chunk import CHUNKER_VERSION, chunk_source, embedding_text
 from .config import Settings, resolve_settings
 from .discover import Skipped, read_source, walk_files
 from .errors import SourceError
-from .store import Store
+from .store import FileRow, Store
 from .types import Chunk, IndexStats, SourceFile
 
 if TYPE_CHECKING:
@@ -72,11 +72,29 @@ def cache_key(model_id: str, text: str) -> bytes:
 
 @dataclass(slots=True)
 class _Pending:
+    """A changed file, chunked: its embedded texts and their cache keys, one per chunk."""
+
     file: SourceFile
     language: str
     content_hash: str
     chunks: list[Chunk]
+    texts: list[str]
     keys: list[bytes]
+
+
+def _prepare(file: SourceFile, row: FileRow | None, embedder: Embedder) -> _Pending | Skipped | None:
+    """Read and chunk a new or touched file; ``None`` when its bytes equal what the index holds."""
+    try:
+        data, text, language = read_source(file)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return Skipped(file.path, reason)
+    content_hash = xxhash.xxh3_128_hexdigest(data)
+    if row is not None and row.content_hash == content_hash:
+        return None
+    chunks = chunk_source(file.path, language, text, max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens)
+    texts = [embedding_text(c.path, c.kind, c.qualified_symbol, c.code) for c in chunks]
+    return _Pending(file, language, content_hash, chunks, texts, [cache_key(embedder.model_id, t) for t in texts])
 
 
 def _check_root(root: Path) -> Path:
@@ -135,30 +153,16 @@ def index_repo(
             if row is not None and row.size == file.size and row.mtime_ns == file.mtime_ns:
                 stats.files_unchanged += 1
             else:
-                try:
-                    data, text, language = read_source(file)
-                except (OSError, ValueError) as exc:
-                    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                    skipped.append(Skipped(file.path, reason))
+                outcome = _prepare(file, row, embedder)
+                if isinstance(outcome, Skipped):
+                    skipped.append(outcome)
                     seen_paths.discard(file.path)
+                elif outcome is None:  # same bytes, new mtime
+                    assert row is not None
+                    touched.append((row.id, file.size, file.mtime_ns))
+                    stats.files_unchanged += 1
                 else:
-                    content_hash = xxhash.xxh3_128_hexdigest(data)
-                    if row is not None and row.content_hash == content_hash:
-                        touched.append((row.id, file.size, file.mtime_ns))
-                        stats.files_unchanged += 1
-                    else:
-                        chunks = chunk_source(
-                            file.path,
-                            language,
-                            text,
-                            max_tokens=embedder.max_tokens,
-                            count_tokens=embedder.count_tokens,
-                        )
-                        keys = [
-                            cache_key(embedder.model_id, embedding_text(c.path, c.kind, c.qualified_symbol, c.code))
-                            for c in chunks
-                        ]
-                        pending.append(_Pending(file, language, content_hash, chunks, keys))
+                    pending.append(outcome)
             report("chunk", n, len(files))
         stats.files_changed = len(pending)
         stats.files_skipped = len(skipped)
@@ -188,8 +192,8 @@ def _embed_missing(
     """Embedding id for every key of ``pending``: from the cache, or embedded now and committed per batch."""
     texts_by_key: dict[bytes, str] = {}
     for p in pending:
-        for chunk, key in zip(p.chunks, p.keys, strict=True):
-            texts_by_key.setdefault(key, embedding_text(chunk.path, chunk.kind, chunk.qualified_symbol, chunk.code))
+        for text, key in zip(p.texts, p.keys, strict=True):
+            texts_by_key.setdefault(key, text)
     ids = store.lookup_embeddings(list(texts_by_key))
     total_chunks = sum(len(p.keys) for p in pending)
     missing = [k for k in texts_by_key if k not in ids]
