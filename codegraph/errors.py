@@ -12,6 +12,7 @@ Exception tree::
     ├── ModelError             model missing, unreadable, checksum mismatch, export failed
     │   └── FidelityError      the INT8 export does not match its fp32 source closely enough
     ├── StoreError             SQLite / sqlite-vec could not be opened or loaded
+    │   └── IndexBusyError     another process holds the index's writer lock for too long
     └── SourceError            the path to index does not exist or is not a directory
 """
 
@@ -48,3 +49,7 @@ class StoreError(CodegraphError):
 
 class SourceError(CodegraphError):
     """The path given to index does not exist or is not a directory."""
+
+
+class IndexBusyError(StoreError):
+    """Another codegraph process (``index`` or ``watch``) is writing this index and did not finish in time."""

@@ -21,7 +21,8 @@ from .chunk import CHUNKER_VERSION, chunk_source, embedding_text
 from .config import Settings, resolve_settings
 from .discover import Skipped, read_source, walk_files
 from .errors import SourceError
-from .store import FileRow, Store
+from .store import INDEX_DIR, FileRow, Store
+from .store.lock import DEFAULT_WAIT_S, writer_lock
 from .types import Chunk, IndexStats, SourceFile
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ def index_repo(
     *,
     settings: Settings | None = None,
     progress: ProgressFn | None = None,
+    lock_timeout_s: float = DEFAULT_WAIT_S,
+    on_wait: Callable[[], None] | None = None,
 ) -> IndexStats:
     """Build or refresh the index of ``root`` in ``root/.codegraph/index.db``.
 
@@ -123,6 +126,8 @@ def index_repo(
             version it is emptied and rebuilt (``stats.rebuilt``).
         settings: resolved settings (default: resolved from ``root``'s config and the environment).
         progress: optional callback, see :data:`ProgressFn`.
+        lock_timeout_s: how long to wait while another process writes the index (seconds).
+        on_wait: called once when that wait begins.
 
     Returns:
         :class:`~codegraph.types.IndexStats` for this run.
@@ -130,6 +135,7 @@ def index_repo(
     Raises:
         SourceError: ``root`` does not exist or is not a directory.
         StoreError, IndexError_: the database cannot be opened or is from a newer codegraph.
+        IndexBusyError: another writer held the index for longer than ``lock_timeout_s``.
         KeyboardInterrupt: propagated; the index stays consistent (see module docstring).
     """
     started = time.perf_counter()
@@ -137,6 +143,13 @@ def index_repo(
     settings = settings or resolve_settings(root)
     report = progress or (lambda stage, done, total: None)
     stats = IndexStats(model=embedder.model_id)
+    with writer_lock(root / INDEX_DIR, timeout_s=lock_timeout_s, on_wait=on_wait):
+        _index_locked(root, embedder, settings, report, stats)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _index_locked(root: Path, embedder: Embedder, settings: Settings, report: ProgressFn, stats: IndexStats) -> None:
     store = Store.open(root, create=True)
     try:
         stats.rebuilt = store.bind_model(embedder.model_id, embedder.dim, chunker_version=CHUNKER_VERSION)
@@ -180,10 +193,11 @@ def index_repo(
             report("store", min(start + STORE_FILES_PER_TXN, len(pending)), len(pending))
         stats.files_removed = store.remove_files(sorted(set(known) - seen_paths))
         stats.chunks = store.count("chunks")
+        looked_up = stats.cache_hits + stats.embedded
+        stats.cache_hit_ratio = round(stats.cache_hits / looked_up, 4) if looked_up else 1.0
+        store.set_meta({"last_indexed_at": f"{time.time():.3f}"})
     finally:
         store.close()
-    stats.seconds = time.perf_counter() - started
-    return stats
 
 
 def _embed_missing(

@@ -119,6 +119,7 @@ class IndexStats:
         chunks_new: chunks written by this run.
         embedded: embeddings computed by the model in this run.
         cache_hits: chunks whose embedding came from the content-hash cache.
+        cache_hit_ratio: cache_hits / (cache_hits + embedded); 1.0 when nothing needed an embedding.
         seconds: wall time of the run.
         model: model id that built the index.
         rebuilt: the index was emptied first because another model or chunker version had built it.
@@ -134,6 +135,7 @@ class IndexStats:
     chunks_new: int = 0
     embedded: int = 0
     cache_hits: int = 0
+    cache_hit_ratio: float = 1.0
     seconds: float = 0.0
     model: str = ""
     rebuilt: bool = False

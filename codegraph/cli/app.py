@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from ..errors import CodegraphError
-from . import index_cmd, model_cmd, search_cmd
+from . import index_cmd, model_cmd, search_cmd, status_cmd
 
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 app.command("index")(index_cmd.index)
 app.command("search")(search_cmd.search)
+app.command("status")(status_cmd.status)
 app.add_typer(model_cmd.app, name="model")
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 def index(
@@ -23,6 +27,10 @@ def index(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the run summary as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Change nothing; list files changed since the last index and exit 1 if any."),
+    ] = False,
 ) -> None:
     """Build or refresh the index in PATH/.codegraph/index.db (only changed chunks are embedded).
 
@@ -37,10 +45,45 @@ def index(
     if not path.exists():
         raise SourceError(f"{path}: no such directory")
     settings = settings_for(path, model=model, max_file_bytes=max_file_bytes)
+    if check:
+        _check(path, settings, as_json=as_json)
+        return
     encoder = load_encoder(settings.model, settings)
     with render.index_progress(not quiet and not as_json) as progress:
-        stats = index_repo(path, encoder, settings=settings, progress=progress)
+        stats = index_repo(
+            path,
+            encoder,
+            settings=settings,
+            progress=progress,
+            on_wait=lambda: render.notice("codegraph: another codegraph process is writing this index; waiting"),
+        )
     if as_json:
         stdout_json(dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)})
     else:
         render.index_summary(stats)
+
+
+def _check(path: Path, settings: Settings, *, as_json: bool) -> None:
+    """``index --check``: exit 0 when the index is fresh, 1 (listing the files) when it is not."""
+    from ..status import find_stale
+    from ..store import Store
+    from . import render
+    from .common import stdout_json
+
+    store = Store.open(path.resolve())
+    try:
+        stale = find_stale(store, settings=settings)
+    finally:
+        store.close()
+    if as_json:
+        stdout_json({"fresh": stale.count == 0, "new": stale.new, "changed": stale.changed, "removed": stale.removed})
+    else:
+        for label, paths in (("new", stale.new), ("changed", stale.changed), ("removed", stale.removed)):
+            for rel in paths:
+                sys.stdout.write(f"{label}\t{rel}\n")  # tab-separated for scripts; rich would expand the tab
+        if stale.count:
+            render.err.print(
+                f"index is stale: {stale.count} file(s) changed since the last index; run: codegraph index"
+            )
+    if stale.count:
+        raise typer.Exit(1)

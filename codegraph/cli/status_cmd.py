@@ -1,0 +1,60 @@
+"""``codegraph status``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def status(
+    directory: Annotated[Path, typer.Argument(help="A directory at or below the repository root.")] = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as one JSON object.")] = False,
+) -> None:
+    """Show the index's location, model, size, last refresh, and how many files are stale right now."""
+    from ..status import index_status
+    from ..store import find_index_root
+    from .common import settings_for, stdout_json
+
+    root = find_index_root(directory)
+    st = index_status(root, settings=settings_for(root))
+    if as_json:
+        stdout_json(
+            {
+                "root": str(st.root),
+                "database": str(st.database),
+                "model": st.model,
+                "files": st.files,
+                "chunks": st.chunks,
+                "embeddings": st.embeddings,
+                "size_bytes": st.size_bytes,
+                "last_indexed_at": st.last_indexed_at,
+                "stale": {
+                    "count": st.stale.count,
+                    "new": st.stale.new,
+                    "changed": st.stale.changed,
+                    "removed": st.stale.removed,
+                },
+            }
+        )
+        return
+    from . import render
+
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.last_indexed_at)) if st.last_indexed_at else "never"
+    lines = [
+        ("index", str(st.database)),
+        ("model", st.model or "(none yet)"),
+        ("files", f"{st.files}"),
+        ("chunks", f"{st.chunks} ({st.embeddings} cached embeddings)"),
+        ("size", f"{st.size_bytes / 1e6:.1f} MB"),
+        ("last refresh", when),
+        (
+            "stale files",
+            f"{st.stale.count} ({len(st.stale.new)} new, {len(st.stale.changed)} changed, "
+            f"{len(st.stale.removed)} removed)",
+        ),
+    ]
+    for label, value in lines:
+        render.out.print(f"{label:<13}{value}", highlight=False, markup=False)

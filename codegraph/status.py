@@ -1,0 +1,113 @@
+"""What the index holds and how far it is behind the working tree (``codegraph status``, ``index --check``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xxhash
+
+from .config import Settings, resolve_settings
+from .discover import read_source, walk_files
+from .store import INDEX_DIR, INDEX_FILE, Store
+
+
+@dataclass(slots=True)
+class Staleness:
+    """Files whose indexed state differs from the tree (repository-relative POSIX paths, sorted).
+
+    Attributes:
+        new: indexable files the index does not have.
+        changed: indexed files whose content differs (size/mtime changed *and* content hash differs).
+        removed: indexed files that are gone, now ignored, or no longer indexable.
+    """
+
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """Number of stale files."""
+        return len(self.new) + len(self.changed) + len(self.removed)
+
+
+@dataclass(slots=True)
+class IndexStatus:
+    """A snapshot of an index.
+
+    Attributes:
+        root: repository root (absolute).
+        database: path of ``index.db``.
+        model: model id that built it (``None`` if never filled).
+        files: indexed files.
+        chunks: indexed chunks.
+        embeddings: cached embeddings (including ones no chunk uses now).
+        size_bytes: bytes on disk (database plus its WAL).
+        last_indexed_at: unix time of the last completed ``index`` run, or ``None``.
+        stale: see :class:`Staleness`.
+    """
+
+    root: Path
+    database: Path
+    model: str | None
+    files: int
+    chunks: int
+    embeddings: int
+    size_bytes: int
+    last_indexed_at: float | None
+    stale: Staleness
+
+
+def find_stale(store: Store, *, settings: Settings) -> Staleness:
+    """Compare the tree under ``store.root`` with the index, reading only files whose size or mtime changed.
+
+    A file whose stat changed but whose bytes hash to the indexed content hash is not stale.
+    """
+    known = store.file_rows()
+    out = Staleness()
+    seen: set[str] = set()
+    for file in walk_files(store.root, max_file_bytes=settings.max_file_bytes):
+        row = known.get(file.path)
+        if row is not None and (row.size, row.mtime_ns) == (file.size, file.mtime_ns):
+            seen.add(file.path)
+            continue
+        try:
+            data, _text, _language = read_source(file)
+        except (OSError, ValueError):
+            continue  # not indexable: if it was indexed, it counts as removed below
+        seen.add(file.path)
+        if row is None:
+            out.new.append(file.path)
+        elif xxhash.xxh3_128_hexdigest(data) != row.content_hash:
+            out.changed.append(file.path)
+    out.removed = sorted(set(known) - seen)
+    out.new.sort()
+    out.changed.sort()
+    return out
+
+
+def index_status(root: Path, *, settings: Settings | None = None) -> IndexStatus:
+    """Status of the index at ``root`` (which must hold ``.codegraph/index.db``).
+
+    Raises:
+        IndexNotFoundError: no index at ``root``.
+    """
+    store = Store.open(root)
+    try:
+        database = root / INDEX_DIR / INDEX_FILE
+        wal = database.with_name(INDEX_FILE + "-wal")
+        last = store.get_meta("last_indexed_at")
+        return IndexStatus(
+            root=root,
+            database=database,
+            model=store.get_meta("model_id"),
+            files=store.count("files"),
+            chunks=store.count("chunks"),
+            embeddings=store.count("embeddings"),
+            size_bytes=database.stat().st_size + (wal.stat().st_size if wal.exists() else 0),
+            last_indexed_at=float(last) if last else None,
+            stale=find_stale(store, settings=settings or resolve_settings(root)),
+        )
+    finally:
+        store.close()

@@ -1,0 +1,126 @@
+"""Keeping the index fresh: status, `index --check`, the writer lock, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from codegraph.embed import OnnxEncoder
+from codegraph.errors import IndexBusyError
+from codegraph.index import index_repo
+from codegraph.status import find_stale, index_status
+from codegraph.store import Store
+from codegraph.store.lock import writer_lock
+
+from .conftest import CODEGRAPH, RunCli, write_files
+
+
+def test_status_reports_counts_and_staleness(tmp_repo: Path, encoder: OnnxEncoder) -> None:
+    stats = index_repo(tmp_repo, encoder)
+    st = index_status(tmp_repo)
+    assert (st.files, st.chunks, st.model) == (5, stats.chunks, encoder.model_id)
+    assert st.size_bytes > 0 and st.last_indexed_at is not None and st.stale.count == 0
+    (tmp_repo / "app" / "retry.py").write_text("def changed():\n    pass\n", encoding="utf-8")
+    (tmp_repo / "new.py").write_text("x = 1\n", encoding="utf-8")
+    (tmp_repo / "README.md").unlink()
+    (tmp_repo / "app" / "parse_config.py").touch()  # new mtime, same bytes: not stale
+    os.utime(tmp_repo / "app" / "parse_config.py", ns=(1, 1))
+    stale = index_status(tmp_repo).stale
+    assert (stale.new, stale.changed, stale.removed) == (["new.py"], ["app/retry.py"], ["README.md"])
+
+
+def test_index_check_exit_codes(tmp_repo: Path, run_cli: RunCli) -> None:
+    missing = run_cli("index", "--check", cwd=tmp_repo)
+    assert missing.returncode == 1 and "codegraph index" in missing.stderr
+    assert run_cli("index", ".", "-q", cwd=tmp_repo).returncode == 0
+    fresh = run_cli("index", "--check", cwd=tmp_repo)
+    assert (fresh.returncode, fresh.stdout) == (0, "")
+    (tmp_repo / "web" / "cart.js").write_text("// emptied\n", encoding="utf-8")
+    stale = run_cli("index", "--check", cwd=tmp_repo)
+    assert stale.returncode == 1
+    assert stale.stdout == "changed\tweb/cart.js\n" and "run: codegraph index" in stale.stderr
+    as_json = json.loads(run_cli("index", "--check", "--json", cwd=tmp_repo).stdout)
+    assert as_json == {"fresh": False, "new": [], "changed": ["web/cart.js"], "removed": []}
+    status = json.loads(run_cli("status", "--json", cwd=tmp_repo / "web").stdout)
+    assert status["stale"]["changed"] == ["web/cart.js"] and status["files"] == 5
+
+
+def test_a_second_writer_waits_or_says_one_is_running(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    index_dir = tmp_path / ".codegraph"
+    waited: list[bool] = []
+    with writer_lock(index_dir):
+        with pytest.raises(IndexBusyError, match="another codegraph process"):
+            index_repo(tmp_path, encoder, lock_timeout_s=0.2, on_wait=lambda: waited.append(True))
+    assert waited == [True]
+    held = threading.Event()
+    holder = threading.Thread(target=_hold, args=(index_dir, held, 0.5))
+    holder.start()
+    assert held.wait(10)
+    stats = index_repo(tmp_path, encoder, lock_timeout_s=30)  # waits for the holder, then runs
+    holder.join()
+    assert stats.files_seen == 0
+
+
+def _hold(index_dir: Path, held: threading.Event, seconds: float) -> None:
+    with writer_lock(index_dir):
+        held.set()
+        time.sleep(seconds)  # keep the lock while the other writer has to wait
+
+
+def _snapshot(root: Path) -> dict[tuple[str, int, int, str | None], bytes]:
+    store = Store.open(root)
+    rows = store.conn.execute(
+        "SELECT f.path, c.start_line, c.end_line, c.symbol, v.embedding FROM chunks c "
+        "JOIN files f ON f.id = c.file_id JOIN embeddings_vec v ON v.rowid = c.embedding_id"
+    ).fetchall()
+    store.close()
+    return {(p, s, e, sym): bytes(vec) for p, s, e, sym, vec in rows}
+
+
+@pytest.mark.slow
+def test_kill_9_at_several_points_then_index_equals_a_clean_build(tmp_path: Path, run_cli: RunCli) -> None:
+    files = {
+        f"pkg/mod_{f}.py": "\n\n".join(
+            f"def op_{f}_{i}(x):\n    '''Operation {i} of module {f}.'''\n    return x * {i} + {f}\n" for i in range(20)
+        )
+        for f in range(30)
+    }
+    clean = tmp_path / "clean"
+    write_files(clean, files)
+    assert run_cli("index", ".", "-q", cwd=clean).returncode == 0
+    expected = _snapshot(clean)
+    assert len(expected) == 600
+
+    crashed = tmp_path / "crashed"
+    write_files(crashed, files)
+    db = crashed / ".codegraph" / "index.db"
+    for fraction in (0.0, 0.3, 0.7):  # kill before any embedding, and at ~30 % and ~70 % of them
+        proc = subprocess.Popen(
+            [*CODEGRAPH, "index", ".", "-q"], cwd=crashed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists():
+                store = Store.open(crashed)
+                done = store.count("embeddings")
+                store.close()
+                if done >= fraction * 600 and (fraction > 0 or done == 0):
+                    break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        if db.exists():
+            store = Store.open(crashed)
+            assert store.check_integrity() == "ok"
+            store.close()
+            assert run_cli("search", "operation", "--json", cwd=crashed).returncode == 0
+    finish = json.loads(run_cli("index", ".", "--json", cwd=crashed).stdout)
+    assert finish["chunks"] == 600
+    assert _snapshot(crashed) == expected
