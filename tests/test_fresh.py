@@ -15,7 +15,7 @@ import pytest
 from codegraph.embed import OnnxEncoder
 from codegraph.errors import IndexBusyError
 from codegraph.index import index_repo
-from codegraph.status import find_stale, index_status
+from codegraph.status import index_status
 from codegraph.store import Store
 from codegraph.store.lock import writer_lock
 
