@@ -18,7 +18,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,13 @@ DEFAULT_IGNORES = (
     "uv.lock",
     "Gemfile.lock",
     "go.sum",
+    # editor swap, backup and lock files
+    "*.swp",
+    "*.swo",
+    "*~",
+    ".#*",
+    "#*#",
+    ".*.kate-swp",
 )
 """Built-in ignore patterns: generated files that only add noise to code search (re-include with ``!name``)."""
 
@@ -74,6 +81,7 @@ class _Rules:
     """Stack of (directory prefix, spec) pairs from the root down to the current directory."""
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         lines = list(DEFAULT_IGNORES) + _read_patterns(root / ".git" / "info" / "exclude")
         self.levels: list[tuple[str, pathspec.GitIgnoreSpec]] = [("", pathspec.GitIgnoreSpec.from_lines(lines))]
 
@@ -82,6 +90,24 @@ class _Rules:
         for name in IGNORE_FILES:
             lines += _read_patterns(directory / name)
         return pathspec.GitIgnoreSpec.from_lines(lines) if any(line.strip() for line in lines) else None
+
+    def levels_for(
+        self, rel_dir: str, cache: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]]
+    ) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
+        """Rule levels that apply inside ``rel_dir`` ("" or "a/b/"), reading ignore files along the way."""
+        if rel_dir in cache:
+            return cache[rel_dir]
+        if not rel_dir:
+            spec = self.spec_for(self.root)
+            levels = self.levels + ([("", spec)] if spec else [])
+        else:
+            parent = rel_dir[: rel_dir.rstrip("/").rfind("/") + 1]
+            levels = list(self.levels_for(parent, cache))
+            spec = self.spec_for(self.root / rel_dir)
+            if spec:
+                levels.append((rel_dir, spec))
+        cache[rel_dir] = levels
+        return levels
 
     @staticmethod
     def ignored(levels: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str, is_dir: bool) -> bool:
@@ -167,6 +193,46 @@ def walk_files(root: Path, *, max_file_bytes: int, skipped: list[Skipped] | None
                     continue
                 yield SourceFile(rel, entry.path, st.st_size, st.st_mtime_ns, detect_language(entry.name))
         stack.extend(reversed(subdirs))
+
+
+def stat_paths(
+    root: Path, rels: Iterable[str], *, max_file_bytes: int, skipped: list[Skipped] | None = None
+) -> list[SourceFile]:
+    """The indexable files among repository-relative paths, judged as :func:`walk_files` would judge them.
+
+    A path that is gone, ignored (itself or through a directory above it), a symlink, not a regular file, or
+    too large (reported in ``skipped``) is left out. Used to refresh a few files without walking the tree.
+    """
+    root = root.resolve()
+    rules = _Rules(root)
+    cache: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {}
+    notes = skipped if skipped is not None else []
+    out: list[SourceFile] = []
+    for rel in sorted(set(rels)):
+        parts = rel.split("/")
+        if any(part in ALWAYS_SKIPPED_DIRS for part in parts[:-1]):
+            continue
+        ignored = False
+        for depth in range(len(parts)):
+            prefix = "/".join(parts[:depth])
+            levels = rules.levels_for(prefix + "/" if prefix else "", cache)
+            if _Rules.ignored(levels, "/".join(parts[: depth + 1]), depth < len(parts) - 1):
+                ignored = True
+                break
+        if ignored:
+            continue
+        path = root / rel
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if st.st_size > max_file_bytes:
+            notes.append(Skipped(rel, f"larger than {max_file_bytes} bytes ({st.st_size})"))
+            continue
+        out.append(SourceFile(rel, str(path), st.st_size, st.st_mtime_ns, detect_language(parts[-1])))
+    return out
 
 
 def read_source(file: SourceFile) -> tuple[bytes, str, str]:

@@ -9,7 +9,7 @@ sees the stale ``size``/``mtime_ns`` and finishes the work, re-using every embed
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -19,7 +19,7 @@ import xxhash
 
 from .chunk import CHUNKER_VERSION, chunk_source, embedding_text
 from .config import Settings, resolve_settings
-from .discover import Skipped, read_source, walk_files
+from .discover import Skipped, read_source, stat_paths, walk_files
 from .errors import SourceError
 from .store import INDEX_DIR, FileRow, Store
 from .store.lock import DEFAULT_WAIT_S, writer_lock
@@ -114,6 +114,7 @@ def index_repo(
     progress: ProgressFn | None = None,
     lock_timeout_s: float = DEFAULT_WAIT_S,
     on_wait: Callable[[], None] | None = None,
+    paths: Iterable[str] | None = None,
 ) -> IndexStats:
     """Build or refresh the index of ``root`` in ``root/.codegraph/index.db``.
 
@@ -128,6 +129,8 @@ def index_repo(
         progress: optional callback, see :data:`ProgressFn`.
         lock_timeout_s: how long to wait while another process writes the index (seconds).
         on_wait: called once when that wait begins.
+        paths: refresh only these repository-relative paths (``watch`` passes the files it saw change);
+            ``None`` walks the whole tree.
 
     Returns:
         :class:`~codegraph.types.IndexStats` for this run.
@@ -144,18 +147,24 @@ def index_repo(
     report = progress or (lambda stage, done, total: None)
     stats = IndexStats(model=embedder.model_id)
     with writer_lock(root / INDEX_DIR, timeout_s=lock_timeout_s, on_wait=on_wait):
-        _index_locked(root, embedder, settings, report, stats)
+        _index_locked(root, embedder, settings, report, stats, None if paths is None else set(paths))
     stats.seconds = time.perf_counter() - started
     return stats
 
 
-def _index_locked(root: Path, embedder: Embedder, settings: Settings, report: ProgressFn, stats: IndexStats) -> None:
+def _index_locked(
+    root: Path, embedder: Embedder, settings: Settings, report: ProgressFn, stats: IndexStats, paths: set[str] | None
+) -> None:
     store = Store.open(root, create=True)
     try:
         stats.rebuilt = store.bind_model(embedder.model_id, embedder.dim, chunker_version=CHUNKER_VERSION)
         known = store.file_rows()
         skipped: list[Skipped] = []
-        files = list(walk_files(root, max_file_bytes=settings.max_file_bytes, skipped=skipped))
+        if paths is None:
+            files = list(walk_files(root, max_file_bytes=settings.max_file_bytes, skipped=skipped))
+        else:
+            known = {p: row for p, row in known.items() if p in paths}
+            files = stat_paths(root, paths, max_file_bytes=settings.max_file_bytes, skipped=skipped)
         stats.files_seen = len(files)
         seen_paths = {f.path for f in files}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from ..errors import CodegraphError
-from . import index_cmd, model_cmd, search_cmd, status_cmd
+from . import index_cmd, model_cmd, search_cmd, status_cmd, watch_cmd
 
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
@@ -26,6 +26,7 @@ app = typer.Typer(
 app.command("index")(index_cmd.index)
 app.command("search")(search_cmd.search)
 app.command("status")(status_cmd.status)
+app.command("watch")(watch_cmd.watch)
 app.add_typer(model_cmd.app, name="model")
 
 
