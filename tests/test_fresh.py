@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -124,3 +125,43 @@ def test_kill_9_at_several_points_then_index_equals_a_clean_build(tmp_path: Path
     finish = json.loads(run_cli("index", ".", "--json", cwd=crashed).stdout)
     assert finish["chunks"] == 600
     assert _snapshot(crashed) == expected
+
+
+def test_a_restored_index_works_at_another_path(tmp_repo: Path, tmp_path: Path, run_cli: RunCli) -> None:
+    """CI restores .codegraph/ from a cache into a fresh checkout at another path, with new mtimes."""
+    assert run_cli("index", ".", "-q", cwd=tmp_repo).returncode == 0
+    moved = tmp_path / "elsewhere" / "checkout"
+    shutil.copytree(tmp_repo, moved)  # copytree keeps mtimes; a git checkout does not: touch every file
+    for path in moved.rglob("*"):
+        if path.is_file() and ".codegraph" not in path.parts:
+            os.utime(path)
+    run = json.loads(run_cli("index", ".", "--json", cwd=moved).stdout)
+    assert (run["files_changed"], run["embedded"], run["files_unchanged"]) == (0, 0, 5)
+    hits = json.loads(run_cli("search", "retry failed uploads", "--json", cwd=moved).stdout)["results"]
+    assert hits[0]["path"] == "app/retry.py"
+    assert run_cli("index", "--check", cwd=moved).returncode == 0
+
+
+def test_search_and_status_run_while_an_index_is_writing(tmp_path: Path, run_cli: RunCli) -> None:
+    files = {f"m{f}.py": "\n\n".join(f"def fn_{f}_{i}(x):\n    return x + {i}\n" for i in range(30)) for f in range(20)}
+    write_files(tmp_path, {"seed.py": "def seed():\n    return 0\n"})
+    assert run_cli("index", ".", "-q", cwd=tmp_path).returncode == 0
+    write_files(tmp_path, files)
+    writer = subprocess.Popen([*CODEGRAPH, "index", ".", "-q"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    results = []
+    while writer.poll() is None and len(results) < 6:  # readers during the write
+        results.append(run_cli("search", "seed", "--json", cwd=tmp_path))
+        results.append(run_cli("status", "--json", cwd=tmp_path))
+    _, err = writer.communicate(timeout=300)
+    assert writer.returncode == 0, err
+    assert results, "the writer finished before any reader ran"
+    for proc in results:
+        assert proc.returncode == 0, proc.stderr
+        assert "locked" not in proc.stderr
+
+
+def test_no_colour_or_progress_codes_when_not_a_terminal(tmp_repo: Path, run_cli: RunCli) -> None:
+    index = run_cli("index", ".", cwd=tmp_repo)
+    search = run_cli("search", "cart total", cwd=tmp_repo)
+    for text in (index.stdout, index.stderr, search.stdout, search.stderr):
+        assert "\x1b[" not in text
