@@ -124,3 +124,27 @@ def test_new_chunker_version_rebuilds_the_index(
     assert upgraded.rebuilt is True
     assert upgraded.files_changed == 5 and upgraded.embedded == first.embedded  # nothing stale survives
     assert index_repo(tmp_repo, encoder).embedded == 0
+
+
+def test_switching_branches_back_and_forth_embeds_nothing_the_second_time(
+    tmp_repo: Path, encoder: OnnxEncoder
+) -> None:
+    main = {p: (tmp_repo / p).read_text() for p in ("app/retry.py", "web/cart.js")}
+    index_repo(tmp_repo, encoder)
+    # "checkout feature": two files change, one is added, one is deleted
+    (tmp_repo / "app" / "retry.py").write_text(main["app/retry.py"].replace("backoff", "jitter"))
+    (tmp_repo / "web" / "cart.js").unlink()
+    (tmp_repo / "app" / "feature.py").write_text("def feature_flag(name):\n    return name in FLAGS\n")
+    feature = index_repo(tmp_repo, encoder)
+    assert feature.embedded > 0
+    # "checkout main" again, then "feature" again: everything comes from the content-addressed cache
+    for rel, text in main.items():
+        (tmp_repo / rel).write_text(text)
+    (tmp_repo / "app" / "feature.py").unlink()
+    back = index_repo(tmp_repo, encoder)
+    assert back.embedded == 0 and back.files_changed == 2 and back.files_removed == 1
+    (tmp_repo / "app" / "retry.py").write_text(main["app/retry.py"].replace("backoff", "jitter"))
+    (tmp_repo / "web" / "cart.js").unlink()
+    (tmp_repo / "app" / "feature.py").write_text("def feature_flag(name):\n    return name in FLAGS\n")
+    again = index_repo(tmp_repo, encoder)
+    assert again.embedded == 0 and again.cache_hit_ratio == 1.0
