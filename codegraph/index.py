@@ -158,12 +158,11 @@ def _index_locked(
     store = Store.open(root, create=True)
     try:
         stats.rebuilt = store.bind_model(embedder.model_id, embedder.dim, chunker_version=CHUNKER_VERSION)
-        known = store.file_rows()
+        known = store.file_rows(paths)
         skipped: list[Skipped] = []
         if paths is None:
             files = list(walk_files(root, max_file_bytes=settings.max_file_bytes, skipped=skipped))
         else:
-            known = {p: row for p, row in known.items() if p in paths}
             files = stat_paths(root, paths, max_file_bytes=settings.max_file_bytes, skipped=skipped)
         stats.files_seen = len(files)
         seen_paths = {f.path for f in files}

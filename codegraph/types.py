@@ -119,7 +119,9 @@ class IndexStats:
         chunks_new: chunks written by this run.
         embedded: embeddings computed by the model in this run.
         cache_hits: chunks whose embedding came from the content-hash cache.
-        cache_hit_ratio: cache_hits / (cache_hits + embedded); 1.0 when nothing needed an embedding.
+        cache_hit_ratio: cache_hits / (cache_hits + embedded) over the chunks of *changed* files (unchanged
+            files are not counted at all); ``cache_hits`` counts chunks (duplicates included), ``embedded``
+            distinct texts. 1.0 when nothing needed an embedding.
         seconds: wall time of the run.
         model: model id that built the index.
         rebuilt: the index was emptied first because another model or chunker version had built it.

@@ -180,10 +180,18 @@ class Store:
         return previous[0] is not None and previous != (model_id, chunker_version)
 
     # -- files ----------------------------------------------------------------------------------------------
-    def file_rows(self) -> dict[str, FileRow]:
-        """Every indexed file by path."""
-        rows = self.conn.execute("SELECT id, path, size, mtime_ns, content_hash FROM files")
-        return {r[1]: FileRow(*r) for r in rows}
+    def file_rows(self, paths: Iterable[str] | None = None) -> dict[str, FileRow]:
+        """Indexed files by path: all of them, or only those among ``paths``."""
+        sql = "SELECT id, path, size, mtime_ns, content_hash FROM files"
+        if paths is None:
+            return {r[1]: FileRow(*r) for r in self.conn.execute(sql)}
+        wanted = list(paths)
+        out: dict[str, FileRow] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            rows = self.conn.execute(f"{sql} WHERE path IN ({','.join('?' * len(part))})", part)
+            out.update((r[1], FileRow(*r)) for r in rows)
+        return out
 
     def touch_files(self, updates: Sequence[tuple[int, int, int]]) -> None:
         """Record new ``(size, mtime_ns)`` for files whose content hash did not change: ``(id, size, mtime_ns)``."""
