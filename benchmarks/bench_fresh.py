@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -58,6 +59,7 @@ from bench_index import (
     alternate,
     code_fingerprint,
     code_version,
+    finish,
     loadavg,
     log,
     median,
@@ -353,9 +355,7 @@ def watch_block(
             t_write = time.monotonic()
             append_edit(path, edit_text(tag, n))
             with cond:
-                ok = cond.wait_for(
-                    lambda rel=rel, start=start: bool(errors) or any(rel in b.paths for _, b, _ in seen[start:]), 60
-                )
+                ok = cond.wait_for(functools.partial(_arrived, errors, seen, rel, start), 60)
                 if errors:
                     raise RuntimeError(f"watch_repo failed: {errors[0]!r}")
                 if not ok:
@@ -626,6 +626,11 @@ def run_no_change(ctx: Ctx) -> Path:
     return tree
 
 
+def _arrived(errors: list[BaseException], seen: list[Any], rel: str, start: int) -> bool:
+    """The watcher failed, or a batch containing ``rel`` arrived after index ``start`` of ``seen``."""
+    return bool(errors) or any(rel in b.paths for _, b, _ in seen[start:])
+
+
 def run_watch(ctx: Ctx, tree: Path) -> None:
     """Section 2 on the tree of section 1."""
     report, stdlib, enc, settings = ctx.report, ctx.stdlib, ctx.enc, ctx.settings
@@ -864,18 +869,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    fingerprint_end = code_fingerprint()
-    if fingerprint_end != fingerprint_start:
-        report.footer.append(
-            f"WARNING: codegraph's source changed during the run ({fingerprint_start} -> {fingerprint_end}); "
-            "subprocess rows may have run other code than in-process rows. Re-run on a quiet tree."
-        )
-    report.footer += [
-        f"1-min load average at the start of each step (named on stderr): {', '.join(SECTION_LOADS)}",
-        f"load average (1/5/15 min) at end: {loadavg()}",
-        f"total benchmark time: {time.perf_counter() - started:.0f} s",
-    ]
-    print(report.render())
+    finish(report, fingerprint_start, started, steps="step (named on stderr)", loads=SECTION_LOADS)
     return 0
 
 

@@ -450,6 +450,22 @@ def child_peak_rss(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
 # -- main ---------------------------------------------------------------------------------------------------
 
 
+def finish(report: Report, fingerprint_start: str, started: float, *, steps: str, loads: list[str]) -> None:
+    """Footer (source-change warning, load averages, total time) and print the table."""
+    fingerprint_end = code_fingerprint()
+    if fingerprint_end != fingerprint_start:
+        report.footer.append(
+            f"WARNING: codegraph's source changed during the run ({fingerprint_start} -> {fingerprint_end}); "
+            "subprocess rows may have run other code than in-process rows. Re-run on a quiet tree."
+        )
+    report.footer += [
+        f"1-min load average at the start of each {steps}: {', '.join(loads)}",
+        f"load average (1/5/15 min) at end: {loadavg()}",
+        f"total benchmark time: {time.perf_counter() - started:.0f} s",
+    ]
+    print(report.render())
+
+
 def alternate(repeat: int, first: Callable[[], Any], second: Callable[[], Any]) -> tuple[list[Any], list[Any]]:
     """Run ``first``/``second`` ``repeat`` times each, swapping their order every round (ABBA...)."""
     a: list[Any] = []
@@ -711,18 +727,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    fingerprint_end = code_fingerprint()
-    if fingerprint_end != fingerprint_start:
-        report.footer.append(
-            f"WARNING: codegraph's source changed during the run ({fingerprint_start} -> {fingerprint_end}); "
-            "subprocess rows may have run other code than in-process rows. Re-run on a quiet tree."
-        )
-    report.footer += [
-        f"1-min load average at the start of each section: {', '.join(SECTION_LOADS)}",
-        f"load average (1/5/15 min) at end: {loadavg()}",
-        f"total benchmark time: {time.perf_counter() - started:.0f} s",
-    ]
-    print(report.render())
+    finish(report, fingerprint_start, started, steps="section", loads=SECTION_LOADS)
     return 0
 
 
