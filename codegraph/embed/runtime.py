@@ -122,7 +122,8 @@ class OnnxEncoder:
         cache_optimized: load a cached graph-optimised copy of the model (see :func:`_open_session`).
 
     Raises:
-        ModelError: the ONNX file or tokenizer cannot be loaded, or its output width differs from the profile.
+        ModelError: the tokenizer cannot be loaded. (ONNX load errors surface on first use of
+            :attr:`session`, i.e. the first embedding.)
     """
 
     def __init__(
@@ -146,17 +147,33 @@ class OnnxEncoder:
             raise ModelError(f"{model.path / 'tokenizer.json'}: cannot load tokenizer: {exc}") from None
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=self.profile.max_tokens)
-        path = onnx_path or model.path / "model.onnx"
-        self.session = _open_session(path, self.threads, cache=cache_optimized and onnx_path is None)
-        self._input_names = {i.name for i in self.session.get_inputs()}
-        output = self.session.get_outputs()[0]
-        self._output_name = output.name
-        width = output.shape[-1] if output.shape else None
-        if isinstance(width, int) and width != self.profile.dim:
-            raise ModelError(
-                f"{path}: the model outputs {width}-dimensional vectors but its profile says dim = "
-                f"{self.profile.dim}; the model folder does not match the profile '{self.profile.name}'"
-            )
+        self._onnx_path = onnx_path or model.path / "model.onnx"
+        self._cache_optimized = cache_optimized and onnx_path is None
+        self._session: Any = None
+        self._input_names: set[str] = set()
+        self._output_name = ""
+
+    @property
+    def session(self) -> Any:
+        """The onnxruntime session, created on first use (a no-change ``index`` never pays for it).
+
+        Raises:
+            ModelError: the ONNX file cannot be loaded, or its output width differs from the profile.
+        """
+        if self._session is None:
+            path = self._onnx_path
+            session = _open_session(path, self.threads, cache=self._cache_optimized)
+            output = session.get_outputs()[0]
+            width = output.shape[-1] if output.shape else None
+            if isinstance(width, int) and width != self.profile.dim:
+                raise ModelError(
+                    f"{path}: the model outputs {width}-dimensional vectors but its profile says dim = "
+                    f"{self.profile.dim}; the model folder does not match the profile '{self.profile.name}'"
+                )
+            self._input_names = {i.name for i in session.get_inputs()}
+            self._output_name = output.name
+            self._session = session
+        return self._session
 
     @property
     def model_id(self) -> str:
@@ -241,10 +258,11 @@ class OnnxEncoder:
         return out
 
     def _run(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        session = self.session
         feed: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = self.session.run([self._output_name], feed)[0]
+        hidden = session.run([self._output_name], feed)[0]
         if self.profile.pooling == "cls":
             pooled = hidden[:, 0, :]
         else:
