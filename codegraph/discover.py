@@ -102,10 +102,10 @@ class _Rules:
             levels = self.levels + ([("", spec)] if spec else [])
         else:
             parent = rel_dir[: rel_dir.rstrip("/").rfind("/") + 1]
-            levels = list(self.levels_for(parent, cache))
+            levels = self.levels_for(parent, cache)
             spec = self.spec_for(self.root / rel_dir)
             if spec:
-                levels.append((rel_dir, spec))
+                levels = [*levels, (rel_dir, spec)]  # a directory without ignore files shares its parent's list
         cache[rel_dir] = levels
         return levels
 
@@ -152,18 +152,18 @@ def walk_files(root: Path, *, max_file_bytes: int, skipped: list[Skipped] | None
     root = root.resolve()
     rules = _Rules(root)
     notes = skipped if skipped is not None else []
-    root_spec = rules.spec_for(root)
-    levels0 = rules.levels + ([("", root_spec)] if root_spec else [])
-    stack: list[tuple[Path, str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = [(root, "", levels0)]
+    cache: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {}
+    stack: list[tuple[Path, str]] = [(root, "")]
     while stack:
-        directory, rel_dir, levels = stack.pop()
+        directory, rel_dir = stack.pop()
+        levels = rules.levels_for(rel_dir, cache)
         try:
             with os.scandir(directory) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             notes.append(Skipped(rel_dir or ".", f"cannot list directory: {exc.strerror or exc}"))
             continue
-        subdirs: list[tuple[Path, str, list[tuple[str, pathspec.GitIgnoreSpec]]]] = []
+        subdirs: list[tuple[Path, str]] = []
         for entry in entries:
             rel = f"{rel_dir}{entry.name}"
             if entry.is_symlink():
@@ -183,10 +183,7 @@ def walk_files(root: Path, *, max_file_bytes: int, skipped: list[Skipped] | None
             if _Rules.ignored(levels, rel, is_dir):
                 continue
             if is_dir:
-                sub = Path(entry.path)
-                spec = rules.spec_for(sub)
-                sublevels = levels + [(rel + "/", spec)] if spec else levels
-                subdirs.append((sub, rel + "/", sublevels))
+                subdirs.append((Path(entry.path), rel + "/"))
             elif stat.S_ISREG(st.st_mode):
                 if st.st_size > max_file_bytes:
                     notes.append(Skipped(rel, f"larger than {max_file_bytes} bytes ({st.st_size})"))
