@@ -121,7 +121,10 @@ def test_kill_9_at_several_points_then_index_equals_a_clean_build(tmp_path: Path
             store = Store.open(crashed)
             assert store.check_integrity() == "ok"
             store.close()
-            assert run_cli("search", "operation", "--json", cwd=crashed).returncode == 0
+            found = run_cli("search", "operation", "--json", cwd=crashed)
+            # Killed before the model was recorded, the index holds nothing yet: search says how to fill it.
+            empty = "the index is empty (no model recorded); run: codegraph index" in found.stderr
+            assert found.returncode == 0 or (found.returncode == 1 and empty), found.stderr
     finish = json.loads(run_cli("index", ".", "--json", cwd=crashed).stdout)
     assert finish["chunks"] == 600
     assert _snapshot(crashed) == expected
