@@ -10,10 +10,11 @@ Algorithm (for languages with a grammar):
    with no method chunks inside is one chunk of kind ``class``.
 3. Every line not covered by those chunks belongs to its innermost class/module definition, or to the file;
    maximal runs of such lines with the same owner become remainder chunks (``class`` / ``module``), cut into
-   pieces of at most :data:`REMAINDER_MAX_LINES`. Runs of blank or bracket-only lines are dropped.
+   pieces of at most :data:`REMAINDER_MAX_LINES` (at content-chosen lines, see :func:`_split_lines`). Runs of
+   blank or bracket-only lines are dropped.
 4. A chunk whose embedded text (:func:`embedding_text`) exceeds the model's token limit is split into windows
-   of whole lines that fit, overlapping by :data:`OVERLAP_LINES` lines; every window keeps the definition's
-   full line range as its ``span``.
+   of whole lines that fit, overlapping by :data:`OVERLAP_LINES` lines and cut at content-chosen lines so that an
+   edit changes only the windows around it; every window keeps the definition's full line range as its ``span``.
 
 Files without a grammar are cut into line windows of at most :data:`TEXT_WINDOW_LINES` lines.
 All line numbers are 1-based and inclusive.
@@ -22,6 +23,7 @@ All line numbers are 1-based and inclusive.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +32,7 @@ from ..types import Chunk
 from .identifiers import split_identifier
 from .languages import TEXT, query_matches, ts_parser
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 """Bump when chunk boundaries or :func:`embedding_text` change: it is part of every embedding cache key."""
 
 REMAINDER_MAX_LINES = 60
@@ -284,29 +286,56 @@ def _remainder_pieces(lines: list[str], defs: list[_Def], covered: list[bool]) -
         else:
             kind, symbol = who.kind, who.name
             scope = ".".join(who.scope_path()) or None
-        for s in range(start, end + 1, REMAINDER_MAX_LINES):
-            pieces.append(_Piece(s, min(end, s + REMAINDER_MAX_LINES - 1), kind, symbol, scope))
+        for s, e in _split_lines(lines, start, end, REMAINDER_MAX_LINES, [1] * (end - start + 1), overlap=0):
+            pieces.append(_Piece(s, e, kind, symbol, scope))
     return pieces
 
 
-def _split_lines(lines: list[str], start: int, end: int, budget: int, line_tokens: list[int]) -> list[tuple[int, int]]:
-    """Greedy windows of whole lines whose token sum fits ``budget``; consecutive windows overlap."""
+def _indent(line: str) -> int:
+    return len(line.expandtabs(4)) - len(line.lstrip())
+
+
+def _cut_key(lines: list[str], e: int) -> tuple[int, int, int]:
+    """Preference for ending a window at line ``e`` (1-based), smaller first: the next line is indented least
+    (a new statement or block at the outermost level in reach), the window ends on a blank line, then a hash
+    of the next line's text, so the choice depends on content only and not on where the window started."""
+    nxt = lines[e] if e < len(lines) else ""
+    depth = _indent(nxt) if nxt.strip() else 1 << 20
+    return depth, 0 if not lines[e - 1].strip() else 1, zlib.crc32(nxt.strip().encode("utf-8"))
+
+
+def _split_lines(
+    lines: list[str], start: int, end: int, budget: int, sizes: list[int], *, overlap: int = OVERLAP_LINES
+) -> list[tuple[int, int]]:
+    """Windows of whole lines ``start..end`` (1-based, inclusive) whose sizes sum to at most ``budget``.
+
+    ``sizes[i]`` is the cost of line ``start + i`` (tokens, or 1 to count lines). Each window is first grown as
+    far as the budget allows; unless it reaches ``end``, it is then cut in the later half of the lines it adds,
+    where :func:`_cut_key` is smallest. Cut points chosen by content rather than by position make boundaries
+    re-synchronise right after an edit, so the windows further down a long definition keep their exact text and
+    hit the embedding cache (the idea of content-defined chunking; cf. Muthitacharoen et al., "A Low-bandwidth
+    Network File System", SOSP 2001). The next window starts up to ``overlap`` lines before the cut, as far as
+    they fit beside its first new line.
+    """
     windows: list[tuple[int, int]] = []
-    s = start
+    s, new = start, start
     while s <= end:
         total, e = 0, s
-        while e <= end and (e == s or total + line_tokens[e - start] <= budget):
-            total += line_tokens[e - start]
+        while e <= end and (e == s or total + sizes[e - start] <= budget):
+            total += sizes[e - start]
             e += 1
-        windows.append((s, e - 1))
-        if e > end:
+        last = e - 1
+        if last < end:
+            lo = max(new, new + 2 * (last - new) // 3)
+            last = min(range(lo, last + 1), key=lambda c: _cut_key(lines, c))
+        windows.append((s, last))
+        if last >= end:
             break
-        # Next window starts at the first line not yet covered, stepping back over at most OVERLAP_LINES
-        # lines while they still fit beside it, so every window ends past the previous one.
-        s, total = e, line_tokens[e - start]
-        while s > e - OVERLAP_LINES and total + line_tokens[s - 1 - start] <= budget:
+        new = last + 1
+        s, total = new, sizes[new - start]
+        while s > new - overlap and s > start and total + sizes[s - 1 - start] <= budget:
             s -= 1
-            total += line_tokens[s - start]
+            total += sizes[s - start]
     return windows
 
 
@@ -333,27 +362,24 @@ def _to_chunks(
         header = embedding_text(chunk.path, chunk.kind, chunk.qualified_symbol, "")
         budget = max(8, max_tokens - count_tokens([header])[0])
         body = lines[piece.start - 1 : piece.end]
-        # +1 per line for the newline; minus the 2 special tokens count_tokens adds to each line.
-        line_tokens = [max(1, t - 1) for t in count_tokens(body)]
+        # Each line's own tokens (count minus what count_tokens adds to any text: special tokens, document
+        # prefix) plus 1 for its newline.
+        overhead = count_tokens([""])[0]
+        line_tokens = [max(1, t - overhead + 1) for t in count_tokens(body)]
         for s, e in _split_lines(lines, piece.start, piece.end, budget, line_tokens):
             out.append(make(piece, s, e))
     return out
 
 
 def chunk_text_windows(path: str, lines: list[str], *, language: str = TEXT) -> list[Chunk]:
-    """Line windows of at most :data:`TEXT_WINDOW_LINES` lines, overlapping by :data:`OVERLAP_LINES`.
-
-    Windows of only blank lines are skipped.
+    """Line windows of at most :data:`TEXT_WINDOW_LINES` lines, overlapping by :data:`OVERLAP_LINES`, cut where
+    the content suggests (see :func:`_split_lines`). Windows of only blank lines are skipped.
     """
     out: list[Chunk] = []
-    step = TEXT_WINDOW_LINES - OVERLAP_LINES
-    for s in range(1, len(lines) + 1, step):
-        e = min(len(lines), s + TEXT_WINDOW_LINES - 1)
+    for s, e in _split_lines(lines, 1, len(lines), TEXT_WINDOW_LINES, [1] * len(lines)):
         code = "\n".join(lines[s - 1 : e])
         if code.strip():
             out.append(Chunk(path, language, "window", None, None, s, e, s, e, code))
-        if e == len(lines):
-            break
     return out
 
 
