@@ -157,7 +157,10 @@ def _index_locked(
 ) -> None:
     store = Store.open(root, create=True)
     try:
+        previous_model = store.get_meta("model_id") or ""
         stats.rebuilt = store.bind_model(embedder.model_id, embedder.dim, chunker_version=CHUNKER_VERSION)
+        if stats.rebuilt:
+            stats.previous_model = previous_model
         known = store.file_rows(paths)
         skipped: list[Skipped] = []
         if paths is None:

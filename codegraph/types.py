@@ -125,6 +125,8 @@ class IndexStats:
         seconds: wall time of the run.
         model: model id that built the index.
         rebuilt: the index was emptied first because another model or chunker version had built it.
+        previous_model: when ``rebuilt``, the model id that had built the index (equal to ``model`` when only
+            the chunker version changed), else ``""``.
         warnings: one line per skipped file (path: reason).
     """
 
@@ -141,4 +143,5 @@ class IndexStats:
     seconds: float = 0.0
     model: str = ""
     rebuilt: bool = False
+    previous_model: str = ""
     warnings: list[str] = field(default_factory=list)

@@ -15,7 +15,7 @@ from codegraph.errors import ModelError
 def test_default_falls_back_to_the_bundled_model_with_a_notice() -> None:
     model = resolve_model(None)
     assert model.profile.name == BUNDLED_MODEL
-    assert model.notice is not None and "codebert" in model.notice and "codegraph model import" in model.notice
+    assert model.notice is not None and "codebert" in model.notice and "codegraph model pull codebert" in model.notice
     assert model.model_id.startswith("minilm@") and len(model.sha256) == 64
 
 

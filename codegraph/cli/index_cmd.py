@@ -57,6 +57,7 @@ def index(
             progress=progress,
             on_wait=lambda: render.notice("codegraph: another codegraph process is writing this index; waiting"),
         )
+    render.rebuild_notice(stats)
     if as_json:
         stdout_json(dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)})
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -12,6 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.syntax import Syntax
 
 from ..types import Hit, IndexStats
+
+if TYPE_CHECKING:
+    from ..embed.profiles import ModelEntry
 
 SNIPPET_LINES = 12
 """Lines of each result's snippet shown in human output."""
@@ -32,6 +35,30 @@ def error(message: str) -> None:
 def notice(message: str) -> None:
     """A one-line notice on stderr."""
     err.print(escape(message), style="yellow", highlight=False)
+
+
+def model_table(entries: Sequence[ModelEntry]) -> None:
+    """``codegraph model list``: one row per model, name first; never wrapped (paths stay whole)."""
+    rows = [("name", "status", "default", "size", "dim", "tokens", "source", "location")]
+    for e in entries:
+        status = "not installed" if e.location is None else "bundled" if e.bundled else "installed"
+        rows.append(
+            (
+                e.profile.name,
+                status,
+                "yes" if e.default else "",
+                f"{e.size_bytes / 1e6:.1f} MB" if e.location else "-",
+                str(e.profile.dim),
+                str(e.profile.max_tokens),
+                e.profile.source,
+                str(e.location) if e.location else "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        cells = [c.rjust(w) if i in (3, 4, 5) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        line = escape("  ".join(cells).rstrip())
+        out.print(f"[bold]{line}[/]" if n == 0 else line, highlight=False, crop=False, overflow="ignore")
 
 
 def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
@@ -63,10 +90,20 @@ def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
         out.print()
 
 
+def rebuild_notice(stats: IndexStats) -> None:
+    """One line on stderr when the run emptied the index because its model or chunker version changed."""
+    if not stats.rebuilt:
+        return
+    if stats.previous_model != stats.model:
+        notice(
+            f"codegraph: the index was built with {stats.previous_model}; re-embedding every chunk with {stats.model}"
+        )
+    else:
+        notice("codegraph: the index was built by another codegraph version (chunker); re-chunked every file")
+
+
 def index_summary(stats: IndexStats) -> None:
     """The end-of-index summary (stdout) and the skipped-file warnings (stderr)."""
-    if stats.rebuilt:
-        notice("codegraph: the index was built by another model or codegraph version; rebuilt it from scratch")
     if stats.warnings:
         err.print(f"[yellow]warning:[/] {len(stats.warnings)} file(s) skipped:", highlight=False)
         for line in stats.warnings[:WARNINGS_SHOWN]:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -143,6 +144,7 @@ def import_model(
     profile_dir: Path | None = None,
     min_mean_cosine: float = MIN_MEAN_COSINE,
     step: StepFn | None = None,
+    provenance: dict[str, str] | None = None,
 ) -> ExportReport:
     """Export ``src`` (a local Hugging Face model folder) to INT8 ONNX and install it as model ``name``.
 
@@ -154,6 +156,8 @@ def import_model(
         profile_dir: where the profile template lives.
         min_mean_cosine: fidelity threshold.
         step: called with a short description before each step (progress for the CLI).
+        provenance: where ``src`` came from (e.g. hub repository and commit), recorded in the manifest; default:
+            the installed Python distribution that ships ``src``, if any.
 
     Returns:
         :class:`ExportReport`.
@@ -165,21 +169,25 @@ def import_model(
     started = time.perf_counter()
     say = step or (lambda message: None)
     template = profile_dir or bundled_models_dir() / name
+    if not (template / "profile.toml").is_file():
+        raise ModelError(
+            f"unknown model '{name}': no profile in {template.parent}; known: {', '.join(_shipped_profiles())}"
+        )
     profile = load_profile(template)
     if not (src / "config.json").is_file():
         raise ModelError(f"{src}: no config.json; --from must be a local Hugging Face model folder")
-    if not (src / "tokenizer.json").is_file():
-        raise ModelError(f"{src}: no tokenizer.json (a fast tokenizer is needed at run time)")
     _require_export_extra()
     from optimum.onnxruntime import ORTModelForFeatureExtraction, ORTQuantizer
     from optimum.onnxruntime.configuration import AutoQuantizationConfig
-    from tokenizers import Tokenizer
 
     with tempfile.TemporaryDirectory(prefix="codegraph-export-") as tmp_name:
         tmp = Path(tmp_name)
         fp32_dir, int8_dir, stage = tmp / "fp32", tmp / "int8", tmp / "model"
         say("exporting to ONNX (fp32)")
         # torch's tracer and transformers warn at length about export internals that do not concern the user.
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -194,7 +202,7 @@ def import_model(
 
         stage.mkdir()
         shutil.copyfile(int8_file, stage / "model.onnx")
-        tokenizer = Tokenizer.from_file(str(src / "tokenizer.json"))
+        tokenizer = _fast_tokenizer(src)
         tokenizer.no_truncation()
         tokenizer.no_padding()
         tokenizer.save(str(stage / "tokenizer.json"))
@@ -217,7 +225,7 @@ def import_model(
             "name": profile.name,
             "source": profile.source,
             "revision": profile.revision,
-            "source_dir_provenance": _source_provenance(src),
+            "source_dir_provenance": provenance if provenance is not None else _source_provenance(src),
             "source_weights_sha256": {p.name: sha256_file(p) for p in weights},
             "quantization": "dynamic INT8, per-channel weights (optimum AutoQuantizationConfig.avx512_vnni)",
             "fidelity": {
@@ -239,6 +247,60 @@ def import_model(
             out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copytree(stage, out)
     return ExportReport(out, mean_cos, min_cos, samples, fp32_bytes, int8_bytes, time.perf_counter() - started)
+
+
+def _shipped_profiles() -> list[str]:
+    return sorted(p.parent.name for p in bundled_models_dir().glob("*/profile.toml"))
+
+
+def _fast_tokenizer(src: Path) -> Any:
+    """The folder's fast tokenizer as a ``tokenizers.Tokenizer``: ``tokenizer.json`` when present, else
+    converted by transformers from the slow tokenizer's files (CodeBERT's hub folder has only ``vocab.json`` +
+    ``merges.txt``).
+
+    Raises:
+        ModelError: neither works.
+    """
+    from tokenizers import Tokenizer
+
+    if (src / "tokenizer.json").is_file():
+        return Tokenizer.from_file(str(src / "tokenizer.json"))
+    try:
+        from transformers import AutoTokenizer
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            converted = AutoTokenizer.from_pretrained(str(src), use_fast=True)  # type: ignore[no-untyped-call]
+        backend = converted.backend_tokenizer
+    except Exception as exc:  # transformers raises many types for a folder it cannot read
+        raise ModelError(f"{src}: no tokenizer.json and no tokenizer transformers can convert ({exc})") from None
+    return Tokenizer.from_str(backend.to_str())
+
+
+def pull_model(name: str, *, out: Path, step: StepFn | None = None) -> ExportReport:
+    """Download model ``name``'s source from the Hugging Face Hub, then :func:`import_model` it into ``out``.
+
+    The profile (``models/<name>/profile.toml``) names the hub repository (``source``) and ``revision``; the
+    commit it resolved to is recorded in the manifest.
+
+    Raises:
+        ModelError: unknown name, the export extra is missing (checked before downloading), the hub cannot be
+            reached (bounded timeouts, see :mod:`codegraph.embed.hub`), or the export failed.
+        FidelityError: the INT8 model is too far from fp32 (nothing installed).
+    """
+    template = bundled_models_dir() / name
+    if not (template / "profile.toml").is_file():
+        raise ModelError(f"unknown model '{name}'; known: {', '.join(_shipped_profiles())}")
+    profile = load_profile(template)
+    _require_export_extra()
+    from .hub import download
+
+    say = step or (lambda message: None)
+    revision = profile.revision if profile.revision not in ("", "main") else None
+    with tempfile.TemporaryDirectory(prefix="codegraph-pull-") as tmp:
+        got = download(profile.source, revision, Path(tmp) / "src", name=name, say=say)
+        provenance = {"hub": got.endpoint, "repo": got.repo_id, "commit": got.commit}
+        return import_model(name, got.directory, out=out, step=step, provenance=provenance)
 
 
 def _fidelity(stage: Path, fp32_onnx: Path) -> tuple[float, float, int]:

@@ -246,13 +246,85 @@ def resolve_model(name: str | None, *, verify: bool = True) -> ResolvedModel:
         bundled = bundled_models_dir() / BUNDLED_MODEL
         notice = (
             f"codegraph: model '{DEFAULT_MODEL}' is not installed; using the bundled '{BUNDLED_MODEL}' "
-            f"(all-MiniLM-L6-v2 INT8). Install CodeBERT with: codegraph model import {DEFAULT_MODEL} --from DIR"
+            f"(all-MiniLM-L6-v2 INT8). Install CodeBERT with: codegraph model pull {DEFAULT_MODEL}"
         )
         return open_model(bundled, verify=verify, notice=notice)
     found = _installed_dir(name)
     if found is None:
+        if not _profile_dir(name):
+            raise ModelError(f"unknown model '{name}'; known: {', '.join(sorted(_known_names()))}")
         raise ModelError(
             f"model '{name}' is not installed (looked in {model_home()} and {bundled_models_dir()}); "
-            f"install it with: codegraph model import {name} --from DIR  (DIR: a local Hugging Face model folder)"
+            f"install it with: codegraph model pull {name}  (offline: codegraph model import {name} --from DIR, "
+            "DIR a local Hugging Face model folder)"
         )
     return open_model(found, verify=verify)
+
+
+def _known_names() -> set[str]:
+    names: set[str] = set()
+    for base in (model_home(), bundled_models_dir()):
+        if base.is_dir():
+            names.update(p.parent.name for p in base.glob("*/profile.toml"))
+    return names
+
+
+def _profile_dir(name: str) -> Path | None:
+    """Where model ``name``'s profile is: its installed directory, else the bundled template."""
+    for base in (model_home(), bundled_models_dir()):
+        if (base / name / "profile.toml").is_file():
+            return base / name
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    """One line of ``codegraph model list``.
+
+    Attributes:
+        profile: the model's profile (the installed copy's when installed, else the bundled template's).
+        location: installed directory, ``None`` when not installed.
+        bundled: installed inside codegraph itself (``codegraph/_models`` or the checkout's ``models/``).
+        size_bytes: bytes of the installed directory's files (0 when not installed).
+        default: the model used when none is set (``codebert`` when installed, else the bundled one).
+        fidelity_mean_cosine: mean cosine INT8 vs fp32 recorded by the export, ``None`` if unknown.
+    """
+
+    profile: ModelProfile
+    location: Path | None
+    bundled: bool
+    size_bytes: int
+    default: bool
+    fidelity_mean_cosine: float | None
+
+
+def list_models() -> list[ModelEntry]:
+    """Every model with a profile (shipped or installed in the model store), sorted by name.
+
+    Checksums are not verified here (that happens on load); a broken manifest shows as unknown fidelity.
+    """
+    default = DEFAULT_MODEL if _installed_dir(DEFAULT_MODEL) else BUNDLED_MODEL
+    entries = []
+    for name in sorted(_known_names()):
+        found = _installed_dir(name)
+        template = found or _profile_dir(name)
+        assert template is not None
+        fidelity = None
+        if found is not None:
+            try:
+                score = _read_manifest(found).get("fidelity")
+                if isinstance(score, dict) and isinstance(score.get("mean_cosine"), int | float):
+                    fidelity = float(score["mean_cosine"])
+            except ModelError:
+                pass
+        entries.append(
+            ModelEntry(
+                profile=load_profile(template),
+                location=found,
+                bundled=found is not None and found.parent == bundled_models_dir(),
+                size_bytes=sum(p.stat().st_size for p in found.iterdir() if p.is_file()) if found else 0,
+                default=name == default,
+                fidelity_mean_cosine=fidelity,
+            )
+        )
+    return entries

@@ -191,14 +191,16 @@ class OnnxEncoder:
         return self.profile.dim
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Token count of each text, special tokens included, *without* truncation.
+        """Token count of each text as a document, special tokens and the profile's document prefix included,
+        *without* truncation.
 
         Returns:
             ``len(texts)`` ints.
         """
+        prefix = self.profile.document_prefix
         self.tokenizer.no_truncation()
         try:
-            return [len(e.ids) for e in self.tokenizer.encode_batch(list(texts))]
+            return [len(e.ids) for e in self.tokenizer.encode_batch([prefix + t for t in texts])]
         finally:
             self.tokenizer.enable_truncation(max_length=self.profile.max_tokens)
 
