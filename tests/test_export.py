@@ -7,58 +7,30 @@ path do not depend on the weights) and the bundled model's tokenizer.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from codegraph.embed import OnnxEncoder
-from codegraph.embed.profiles import bundled_models_dir, open_model
+from codegraph.embed.profiles import open_model
 from codegraph.errors import FidelityError, ModelError
 
 from .conftest import RunCli
+from .tiny_models import tiny_bert, write_profile
 
 pytest.importorskip("optimum.onnxruntime", reason="needs the 'export' extra")
 pytestmark = pytest.mark.export
 
-PROFILE = """name = "tinybert"
-source = "test/tiny-random-bert"
-architecture = "bert"
-pooling = "mean"
-normalize = true
-max_tokens = 128
-dim = 32
-license = "Apache-2.0"
-"""
-
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-    from transformers import BertConfig, BertModel
-
-    torch.manual_seed(0)
-    src = tmp_path_factory.mktemp("tiny-bert")
-    config = BertConfig(
-        vocab_size=30522,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-    )
-    BertModel(config).eval().save_pretrained(src)
-    shutil.copyfile(bundled_models_dir() / "minilm" / "tokenizer.json", src / "tokenizer.json")
-    return src
+    return tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 @pytest.fixture
 def profile_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "profile"
-    directory.mkdir()
-    (directory / "profile.toml").write_text(PROFILE, encoding="utf-8")
-    return directory
+    return write_profile(tmp_path / "profile", "tinybert", "bert")
 
 
 def test_import_exports_quantises_checks_and_installs(tiny_model: Path, profile_dir: Path, tmp_path: Path) -> None:
