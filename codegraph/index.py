@@ -161,6 +161,9 @@ def _index_locked(
         stats.rebuilt = store.bind_model(embedder.model_id, embedder.dim, chunker_version=CHUNKER_VERSION)
         if stats.rebuilt:
             stats.previous_model = previous_model
+        sha256 = getattr(embedder, "model_sha256", "")
+        if sha256 and store.get_meta("model_sha256") != sha256:
+            store.set_meta({"model_sha256": sha256})
         known = store.file_rows(paths)
         skipped: list[Skipped] = []
         if paths is None:

@@ -40,6 +40,7 @@ class IndexStatus:
         root: repository root (absolute).
         database: path of ``index.db``.
         model: model id that built it (``None`` if never filled).
+        model_sha256: hex sha256 of that model's ``model.onnx`` (``None`` if not recorded).
         files: indexed files.
         chunks: indexed chunks.
         embeddings: cached embeddings (including ones no chunk uses now).
@@ -51,6 +52,7 @@ class IndexStatus:
     root: Path
     database: Path
     model: str | None
+    model_sha256: str | None
     files: int
     chunks: int
     embeddings: int
@@ -102,6 +104,7 @@ def index_status(root: Path, *, settings: Settings | None = None) -> IndexStatus
             root=root,
             database=database,
             model=store.get_meta("model_id"),
+            model_sha256=store.get_meta("model_sha256"),
             files=store.count("files"),
             chunks=store.count("chunks"),
             embeddings=store.count("embeddings"),

@@ -146,6 +146,7 @@ def test_pull_installs_codebert_which_becomes_the_default_and_a_model_change_ree
     assert stats["model"].startswith("codebert@") and stats["embedded"] == stats["chunks"] > 0
     status = json.loads(run_cli("status", "--json", cwd=tmp_repo).stdout)
     assert status["model"] == stats["model"]
+    assert status["model_sha256"] == manifest["sha256"]["model.onnx"]
     hits = run_cli("search", "retry failed uploads", "--json", cwd=tmp_repo)
     assert hits.returncode == 0, hits.stderr
     assert json.loads(hits.stdout)["results"]

@@ -26,6 +26,7 @@ def status(
                 "root": str(st.root),
                 "database": str(st.database),
                 "model": st.model,
+                "model_sha256": st.model_sha256,
                 "files": st.files,
                 "chunks": st.chunks,
                 "embeddings": st.embeddings,
@@ -45,7 +46,10 @@ def status(
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(st.last_indexed_at)) if st.last_indexed_at else "never"
     lines = [
         ("index", str(st.database)),
-        ("model", st.model or "(none yet)"),
+        (
+            "model",
+            f"{st.model} (sha256 {st.model_sha256})" if st.model and st.model_sha256 else st.model or "(none yet)",
+        ),
         ("files", f"{st.files}"),
         ("chunks", f"{st.chunks} ({st.embeddings} cached embeddings)"),
         ("size", f"{st.size_bytes / 1e6:.1f} MB"),

@@ -176,6 +176,11 @@ class OnnxEncoder:
         return self._session
 
     @property
+    def model_sha256(self) -> str:
+        """Hex sha256 of ``model.onnx`` as recorded in the model's manifest (the index records it)."""
+        return self.model.sha256
+
+    @property
     def model_id(self) -> str:
         """``name@sha256[:16]`` of the model file; part of every cache key."""
         return self.model.model_id
