@@ -32,7 +32,7 @@ from ..types import Chunk
 from .identifiers import split_identifier
 from .languages import TEXT, query_matches, ts_parser
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "5"
 """Bump when chunk boundaries or :func:`embedding_text` change: it is part of every embedding cache key."""
 
 REMAINDER_MAX_LINES = 60
@@ -310,7 +310,7 @@ def _split_lines(
     """Windows of whole lines ``start..end`` (1-based, inclusive) whose sizes sum to at most ``budget``.
 
     ``sizes[i]`` is the cost of line ``start + i`` (tokens, or 1 to count lines). Each window is first grown as
-    far as the budget allows; unless it reaches ``end``, it is then cut in the later half of the lines it adds,
+    far as the budget allows; unless it reaches ``end``, it is then cut in the last quarter of the lines it adds,
     where :func:`_cut_key` is smallest. Cut points chosen by content rather than by position make boundaries
     re-synchronise right after an edit, so the windows further down a long definition keep their exact text and
     hit the embedding cache (the idea of content-defined chunking; cf. Muthitacharoen et al., "A Low-bandwidth
@@ -326,7 +326,7 @@ def _split_lines(
             e += 1
         last = e - 1
         if last < end:
-            lo = max(new, new + 2 * (last - new) // 3)
+            lo = max(new, new + 3 * (last - new) // 4)
             last = min(range(lo, last + 1), key=lambda c: _cut_key(lines, c))
         windows.append((s, last))
         if last >= end:
