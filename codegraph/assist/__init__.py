@@ -1,0 +1,1 @@
+"""LLM-assisted generation and testing (generate, test)."""
