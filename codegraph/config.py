@@ -11,6 +11,12 @@ key                       environment variable            meaning
 ``max_file_bytes``        ``CODEGRAPH_MAX_FILE_BYTES``    files larger than this are skipped (bytes)
 ``batch_size``            ``CODEGRAPH_BATCH_SIZE``        chunks per ONNX run
 ``threads``               ``CODEGRAPH_THREADS``           onnxruntime intra-op threads (0 = all cores)
+``llm_base_url``          ``CODEGRAPH_LLM_BASE_URL``      OpenAI-compatible API root (default: OpenAI's;
+                                                          e.g. ``http://localhost:11434/v1`` for Ollama)
+``llm_model``             ``CODEGRAPH_LLM_MODEL``         chat model for ``generate`` / ``test``
+``llm_api_key_env``       ``CODEGRAPH_LLM_API_KEY_ENV``   name of the environment variable holding the API
+                                                          key (the key itself is never read from a file)
+``llm_timeout_s``         ``CODEGRAPH_LLM_TIMEOUT_S``     seconds per API request before giving up
 ========================  ==============================  ============================================
 """
 
@@ -42,9 +48,13 @@ class Settings:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     batch_size: int = 8
     threads: int = 0
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_timeout_s: int = 120
 
 
-_INT_KEYS = {"max_file_bytes", "batch_size", "threads"}
+_INT_KEYS = {"max_file_bytes", "batch_size", "threads", "llm_timeout_s"}
 
 
 def _coerce(key: str, value: Any, source: str) -> Any:
@@ -61,11 +71,21 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     return value
 
 
+_NOT_FROM_REPOSITORY = frozenset({"llm_base_url", "llm_api_key_env"})
+"""Keys a repository's own files may not set: a cloned repository could otherwise send the user's API key to a
+server of its choosing. They come from flags or ``CODEGRAPH_*`` environment variables only."""
+
+
 def _from_mapping(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     known = {f.name for f in fields(Settings)}
     out: dict[str, Any] = {}
     for key, value in data.items():
         norm = key.replace("-", "_")
+        if norm in _NOT_FROM_REPOSITORY:
+            raise ConfigError(
+                f"{source}: {key} cannot be set in a repository's config (a cloned repository could redirect "
+                f"your API key); set CODEGRAPH_{norm.upper()} in your environment instead"
+            )
         if norm not in known:
             raise ConfigError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(known))})")
         out[norm] = _coerce(norm, value, source)

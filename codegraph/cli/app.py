@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from ..errors import CodegraphError
-from . import index_cmd, model_cmd, search_cmd, status_cmd, watch_cmd
+from . import generate_cmd, index_cmd, model_cmd, search_cmd, status_cmd, test_cmd, watch_cmd
 
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
@@ -27,6 +27,9 @@ app.command("index")(index_cmd.index)
 app.command("search")(search_cmd.search)
 app.command("status")(status_cmd.status)
 app.command("watch")(watch_cmd.watch)
+app.command("generate")(generate_cmd.generate)
+app.command("test")(test_cmd.test)
+app.add_typer(generate_cmd.snippets_app, name="snippets")
 app.add_typer(model_cmd.app, name="model")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,8 @@ from rich.syntax import Syntax
 from ..types import Hit, IndexStats
 
 if TYPE_CHECKING:
+    from ..assist.snippets import Snippet
+    from ..assist.testgen import Round
     from ..embed.profiles import ModelEntry
 
 SNIPPET_LINES = 12
@@ -165,3 +168,103 @@ def status(message: str) -> Iterator[None]:
     else:
         err.print(message, highlight=False)
         yield
+
+
+@contextmanager
+def answer_stream(*, enabled: bool) -> Iterator[Callable[[str], None] | None]:
+    """Show a model's answer as it streams: re-rendered as Markdown (fenced code highlighted) on a terminal,
+    raw text otherwise. Yields the callback for each piece of text, or ``None`` when not ``enabled``."""
+    if not enabled:
+        yield None
+        return
+    if not out.is_terminal:
+
+        def write(piece: str) -> None:
+            out.file.write(piece)
+            out.file.flush()
+
+        yield write
+        out.file.write("\n")
+        return
+    from rich.live import Live
+    from rich.markdown import Markdown
+
+    parts: list[str] = []
+    with Live(Markdown(""), console=out, refresh_per_second=8, vertical_overflow="visible") as live:
+
+        def update(piece: str) -> None:
+            parts.append(piece)
+            live.update(Markdown("".join(parts)))
+
+        yield update
+
+
+def snippet_saved(snippet: Snippet) -> None:
+    """One line on stderr after ``generate``: the id and how to test or refine it."""
+    usage = f"{snippet.prompt_tokens}+{snippet.completion_tokens} tokens"
+    err.print(
+        f"saved snippet [bold]{snippet.id}[/] ({escape(snippet.title)}; {snippet.language}; "
+        f"{escape(snippet.model)}; {usage}; {len(snippet.context)} context chunks)\n"
+        f'next: codegraph test {snippet.id}   or   codegraph generate --refine {snippet.id} "feedback"',
+        highlight=False,
+    )
+
+
+def snippet_list(items: Sequence[Snippet]) -> None:
+    """``codegraph snippets list``: id, parent, language, origin, when, title."""
+    if not items:
+        err.print('no snippets yet; create one with: codegraph generate "description"', highlight=False)
+        return
+    for s in items:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))
+        parent = f"<-{s.parent_id}" if s.parent_id else ""
+        out.print(
+            f"{s.id:>4} {parent:<6} {s.language:<10} {s.origin:<8} {when}  {escape(s.title)}",
+            highlight=False,
+        )
+
+
+def snippet_detail(snippet: Snippet) -> None:
+    """``codegraph snippets show``: metadata, highlighted code, explanation, context."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(snippet.created_at))
+    parent = f", revises {snippet.parent_id}" if snippet.parent_id else ""
+    out.print(f"[bold]{escape(snippet.title)}[/]  [dim]#{snippet.id}{parent} · {snippet.origin} · {when}[/]")
+    out.print(
+        f"[dim]{snippet.language} · {escape(snippet.model)} · {snippet.prompt_tokens}+{snippet.completion_tokens} "
+        "tokens[/]"
+    )
+    out.print(f"[dim]request:[/] {escape(snippet.prompt)}")
+    out.print(Syntax(snippet.code.rstrip("\n"), snippet.language, line_numbers=True, word_wrap=True))
+    if snippet.explanation:
+        out.print(escape(snippet.explanation))
+    for c in snippet.context:
+        symbol = f"  {c['symbol']}" if c.get("symbol") else ""
+        out.print(f"[dim]context: {escape(str(c['path']))}:{c['start_line']}-{c['end_line']}{escape(symbol)}[/]")
+
+
+_OUTCOME_STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}
+
+
+def test_round(r: Round) -> None:
+    """One ``codegraph test`` round: per-test outcome, the output of failures, and the counts."""
+    rep = r.report
+    what = (
+        ""
+        if r.round == 0
+        else f" after fixing the {r.fixed}" + (f" (snippet {r.snippet_id})" if r.fixed == "code" else "")
+    )
+    out.print(f"[bold]round {r.round}{escape(what)}[/]  [dim]run {r.run_id} · {rep.run.wall_s:.1f}s[/]")
+    if r.explanation:
+        out.print(f"[dim]{escape(r.explanation)}[/]")
+    for case in rep.tests:
+        style = _OUTCOME_STYLE.get(case.outcome, "white")
+        out.print(f"  [{style}]{case.outcome.upper():<7}[/] {escape(case.name)}", highlight=False)
+        if case.outcome in ("failed", "error"):
+            detail = (case.message + "\n" + case.output).strip()
+            for line in detail.splitlines()[:15]:
+                out.print(f"           [dim]{escape(line)}[/]", highlight=False)
+    if rep.collection_error:
+        out.print(f"  [red]runner error:[/] {escape(rep.collection_error)}", highlight=False)
+    if rep.run.timed_out:
+        out.print("  [red]killed at the wall-time limit[/]")
+    out.print(f"  {rep.passed} passed, {rep.failed} failed, {rep.skipped} skipped", highlight=False)

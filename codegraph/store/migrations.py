@@ -44,6 +44,44 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX chunks_embedding ON chunks(embedding_id);
     CREATE VIRTUAL TABLE chunks_fts USING fts5(path, symbol, body, tokenize = 'porter unicode61');
     """,
+    # 2: generated snippets (revisions linked to their parent) and the test runs of codegraph test.
+    """
+    CREATE TABLE snippets (
+        id INTEGER PRIMARY KEY,
+        parent_id INTEGER REFERENCES snippets(id) ON DELETE SET NULL,   -- the revision this one refines
+        origin TEXT NOT NULL,               -- generate | refine | fix
+        title TEXT NOT NULL,
+        language TEXT NOT NULL,             -- python | javascript | ruby
+        code TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        plan TEXT,                          -- the model's plan (--plan), else NULL
+        prompt TEXT NOT NULL,               -- the user's request, feedback or failure report
+        model TEXT NOT NULL,
+        context TEXT NOT NULL,              -- JSON list of the context chunks: path, start_line, end_line, symbol
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        created_at REAL NOT NULL            -- unix seconds
+    );
+    CREATE INDEX snippets_parent ON snippets(parent_id);
+    CREATE TABLE test_runs (
+        id INTEGER PRIMARY KEY,
+        snippet_id INTEGER REFERENCES snippets(id) ON DELETE CASCADE,  -- the code under test, if a snippet
+        target TEXT NOT NULL,               -- snippet id or path::symbol as given
+        round INTEGER NOT NULL,             -- 0 for the first run, 1.. for --fix rounds
+        language TEXT NOT NULL,
+        code TEXT NOT NULL,                 -- the code under test
+        tests TEXT NOT NULL,                -- the generated test file
+        passed INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        results TEXT NOT NULL,              -- JSON list: name, outcome, message, output
+        sandbox TEXT NOT NULL,              -- JSON: limits enforced, wall time, exit code
+        model TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX test_runs_snippet ON test_runs(snippet_id);
+    """,
 )
 
 

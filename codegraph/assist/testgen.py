@@ -1,0 +1,319 @@
+"""``codegraph test``: generate unit tests for a snippet or an indexed symbol, run them in the sandbox, and
+optionally feed failures back to the model (``--fix N``) to repair the code or the tests.
+
+Every round is stored in ``test_runs``; a code repair of a snippet becomes a new snippet revision (origin
+``fix``) linked to the one it repairs. The repository itself is never modified: an indexed symbol's file is
+copied into the sandbox, and a repair of it lives in the stored revision only.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from ..config import Settings
+from ..errors import CodegraphError
+from ..store import Store
+from ..types import Hit
+from . import prompts
+from .llm import complete
+from .sandbox import SandboxLimits, TestReport, run_tests
+from .snippets import Snippet, add_snippet, context_of, get_snippet
+
+TEST_FILES = {"python": "test_snippet.py", "javascript": "snippet.test.js", "ruby": "test_snippet.rb"}
+"""Name of the generated test file for a snippet, per language."""
+
+SNIPPET_FILES = {"python": "snippet.py", "javascript": "snippet.js", "ruby": "snippet.rb"}
+"""Name the snippet's code is saved under in the sandbox, per language."""
+
+MAX_REPORT_CHARS = 6000
+"""Longest test report given back to the model in a fix round (characters; the rest is cut)."""
+
+
+class TargetError(CodegraphError):
+    """``codegraph test TARGET``: the target is not a snippet id or an indexed ``path::name``."""
+
+
+@dataclass
+class Target:
+    """What is tested.
+
+    Attributes:
+        label: the target as the user gave it.
+        language: python / javascript / ruby.
+        code: the code under test (the snippet, or the symbol's definition).
+        module: file name the code lives in inside the sandbox (POSIX, relative).
+        import_hint: how the tests import it (told to the model).
+        files: every file put in the sandbox besides the tests (module included).
+        snippet_id: the snippet under test, ``None`` for an indexed symbol.
+        span: for a symbol, its 1-based inclusive lines in ``module`` (a code repair replaces them).
+    """
+
+    label: str
+    language: str
+    code: str
+    module: str
+    import_hint: str
+    files: dict[str, str] = field(default_factory=dict)
+    snippet_id: int | None = None
+    span: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One stored test run.
+
+    Attributes:
+        run_id: row id in ``test_runs``.
+        round: 0 for the first run, then 1.. for ``--fix`` rounds.
+        report: the sandbox's per-test report.
+        tests: the test file that ran.
+        fixed: what the fix before this round changed: ``""`` (first round), ``"code"`` or ``"tests"``.
+        snippet_id: the snippet revision under test in this round, if any.
+        explanation: the model's explanation of the fix before this round (``""`` for round 0).
+    """
+
+    run_id: int
+    round: int
+    report: TestReport
+    tests: str
+    fixed: str
+    snippet_id: int | None
+    explanation: str
+
+
+def _hint(language: str, module: str, names: Sequence[str]) -> str:
+    path = PurePosixPath(module)
+    shown = ", ".join(names) if names else "..."
+    if language == "python":
+        dotted = ".".join(path.with_suffix("").parts)
+        return f"import it with `from {dotted} import {shown}` (the test runs from the sandbox root)."
+    if language == "javascript":
+        return f"load it with `const m = require('./{path.as_posix()}')` (CommonJS; the test file is at the root)."
+    return f"load it with `require_relative '{path.with_suffix('').as_posix()}'` (the test file is at the root)."
+
+
+def resolve_target(store: Store, target: str) -> Target:
+    """A stored snippet id (``12``) or an indexed symbol (``path/to/file.py::name`` or ``::Class.method``).
+
+    Raises:
+        TargetError: malformed target, unknown symbol, or a language ``test`` does not support.
+        SnippetNotFoundError: no such snippet id.
+    """
+    if target.isdigit():
+        snippet = get_snippet(store, int(target))
+        module = SNIPPET_FILES[snippet.language]
+        names = _top_level_names(snippet.code, snippet.language)
+        return Target(
+            label=target,
+            language=snippet.language,
+            code=snippet.code,
+            module=module,
+            import_hint=_hint(snippet.language, module, names),
+            files={module: snippet.code},
+            snippet_id=snippet.id,
+        )
+    path, sep, name = target.partition("::")
+    if not sep or not path or not name:
+        raise TargetError(f"{target!r}: give a snippet id (see: codegraph snippets list) or path::name")
+    row = store.conn.execute(
+        "SELECT c.span_start, c.span_end, f.language FROM chunks c JOIN files f ON f.id = c.file_id "
+        "WHERE f.path = ? AND (c.symbol = ? OR c.scope || '.' || c.symbol = ?) ORDER BY c.span_start LIMIT 1",
+        (path, name, name),
+    ).fetchone()
+    if row is None:
+        raise TargetError(f"no definition {name!r} in {path} in the index (is the index fresh? codegraph index)")
+    start, end, language = int(row[0]), int(row[1]), str(row[2])
+    if language not in prompts.LANGUAGES:
+        raise TargetError(f"{path}: codegraph test supports {', '.join(prompts.LANGUAGES)}, not {language}")
+    source_file = store.root / path
+    try:
+        text = source_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TargetError(f"{path}: cannot read ({exc.strerror})") from None
+    lines = text.splitlines()
+    files = {path: text}
+    if language == "python":  # keep the package importable: its __init__.py files along the path
+        for parent in PurePosixPath(path).parents:
+            init = parent / "__init__.py"
+            if str(parent) != "." and (store.root / init).is_file():
+                files[init.as_posix()] = (store.root / init).read_text(encoding="utf-8", errors="replace")
+    return Target(
+        label=target,
+        language=language,
+        code="\n".join(lines[start - 1 : end]) + "\n",
+        module=path,
+        import_hint=_hint(language, path, [name.rsplit(".", 1)[0]]),
+        files=files,
+        span=(start, end),
+    )
+
+
+def _top_level_names(code: str, language: str) -> list[str]:
+    import re
+
+    pattern = {
+        "python": r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)",
+        "javascript": r"^(?:export\s+)?(?:async\s+)?(?:function\*?|class|const|let)\s+([A-Za-z_$][\w$]*)",
+        "ruby": r"^(?:def|class|module)\s+(?:self\.)?([A-Za-z_]\w*[?!]?)",
+    }[language]
+    return [m.group(1) for m in re.finditer(pattern, code, re.MULTILINE) if not m.group(1).startswith("_")][:8]
+
+
+def failure_report(report: TestReport) -> str:
+    """The failing part of a report as plain text for the model (capped at :data:`MAX_REPORT_CHARS`)."""
+    parts = []
+    if report.collection_error:
+        parts.append(f"runner error: {report.collection_error}")
+    for case in report.tests:
+        if case.outcome in ("failed", "error"):
+            parts.append(f"{case.outcome.upper()}: {case.name}\n{case.message}\n{case.output}".rstrip())
+    if not parts:
+        parts.append(report.run.stdout[-2000:] + report.run.stderr[-2000:])
+    text = "\n\n".join(parts)
+    return text if len(text) <= MAX_REPORT_CHARS else text[:MAX_REPORT_CHARS] + "\n[... cut]"
+
+
+def _store_round(
+    store: Store, target: Target, round_no: int, tests: str, report: TestReport, model: str, usage: tuple[int, int]
+) -> int:
+    results = [{"name": c.name, "outcome": c.outcome, "message": c.message, "output": c.output} for c in report.tests]
+    sandbox = {
+        "returncode": report.run.returncode,
+        "timed_out": report.run.timed_out,
+        "wall_s": round(report.run.wall_s, 3),
+        "enforced": list(report.run.enforced),
+        "not_enforced": list(report.run.not_enforced),
+        "collection_error": report.collection_error,
+    }
+    with store.transaction():
+        cur = store.conn.execute(
+            "INSERT INTO test_runs(snippet_id, target, round, language, code, tests, passed, failed, results, "
+            "sandbox, model, prompt_tokens, completion_tokens, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                target.snippet_id,
+                target.label,
+                round_no,
+                target.language,
+                target.code,
+                tests,
+                report.passed,
+                report.failed,
+                json.dumps(results),
+                json.dumps(sandbox),
+                model,
+                usage[0],
+                usage[1],
+                time.time(),
+            ),
+        )
+    return int(cur.lastrowid)
+
+
+def _with_code(target: Target, code: str) -> dict[str, str]:
+    files = dict(target.files)
+    if target.span is None:
+        files[target.module] = code
+    else:  # replace the definition's lines in the copied file
+        lines = files[target.module].splitlines()
+        start, end = target.span
+        files[target.module] = "\n".join([*lines[: start - 1], code.rstrip("\n"), *lines[end:]]) + "\n"
+    return files
+
+
+def run_test_rounds(
+    store: Store,
+    target: Target,
+    *,
+    settings: Settings,
+    hits: Sequence[Hit],
+    fix_rounds: int = 0,
+    limits: SandboxLimits | None = None,
+    on_round: Callable[[Round], None] | None = None,
+) -> list[Round]:
+    """Generate tests for ``target``, run them in the sandbox, and repair up to ``fix_rounds`` times.
+
+    Args:
+        store: where runs and revisions are stored.
+        target: from :func:`resolve_target`.
+        settings: LLM settings.
+        hits: context chunks given with the test request (conventions, helpers).
+        fix_rounds: ``--fix N``: rounds of "failures -> model repairs code or tests -> run again".
+        limits: sandbox limits.
+        on_round: called after each stored round (for progress output).
+
+    Returns:
+        The rounds, first to last; the last one's report is the verdict.
+
+    Raises:
+        LLMError, OutputError: the API call failed or an answer was malformed (the rounds so far are stored).
+        SandboxError: the language's test runner is missing.
+    """
+    test_file = TEST_FILES[target.language]
+    asked = complete(
+        prompts.tests_messages(
+            target.code, target.language, module=target.module, import_hint=target.import_hint, hits=hits
+        ),
+        settings,
+    )
+    tests = prompts.parse_answer(asked.text, target.language).code
+    usage = (asked.prompt_tokens, asked.completion_tokens)
+    model = asked.model
+    code = target.code
+    fixed, explanation = "", ""
+    rounds: list[Round] = []
+    for round_no in range(fix_rounds + 1):
+        report = run_tests(target.language, {**_with_code(target, code), test_file: tests}, limits)
+        run_id = _store_round(store, target, round_no, tests, report, model, usage)
+        done = Round(run_id, round_no, report, tests, fixed, target.snippet_id, explanation)
+        rounds.append(done)
+        if on_round is not None:
+            on_round(done)
+        if (report.failed == 0 and not report.collection_error and report.passed > 0) or round_no == fix_rounds:
+            break
+        answer_text = complete(
+            prompts.fix_messages(code, tests, failure_report(report), target.language, module=target.module),
+            settings,
+        )
+        fixed, answer = prompts.parse_fix(answer_text.text, target.language)
+        usage = (answer_text.prompt_tokens, answer_text.completion_tokens)
+        model, explanation = answer_text.model, answer.explanation
+        if fixed == "tests":
+            tests = answer.code
+        else:
+            code = answer.code
+            revision = _store_fix(store, target, code, answer.title, answer.explanation, answer_text.model, usage, hits)
+            target.snippet_id = revision.id
+            target.label = str(revision.id)
+    return rounds
+
+
+def _store_fix(
+    store: Store,
+    target: Target,
+    code: str,
+    title: str,
+    explanation: str,
+    model: str,
+    usage: tuple[int, int],
+    hits: Sequence[Hit],
+) -> Snippet:
+    parent = get_snippet(store, target.snippet_id) if target.snippet_id is not None else None
+    return add_snippet(
+        store,
+        parent_id=parent.id if parent else None,
+        origin="fix",
+        title=title or (parent.title if parent else f"fix of {target.label}"),
+        language=target.language,
+        code=code,
+        explanation=explanation,
+        plan=None,
+        prompt=f"make the failing tests of {target.label} pass",
+        model=model,
+        context=context_of(hits) if parent is None else parent.context,
+        prompt_tokens=usage[0],
+        completion_tokens=usage[1],
+    )

@@ -1,0 +1,161 @@
+"""``codegraph generate`` and ``codegraph snippets``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from ..types import Hit
+
+LANGS = ("python", "javascript", "ruby")  # == codegraph.assist.prompts.LANGUAGES (kept here so --help stays light)
+
+_DIR_HELP = "Use the index at or above this directory."
+
+
+def verbose_logging(enabled: bool) -> None:
+    """``-v``: log each API request (URL, model, sizes, usage; never the key) to stderr."""
+    if enabled:
+        logging.basicConfig(level=logging.WARNING, format="codegraph: %(message)s")
+        logging.getLogger("codegraph.llm").setLevel(logging.INFO)
+
+
+def retrieve(store: Store, query: str, *, language: str | None, k: int) -> list[Hit]:
+    """Context for a request: hybrid search in ``language`` (all languages when it finds nothing)."""
+    from ..search import Filters, Searcher
+    from .common import encoder_for_index, settings_for
+
+    if k == 0:
+        return []
+    searcher = Searcher(store, encoder_for_index(store.get_meta("model_id"), settings_for(store.root)))
+    hits: list[Hit] = []
+    if language:
+        hits = searcher.search(query, k=k, filters=Filters(languages=frozenset({language})))
+    return hits or searcher.search(query, k=k)
+
+
+def generate(
+    request: Annotated[str, typer.Argument(help="What to write (with --refine ID: the feedback, English or 日本語).")],
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", "-l", help=f"{' | '.join(LANGS)} (default: the language of the best context)."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", min=0, max=50, help="Context chunks retrieved from the index.")] = 6,
+    refine: Annotated[
+        int | None, typer.Option("--refine", metavar="ID", help="Revise stored snippet ID with the feedback.")
+    ] = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Ask for a short plan first (stored, not printed).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stored snippet record as JSON.")] = False,
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log API requests to stderr (no secrets).")] = False,
+    directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+) -> None:
+    """Write code grounded in this repository, stream it, and store it as a snippet.
+
+    Retrieves the repository's most relevant code (hybrid search), gives it to the model as quoted context,
+    streams the answer with highlighting and stores it with its metadata (see: codegraph snippets).
+
+    The model is any OpenAI-compatible chat API: CODEGRAPH_LLM_BASE_URL (e.g. http://localhost:11434/v1 for
+    Ollama), CODEGRAPH_LLM_MODEL, and the key in OPENAI_API_KEY (or the variable CODEGRAPH_LLM_API_KEY_ENV names).
+    """
+    from ..assist.generate import generate_snippet, refine_snippet
+    from ..assist.llm import api_key
+    from ..assist.snippets import get_snippet
+    from ..store import Store, find_index_root
+    from . import render
+    from .common import settings_for, stdout_json
+
+    if lang is not None and lang not in LANGS:
+        raise typer.BadParameter(f"must be one of: {', '.join(LANGS)}", param_hint="--lang")
+    verbose_logging(verbose)
+    root = find_index_root(directory)
+    settings = settings_for(root)
+    api_key(settings)  # fail before retrieval when there is no key
+    store = Store.open(root)
+    try:
+        with render.answer_stream(enabled=not as_json) as on_text:
+            if refine is not None:
+                parent = get_snippet(store, refine)
+                hits = retrieve(store, f"{parent.prompt}\n{request}", language=parent.language, k=k)
+                snippet = refine_snippet(store, refine, request, hits=hits, settings=settings, on_text=on_text)
+            else:
+                hits = retrieve(store, request, language=lang, k=k)
+                language = lang or next((h.language for h in hits if h.language in LANGS), "python")
+                snippet = generate_snippet(
+                    store, request, language=language, hits=hits, settings=settings, plan=plan, on_text=on_text
+                )
+    finally:
+        store.close()
+    if as_json:
+        stdout_json(snippet.to_json())
+    else:
+        render.snippet_saved(snippet)
+
+
+snippets_app = typer.Typer(help="Stored snippets from codegraph generate.", no_args_is_help=True)
+
+
+@snippets_app.command("list")
+def snippets_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the snippets as JSON.")] = False,
+    directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+) -> None:
+    """List stored snippets, newest first (id, parent, language, title, model, when)."""
+    from ..assist.snippets import list_snippets
+    from ..store import Store, find_index_root
+    from . import render
+    from .common import stdout_json
+
+    store = Store.open(find_index_root(directory))
+    try:
+        items = list_snippets(store)
+    finally:
+        store.close()
+    if as_json:
+        stdout_json({"snippets": [s.to_json() for s in items]})
+    else:
+        render.snippet_list(items)
+
+
+@snippets_app.command("show")
+def snippets_show(
+    snippet_id: Annotated[int, typer.Argument(metavar="ID", help="Snippet id (see: codegraph snippets list).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
+    directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+) -> None:
+    """Show one snippet: code (highlighted), explanation, request, context chunks and usage."""
+    from ..assist.snippets import get_snippet
+    from ..store import Store, find_index_root
+    from . import render
+    from .common import stdout_json
+
+    store = Store.open(find_index_root(directory))
+    try:
+        snippet = get_snippet(store, snippet_id)
+    finally:
+        store.close()
+    if as_json:
+        stdout_json(snippet.to_json())
+    else:
+        render.snippet_detail(snippet)
+
+
+@snippets_app.command("delete")
+def snippets_delete(
+    snippet_id: Annotated[int, typer.Argument(metavar="ID", help="Snippet id.")],
+    directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+) -> None:
+    """Delete one snippet revision and its test runs (its later revisions stay)."""
+    from ..assist.snippets import delete_snippet
+    from ..store import Store, find_index_root
+    from . import render
+
+    store = Store.open(find_index_root(directory))
+    try:
+        delete_snippet(store, snippet_id)
+    finally:
+        store.close()
+    render.err.print(f"deleted snippet {snippet_id}", highlight=False)

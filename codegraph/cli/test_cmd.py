@@ -1,0 +1,109 @@
+"""``codegraph test``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def test(
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="TARGET", help="A snippet id (codegraph snippets list) or an indexed symbol: path/to/file.py::name."
+        ),
+    ],
+    fix: Annotated[
+        int, typer.Option("--fix", metavar="N", min=0, max=10, help="Rounds of repair when tests fail.")
+    ] = 0,
+    k: Annotated[int, typer.Option("-k", min=0, max=20, help="Context chunks given with the test request.")] = 3,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Wall-time limit of one test run (s).")] = 60,
+    memory_mb: Annotated[int, typer.Option("--memory", min=64, help="Memory limit per process (MiB).")] = 1024,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rounds as one JSON object.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Log API requests and the sandbox limits to stderr.")
+    ] = False,
+    directory: Annotated[Path, typer.Option("--dir", "-C", help="Use the index at or above this directory.")] = Path(
+        "."
+    ),
+) -> None:
+    """Generate unit tests for a snippet or symbol, run them in a sandbox, report pass/fail per test.
+
+    Runners: pytest (Python), node --test (JavaScript, when node is installed), minitest (Ruby, when ruby is
+    installed). The sandbox is a temporary directory and a subprocess with wall-time, CPU, memory, file-size and
+    process limits, an environment without secrets, no network and a read-only view of the rest of the system
+    where the platform allows (-v lists what is enforced here). --fix N feeds failures back to the model, which
+    repairs the code (a new snippet revision) or the tests, for up to N rounds. Every round is stored.
+    Exit status: 0 when the last round passes, 1 otherwise.
+    """
+    from ..assist.llm import api_key
+    from ..assist.sandbox import MIB, SandboxLimits, enforced_limits
+    from ..assist.testgen import resolve_target, run_test_rounds
+    from ..store import Store, find_index_root
+    from . import render
+    from .common import settings_for, stdout_json
+    from .generate_cmd import retrieve, verbose_logging
+
+    verbose_logging(verbose)
+    root = find_index_root(directory)
+    settings = settings_for(root)
+    api_key(settings)
+    limits = SandboxLimits(wall_time_s=timeout, cpu_time_s=int(timeout) + 1, memory_bytes=memory_mb * MIB)
+    if verbose:
+        for line in enforced_limits(limits):
+            render.err.print(f"sandbox: {line}", highlight=False, markup=False)
+    store = Store.open(root)
+    try:
+        goal = resolve_target(store, target)
+        hits = retrieve(store, goal.code[:2000], language=goal.language, k=k)
+        rounds = run_test_rounds(
+            store,
+            goal,
+            settings=settings,
+            hits=hits,
+            fix_rounds=fix,
+            limits=limits,
+            on_round=None if as_json else render.test_round,
+        )
+    finally:
+        store.close()
+    last = rounds[-1].report
+    ok = last.failed == 0 and last.passed > 0 and not last.collection_error
+    if as_json:
+        stdout_json(
+            {
+                "target": target,
+                "language": goal.language,
+                "passed": ok,
+                "rounds": [
+                    {
+                        "run_id": r.run_id,
+                        "round": r.round,
+                        "fixed": r.fixed,
+                        "snippet_id": r.snippet_id,
+                        "explanation": r.explanation,
+                        "passed": r.report.passed,
+                        "failed": r.report.failed,
+                        "skipped": r.report.skipped,
+                        "collection_error": r.report.collection_error,
+                        "tests": [
+                            {"name": c.name, "outcome": c.outcome, "message": c.message, "output": c.output}
+                            for c in r.report.tests
+                        ],
+                        "test_file": r.tests,
+                        "sandbox": {
+                            "returncode": r.report.run.returncode,
+                            "timed_out": r.report.run.timed_out,
+                            "wall_s": round(r.report.run.wall_s, 3),
+                            "enforced": list(r.report.run.enforced),
+                            "not_enforced": list(r.report.run.not_enforced),
+                        },
+                    }
+                    for r in rounds
+                ],
+            }
+        )
+    if not ok:
+        raise typer.Exit(1)

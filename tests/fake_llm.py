@@ -1,0 +1,172 @@
+"""A local HTTP server speaking the OpenAI chat-completions protocol, for the generate / test tests.
+
+The real LLM API cannot be reached from the test machines, so tests drive the real ``openai`` client (through
+``CODEGRAPH_LLM_BASE_URL``) against this server. It answers ``POST /v1/chat/completions`` with scripted replies,
+streamed as server-sent events (``chat.completion.chunk`` objects, a final usage chunk, ``data: [DONE]``) when the
+request asks for ``stream``, and records every request (headers and JSON body) so tests can assert what was sent.
+
+A scripted reply is either the answer's text, or a :class:`Status` (an HTTP error with the JSON error body the
+OpenAI API uses), or a :class:`Delay` (sleep before answering, to provoke client timeouts). When the script runs
+out, the last reply is repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MODEL = "fake-coder-1"
+
+
+@dataclass(frozen=True)
+class Status:
+    """Answer with HTTP ``code`` and an OpenAI-style error body (plus ``headers``)."""
+
+    code: int
+    message: str = "error"
+    error_code: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delay:
+    """Sleep ``seconds`` before answering with ``then``."""
+
+    seconds: float
+    then: str
+
+
+Reply = str | Status | Delay
+
+
+@dataclass
+class Recorded:
+    """One request the server received."""
+
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return list(self.body.get("messages", []))
+
+    def text(self, role: str) -> str:
+        return "\n".join(m["content"] for m in self.messages if m["role"] == role)
+
+
+class FakeLLM:
+    """Handle on a running server: ``base_url``, the ``requests`` seen, and ``script`` (replies left)."""
+
+    def __init__(self, base_url: str, script: list[Reply]) -> None:
+        self.base_url = base_url
+        self.script = script
+        self.requests: list[Recorded] = []
+        self._lock = threading.Lock()
+
+    def next_reply(self) -> Reply:
+        with self._lock:
+            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _handler(state: FakeLLM) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+            pass
+
+        def _json(self, code: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("Content-Length", "0"))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            state.requests.append(Recorded(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            if not self.path.endswith("/chat/completions"):
+                self._json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
+                return
+            reply = state.next_reply()
+            if isinstance(reply, Delay):
+                time.sleep(reply.seconds)
+                reply = reply.then
+            if isinstance(reply, Status):
+                error = {"message": reply.message, "type": "invalid_request_error", "code": reply.error_code}
+                self._json(reply.code, {"error": error}, reply.headers)
+                return
+            words = reply.split(" ")
+            pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+            usage = {"prompt_tokens": 11 * len(body.get("messages", [])), "completion_tokens": len(words)}
+            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+            if not body.get("stream"):
+                message = {"role": "assistant", "content": reply}
+                choice = {"index": 0, "message": message, "finish_reason": "stop"}
+                self._json(
+                    200,
+                    {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": MODEL,
+                        "choices": [choice],
+                        "usage": usage,
+                    },
+                )
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            events = [_chunk({"role": "assistant", "content": ""})]
+            events += [_chunk({"content": p}) for p in pieces]
+            events.append(_chunk({}, "stop"))
+            if (body.get("stream_options") or {}).get("include_usage"):
+                events.append({**_chunk({}), "choices": [], "usage": usage})
+            for event in events:
+                self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+            self.close_connection = True
+
+    return Handler
+
+
+@contextmanager
+def fake_llm(script: list[Reply]) -> Iterator[FakeLLM]:
+    """Run the server on 127.0.0.1 for the ``with`` block; ``state.base_url`` ends in ``/v1``."""
+    state = FakeLLM("", list(script))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    server.daemon_threads = True
+    state.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
