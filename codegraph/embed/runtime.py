@@ -107,6 +107,10 @@ def _open_session(path: Path, threads: int, *, cache: bool) -> Any:
         raise ModelError(f"{path}: cannot load ONNX model: {exc}") from None
 
 
+TOKEN_COUNT_CACHE = 200_000
+"""Texts whose token counts an encoder remembers (16 bytes each); the memo is emptied when it is full."""
+
+
 class OnnxEncoder:
     """Embeds text with an (INT8) ONNX encoder exported from a Hugging Face model.
 
@@ -152,6 +156,7 @@ class OnnxEncoder:
         self._session: Any = None
         self._input_names: set[str] = set()
         self._output_name = ""
+        self._token_counts: dict[int, int] = {}
 
     @property
     def session(self) -> Any:
@@ -199,15 +204,28 @@ class OnnxEncoder:
         """Token count of each text as a document, special tokens and the profile's document prefix included,
         *without* truncation.
 
+        Counts are remembered by the text's xxh3_64 (up to :data:`TOKEN_COUNT_CACHE` texts), so re-chunking an
+        edited file in a long-lived process (``watch``) only tokenises what changed.
+
         Returns:
             ``len(texts)`` ints.
         """
+        import xxhash
+
         prefix = self.profile.document_prefix
-        self.tokenizer.no_truncation()
-        try:
-            return [len(e.ids) for e in self.tokenizer.encode_batch([prefix + t for t in texts])]
-        finally:
-            self.tokenizer.enable_truncation(max_length=self.profile.max_tokens)
+        cache = self._token_counts
+        keys = [xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts]
+        missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in cache}.items())
+        if missing:
+            if len(cache) + len(missing) > TOKEN_COUNT_CACHE:
+                cache.clear()
+            self.tokenizer.no_truncation()
+            try:
+                encodings = self.tokenizer.encode_batch([prefix + t for _, t in missing])
+            finally:
+                self.tokenizer.enable_truncation(max_length=self.profile.max_tokens)
+            cache.update((k, len(e.ids)) for (k, _), e in zip(missing, encodings, strict=True))
+        return [cache[k] for k in keys]
 
     def embed_documents(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> npt.NDArray[np.float32]:
         """Embed chunk texts (the profile's document prefix is prepended).
