@@ -193,3 +193,25 @@ def test_javascript_snippets_run_under_node_test(repo: Path, run_cli: RunCli, mo
     tests = {t["name"].split(" > ")[-1]: t["outcome"] for t in json.loads(proc.stdout)["rounds"][0]["tests"]}
     assert tests == {"lowercases and dashes": "passed", "wrong on purpose": "failed"}
     assert "node:test" in llm.requests[1].text("system")
+
+
+def test_a_snippet_can_import_the_repositorys_own_modules_in_the_sandbox(
+    repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = (
+        "Title: Clamp a percentage\n```python\n"
+        "from calc.mathops import clamp\n\n\n"
+        "def clamp_percent(x):\n    return clamp(x, 0, 100)\n"
+        "```\nExplanation: Reuses calc.mathops.clamp."
+    )
+    tests = (
+        "Title: t\n```python\nfrom snippet import clamp_percent\n\n\n"
+        "def test_over():\n    assert clamp_percent(130) == 100\n```\nExplanation: x"
+    )
+    with fake_llm([code, tests]) as llm:
+        monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
+        assert run_cli("generate", "clamp a percentage", cwd=repo).returncode == 0
+        proc = run_cli("test", "1", cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed, 0 failed" in proc.stdout
+    assert "importable as in the repository" in llm.requests[1].text("system")

@@ -29,6 +29,10 @@ TEST_FILES = {"python": "test_snippet.py", "javascript": "snippet.test.js", "rub
 SNIPPET_FILES = {"python": "snippet.py", "javascript": "snippet.js", "ruby": "snippet.rb"}
 """Name the snippet's code is saved under in the sandbox, per language."""
 
+MAX_REPO_BYTES = 16 * 1024 * 1024
+"""Most bytes of the repository's own source copied into the sandbox so the code under test can import it;
+above it only the files the code lives next to are copied."""
+
 MAX_REPORT_CHARS = 6000
 """Longest test report given back to the model in a fix round (characters; the rest is cut)."""
 
@@ -112,8 +116,9 @@ def resolve_target(store: Store, target: str) -> Target:
             language=snippet.language,
             code=snippet.code,
             module=module,
-            import_hint=_hint(snippet.language, module, names),
-            files={module: snippet.code},
+            import_hint=_hint(snippet.language, module, names)
+            + " The repository's own modules are importable as in the repository.",
+            files={**repository_files(store, snippet.language), module: snippet.code},
             snippet_id=snippet.id,
         )
     path, sep, name = target.partition("::")
@@ -135,12 +140,7 @@ def resolve_target(store: Store, target: str) -> Target:
     except OSError as exc:
         raise TargetError(f"{path}: cannot read ({exc.strerror})") from None
     lines = text.splitlines()
-    files = {path: text}
-    if language == "python":  # keep the package importable: its __init__.py files along the path
-        for parent in PurePosixPath(path).parents:
-            init = parent / "__init__.py"
-            if str(parent) != "." and (store.root / init).is_file():
-                files[init.as_posix()] = (store.root / init).read_text(encoding="utf-8", errors="replace")
+    files = {**repository_files(store, language, near=path), path: text}
     return Target(
         label=target,
         language=language,
@@ -150,6 +150,29 @@ def resolve_target(store: Store, target: str) -> Target:
         files=files,
         span=(start, end),
     )
+
+
+def repository_files(store: Store, language: str, *, near: str | None = None) -> dict[str, str]:
+    """The repository's indexed ``language`` files (read from the working tree), so that code under test can
+    import the repository's own modules in the sandbox. Above :data:`MAX_REPO_BYTES` only the files in
+    ``near``'s directory and, for Python, the ``__init__.py`` files above it are taken. Unreadable files are
+    left out (the tests then report the import error)."""
+    rows = store.conn.execute("SELECT path, size FROM files WHERE language = ? ORDER BY path", (language,)).fetchall()
+    paths = [str(r[0]) for r in rows]
+    if sum(int(r[1]) for r in rows) > MAX_REPO_BYTES:
+        folder = PurePosixPath(near).parent if near else PurePosixPath(".")
+        keep = {p for p in paths if PurePosixPath(p).parent == folder}
+        keep |= {(parent / "__init__.py").as_posix() for parent in folder.parents} | {
+            (folder / "__init__.py").as_posix()
+        }
+        paths = [p for p in paths if p in keep]
+    files = {}
+    for rel in paths:
+        try:
+            files[rel] = (store.root / rel).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+    return files
 
 
 def _top_level_names(code: str, language: str) -> list[str]:
