@@ -234,7 +234,11 @@ def snippet_detail(snippet: Snippet) -> None:
         "tokens[/]"
     )
     out.print(f"[dim]request:[/] {escape(snippet.prompt)}")
-    out.print(Syntax(snippet.code.rstrip("\n"), snippet.language, line_numbers=True, word_wrap=True))
+    if out.is_terminal:
+        out.print(Syntax(snippet.code.rstrip("\n"), snippet.language, line_numbers=True, word_wrap=True))
+    else:  # piped: the code exactly as stored, never cropped to a guessed width
+        out.file.write(snippet.code)
+        out.file.flush()
     if snippet.explanation:
         out.print(escape(snippet.explanation))
     for c in snippet.context:
