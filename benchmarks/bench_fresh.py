@@ -239,6 +239,10 @@ class TimingEmbedder:
         return str(self.inner.model_id)
 
     @property
+    def model_sha256(self) -> str:
+        return str(self.inner.model_sha256)
+
+    @property
     def dim(self) -> int:
         return int(self.inner.dim)
 

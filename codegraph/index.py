@@ -46,6 +46,8 @@ class Embedder(Protocol):
     @property
     def model_id(self) -> str: ...
     @property
+    def model_sha256(self) -> str: ...
+    @property
     def dim(self) -> int: ...
     @property
     def max_tokens(self) -> int: ...
@@ -158,12 +160,11 @@ def _index_locked(
     store = Store.open(root, create=True)
     try:
         previous_model = store.get_meta("model_id") or ""
-        stats.rebuilt = store.bind_model(embedder.model_id, embedder.dim, chunker_version=CHUNKER_VERSION)
+        stats.rebuilt = store.bind_model(
+            embedder.model_id, embedder.dim, chunker_version=CHUNKER_VERSION, model_sha256=embedder.model_sha256
+        )
         if stats.rebuilt:
             stats.previous_model = previous_model
-        sha256 = getattr(embedder, "model_sha256", "")
-        if sha256 and store.get_meta("model_sha256") != sha256:
-            store.set_meta({"model_sha256": sha256})
         known = store.file_rows(paths)
         skipped: list[Skipped] = []
         if paths is None:

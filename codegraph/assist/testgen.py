@@ -186,6 +186,11 @@ def _top_level_names(code: str, language: str) -> list[str]:
     return [m.group(1) for m in re.finditer(pattern, code, re.MULTILINE) if not m.group(1).startswith("_")][:8]
 
 
+def all_passed(report: TestReport) -> bool:
+    """The verdict of a run: at least one test ran, none failed or errored, and the runner reported no error."""
+    return report.failed == 0 and report.passed > 0 and not report.collection_error
+
+
 def failure_report(report: TestReport) -> str:
     """The failing part of a report as plain text for the model (capped at :data:`MAX_REPORT_CHARS`)."""
     parts = []
@@ -295,7 +300,7 @@ def run_test_rounds(
         rounds.append(done)
         if on_round is not None:
             on_round(done)
-        if (report.failed == 0 and not report.collection_error and report.passed > 0) or round_no == fix_rounds:
+        if all_passed(report) or round_no == fix_rounds:
             break
         answer_text = complete(
             prompts.fix_messages(code, tests, failure_report(report), target.language, module=target.module),

@@ -74,8 +74,7 @@ def generate(
     root = find_index_root(directory)
     settings = settings_for(root)
     api_key(settings)  # fail before retrieval when there is no key
-    store = Store.open(root)
-    try:
+    with Store.open(root) as store:
         with render.answer_stream(enabled=not as_json) as on_text:
             if refine is not None:
                 parent = get_snippet(store, refine)
@@ -87,8 +86,6 @@ def generate(
                 snippet = generate_snippet(
                     store, request, language=language, hits=hits, settings=settings, plan=plan, on_text=on_text
                 )
-    finally:
-        store.close()
     if as_json:
         stdout_json(snippet.to_json())
     else:
@@ -109,11 +106,8 @@ def snippets_list(
     from . import render
     from .common import stdout_json
 
-    store = Store.open(find_index_root(directory))
-    try:
+    with Store.open(find_index_root(directory)) as store:
         items = list_snippets(store)
-    finally:
-        store.close()
     if as_json:
         stdout_json({"snippets": [s.to_json() for s in items]})
     else:
@@ -132,11 +126,8 @@ def snippets_show(
     from . import render
     from .common import stdout_json
 
-    store = Store.open(find_index_root(directory))
-    try:
+    with Store.open(find_index_root(directory)) as store:
         snippet = get_snippet(store, snippet_id)
-    finally:
-        store.close()
     if as_json:
         stdout_json(snippet.to_json())
     else:
@@ -153,9 +144,6 @@ def snippets_delete(
     from ..store import Store, find_index_root
     from . import render
 
-    store = Store.open(find_index_root(directory))
-    try:
+    with Store.open(find_index_root(directory)) as store:
         delete_snippet(store, snippet_id)
-    finally:
-        store.close()
     render.err.print(f"deleted snippet {snippet_id}", highlight=False)

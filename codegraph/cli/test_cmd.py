@@ -40,7 +40,7 @@ def test(
     """
     from ..assist.llm import api_key
     from ..assist.sandbox import MIB, SandboxLimits, enforced_limits
-    from ..assist.testgen import resolve_target, run_test_rounds
+    from ..assist.testgen import all_passed, resolve_target, run_test_rounds
     from ..store import Store, find_index_root
     from . import render
     from .common import settings_for, stdout_json
@@ -54,8 +54,7 @@ def test(
     if verbose:
         for line in enforced_limits(limits):
             render.err.print(f"sandbox: {line}", highlight=False, markup=False)
-    store = Store.open(root)
-    try:
+    with Store.open(root) as store:
         goal = resolve_target(store, target)
         hits = retrieve(store, goal.code[:2000], language=goal.language, k=k)
         rounds = run_test_rounds(
@@ -67,10 +66,7 @@ def test(
             limits=limits,
             on_round=None if as_json else render.test_round,
         )
-    finally:
-        store.close()
-    last = rounds[-1].report
-    ok = last.failed == 0 and last.passed > 0 and not last.collection_error
+    ok = all_passed(rounds[-1].report)
     if as_json:
         stdout_json(
             {

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FidelityError, ModelError
-from .profiles import ResolvedModel, bundled_models_dir, load_profile, sha256_file
+from .profiles import ResolvedModel, load_profile, sha256_file, shipped_profile_dir
 
 MIN_MEAN_COSINE = 0.98
 """Lowest accepted mean cosine similarity between INT8 and fp32 embeddings of the same code chunks."""
@@ -163,16 +163,13 @@ def import_model(
         :class:`ExportReport`.
 
     Raises:
-        ModelError: the export extra is missing, ``src`` is not a model folder, or the export failed.
+        ModelError: no profile for ``name``, the export extra is missing, ``src`` is not a model folder, or the
+            export failed.
         FidelityError: mean cosine INT8 vs fp32 below ``min_mean_cosine`` (nothing is installed).
     """
     started = time.perf_counter()
     say = step or (lambda message: None)
-    template = profile_dir or bundled_models_dir() / name
-    if not (template / "profile.toml").is_file():
-        raise ModelError(
-            f"unknown model '{name}': no profile in {template.parent}; known: {', '.join(_shipped_profiles())}"
-        )
+    template = profile_dir or shipped_profile_dir(name)
     profile = load_profile(template)
     if not (src / "config.json").is_file():
         raise ModelError(f"{src}: no config.json; --from must be a local Hugging Face model folder")
@@ -249,10 +246,6 @@ def import_model(
     return ExportReport(out, mean_cos, min_cos, samples, fp32_bytes, int8_bytes, time.perf_counter() - started)
 
 
-def _shipped_profiles() -> list[str]:
-    return sorted(p.parent.name for p in bundled_models_dir().glob("*/profile.toml"))
-
-
 def _fast_tokenizer(src: Path) -> Any:
     """The folder's fast tokenizer as a ``tokenizers.Tokenizer``: ``tokenizer.json`` when present, else
     converted by transformers from the slow tokenizer's files (CodeBERT's hub folder has only ``vocab.json`` +
@@ -288,10 +281,7 @@ def pull_model(name: str, *, out: Path, step: StepFn | None = None) -> ExportRep
             reached (bounded timeouts, see :mod:`codegraph.embed.hub`), or the export failed.
         FidelityError: the INT8 model is too far from fp32 (nothing installed).
     """
-    template = bundled_models_dir() / name
-    if not (template / "profile.toml").is_file():
-        raise ModelError(f"unknown model '{name}'; known: {', '.join(_shipped_profiles())}")
-    profile = load_profile(template)
+    profile = load_profile(shipped_profile_dir(name))
     _require_export_extra()
     from .hub import download
 

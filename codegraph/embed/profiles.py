@@ -261,12 +261,26 @@ def resolve_model(name: str | None, *, verify: bool = True) -> ResolvedModel:
     return open_model(found, verify=verify)
 
 
+def _profile_names(base: Path) -> set[str]:
+    """Names of the model directories under ``base`` that hold a ``profile.toml``."""
+    return {p.parent.name for p in base.glob("*/profile.toml")} if base.is_dir() else set()
+
+
 def _known_names() -> set[str]:
-    names: set[str] = set()
-    for base in (model_home(), bundled_models_dir()):
-        if base.is_dir():
-            names.update(p.parent.name for p in base.glob("*/profile.toml"))
-    return names
+    return _profile_names(model_home()) | _profile_names(bundled_models_dir())
+
+
+def shipped_profile_dir(name: str) -> Path:
+    """The profile template shipped with codegraph for model ``name`` (``models/<name>``), which ``model pull``
+    and ``model import`` install from.
+
+    Raises:
+        ModelError: no such profile; the message lists the known ones.
+    """
+    base = bundled_models_dir()
+    if not (base / name / "profile.toml").is_file():
+        raise ModelError(f"unknown model '{name}'; known: {', '.join(sorted(_profile_names(base)))}")
+    return base / name
 
 
 def _profile_dir(name: str) -> Path | None:

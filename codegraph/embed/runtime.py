@@ -47,9 +47,9 @@ def _session_options(threads: int, level: Any) -> Any:
 
 
 def optimized_cache_path(path: Path) -> Path:
-    """Where the graph-optimised copy of an ONNX file is cached: keyed by the file's sha256 prefix (from its
-    directory's manifest when known, else its stat), the onnxruntime version and this CPU's feature flags,
-    because fully optimised graphs may use hardware-specific kernels."""
+    """Where the graph-optimised copy of an ONNX file is cached: keyed by the file's resolved path, size and
+    mtime_ns, the onnxruntime version and this CPU's feature flags, because fully optimised graphs may use
+    hardware-specific kernels."""
     import hashlib
     import platform
 

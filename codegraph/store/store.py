@@ -121,6 +121,12 @@ class Store:
         """Close the connection."""
         self.conn.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception (KeyboardInterrupt included)."""
@@ -150,17 +156,21 @@ class Store:
         row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'embeddings_vec'").fetchone()
         return row is not None
 
-    def bind_model(self, model_id: str, dim: int, *, chunker_version: str = "") -> bool:
+    def bind_model(self, model_id: str, dim: int, *, chunker_version: str = "", model_sha256: str = "") -> bool:
         """Record the model (and chunker) that fill this index; if others built it, empty the index first.
 
         Chunk boundaries and embedded text depend on the chunker version, and vectors on the model, so a
-        change of either makes every stored chunk and embedding stale.
+        change of either makes every stored chunk and embedding stale. ``model_sha256`` (the full hex sha256
+        of ``model.onnx``; ``model_id`` holds only its first 16 digits) is recorded as ``meta.model_sha256``,
+        also in an index built before it was recorded.
 
         Returns:
             True if the index was emptied because the model or the chunker version changed.
         """
         previous = (self.get_meta("model_id"), self.get_meta("chunker_version") or "")
         if previous == (model_id, chunker_version) and self.has_vectors():
+            if model_sha256 and self.get_meta("model_sha256") != model_sha256:
+                self.set_meta({"model_sha256": model_sha256})
             return False
         with self.transaction():
             for table in ("chunks_fts", "chunks", "files", "embeddings"):
@@ -174,6 +184,7 @@ class Store:
                     "model_id": model_id,
                     "dim": str(dim),
                     "chunker_version": chunker_version,
+                    "model_sha256": model_sha256,
                     "created_at": f"{time.time():.3f}",
                 }
             )
