@@ -52,6 +52,7 @@ class Embedder(Protocol):
     @property
     def max_tokens(self) -> int: ...
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+    def count_line_tokens(self, text: str) -> list[int]: ...
     def iter_embed_documents(
         self, texts: Sequence[str]
     ) -> Iterator[tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]]: ...
@@ -95,7 +96,14 @@ def _prepare(file: SourceFile, row: FileRow | None, embedder: Embedder) -> _Pend
     content_hash = xxhash.xxh3_128_hexdigest(data)
     if row is not None and row.content_hash == content_hash:
         return None
-    chunks = chunk_source(file.path, language, text, max_tokens=embedder.max_tokens, count_tokens=embedder.count_tokens)
+    chunks = chunk_source(
+        file.path,
+        language,
+        text,
+        max_tokens=embedder.max_tokens,
+        count_tokens=embedder.count_tokens,
+        count_line_tokens=embedder.count_line_tokens,
+    )
     texts = [embedding_text(c.path, c.kind, c.qualified_symbol, c.code) for c in chunks]
     return _Pending(file, language, content_hash, chunks, texts, [cache_key(embedder.model_id, t) for t in texts])
 

@@ -47,6 +47,10 @@ OVERLAP_LINES = 3
 TokenCounter = Callable[[Sequence[str]], list[int]]
 """Maps texts to token counts (special tokens included), e.g. :meth:`OnnxEncoder.count_tokens`."""
 
+LineTokenCounter = Callable[[str], list[int]]
+"""Maps a text to the tokens on each of its ``\\n``-separated lines (newline included), from one tokenisation,
+e.g. :meth:`OnnxEncoder.count_line_tokens`."""
+
 _WRAPPERS = frozenset(
     {
         "decorated_definition",
@@ -347,6 +351,7 @@ def _to_chunks(
     *,
     max_tokens: int,
     count_tokens: TokenCounter,
+    count_line_tokens: LineTokenCounter,
 ) -> list[Chunk]:
     def make(p: _Piece, s: int, e: int) -> Chunk:
         return Chunk(path, language, p.kind, p.symbol, p.scope, s, e, p.start, p.end, "\n".join(lines[s - 1 : e]))
@@ -361,14 +366,21 @@ def _to_chunks(
             continue
         header = embedding_text(chunk.path, chunk.kind, chunk.qualified_symbol, "")
         budget = max(8, max_tokens - count_tokens([header])[0])
-        body = lines[piece.start - 1 : piece.end]
-        # Each line's own tokens (count minus what count_tokens adds to any text: special tokens, document
-        # prefix) plus 1 for its newline.
-        overhead = count_tokens([""])[0]
-        line_tokens = [max(1, t - overhead + 1) for t in count_tokens(body)]
+        line_tokens = [max(1, t) for t in count_line_tokens("\n".join(lines[piece.start - 1 : piece.end]))]
         for s, e in _split_lines(lines, piece.start, piece.end, budget, line_tokens):
             out.append(make(piece, s, e))
     return out
+
+
+def _line_counter(count_tokens: TokenCounter) -> LineTokenCounter:
+    """A :data:`LineTokenCounter` from a whole-text counter: each line's count minus what the counter adds to
+    any text (special tokens, document prefix), plus 1 for its newline."""
+
+    def count(text: str) -> list[int]:
+        overhead = count_tokens([""])[0]
+        return [max(1, t - overhead + 1) for t in count_tokens(text.split("\n"))]
+
+    return count
 
 
 def chunk_text_windows(path: str, lines: list[str], *, language: str = TEXT) -> list[Chunk]:
@@ -390,6 +402,7 @@ def chunk_source(
     *,
     max_tokens: int = 256,
     count_tokens: TokenCounter | None = None,
+    count_line_tokens: LineTokenCounter | None = None,
 ) -> list[Chunk]:
     """Chunk one file's text.
 
@@ -399,11 +412,14 @@ def chunk_source(
         source: the file's text.
         max_tokens: the model's input limit in tokens (special tokens included); longer chunks are split.
         count_tokens: token counter (default: :func:`estimate_tokens`).
+        count_line_tokens: per-line token counter for cutting oversized definitions into windows (default: each
+            line counted by ``count_tokens`` alone, minus what it adds to any text, plus 1 for the newline).
 
     Returns:
         Chunks in line order of their start; 1-based inclusive lines.
     """
     counter = count_tokens or estimate_tokens
+    line_counter = count_line_tokens or _line_counter(counter)
     lines = split_lines(source)
     if not lines:
         return []
@@ -419,4 +435,6 @@ def chunk_source(
                 covered[line] = True
         pieces += _remainder_pieces(lines, defs, covered)
     pieces.sort(key=lambda p: (p.start, p.end))
-    return _to_chunks(path, language, lines, pieces, max_tokens=max_tokens, count_tokens=counter)
+    return _to_chunks(
+        path, language, lines, pieces, max_tokens=max_tokens, count_tokens=counter, count_line_tokens=line_counter
+    )

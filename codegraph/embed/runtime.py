@@ -157,6 +157,7 @@ class OnnxEncoder:
         self._input_names: set[str] = set()
         self._output_name = ""
         self._token_counts: dict[int, int] = {}
+        self._count_tokenizer: Any = None
 
     @property
     def session(self) -> Any:
@@ -200,12 +201,26 @@ class OnnxEncoder:
         """Embedding width."""
         return self.profile.dim
 
+    @property
+    def _counter(self) -> Any:
+        """A copy of the tokenizer with truncation off, used only to count tokens (so counting never toggles
+        the embedding tokenizer's truncation, and concurrent callers cannot see it half-switched)."""
+        if self._count_tokenizer is None:
+            from tokenizers import Tokenizer
+
+            counter = Tokenizer.from_str(self.tokenizer.to_str())
+            counter.no_truncation()
+            counter.no_padding()
+            self._count_tokenizer = counter
+        return self._count_tokenizer
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token count of each text as a document, special tokens and the profile's document prefix included,
         *without* truncation.
 
-        Counts are remembered by the text's xxh3_64 (up to :data:`TOKEN_COUNT_CACHE` texts), so re-chunking an
-        edited file in a long-lived process (``watch``) only tokenises what changed.
+        Counts are remembered by the text's xxh3_64 (up to :data:`TOKEN_COUNT_CACHE` texts; the memo is emptied
+        when a call would overfill it), so re-chunking an edited file in a long-lived process (``watch``) only
+        tokenises what changed. The answer never depends on the memo: it is built from this call's own lookups.
 
         Returns:
             ``len(texts)`` ints.
@@ -213,19 +228,50 @@ class OnnxEncoder:
         import xxhash
 
         prefix = self.profile.document_prefix
-        cache = self._token_counts
+        memo = self._token_counts
         keys = [xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts]
-        missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in cache}.items())
+        counts: dict[int, int] = {}
+        missing: dict[int, str] = {}
+        for key, text in zip(keys, texts, strict=True):
+            if key in counts or key in missing:
+                continue
+            known = memo.get(key)
+            if known is None:
+                missing[key] = text
+            else:
+                counts[key] = known
         if missing:
-            if len(cache) + len(missing) > TOKEN_COUNT_CACHE:
-                cache.clear()
-            self.tokenizer.no_truncation()
-            try:
-                encodings = self.tokenizer.encode_batch([prefix + t for _, t in missing])
-            finally:
-                self.tokenizer.enable_truncation(max_length=self.profile.max_tokens)
-            cache.update((k, len(e.ids)) for (k, _), e in zip(missing, encodings, strict=True))
-        return [cache[k] for k in keys]
+            encodings = self._counter.encode_batch([prefix + t for t in missing.values()])
+            fresh = {key: len(e.ids) for key, e in zip(missing, encodings, strict=True)}
+            counts.update(fresh)
+            if len(memo) + len(fresh) > TOKEN_COUNT_CACHE:
+                memo.clear()
+            if len(fresh) <= TOKEN_COUNT_CACHE:
+                memo.update(fresh)
+        return [counts[k] for k in keys]
+
+    def count_line_tokens(self, text: str) -> list[int]:
+        """Tokens on each line of ``text`` (lines split at ``\\n``), from ONE tokenisation of the whole text.
+
+        A token belongs to the line where it starts (by its character offset); each line also counts 1 for its
+        newline. Special tokens and the document prefix are not counted. The chunker cuts an oversized
+        definition into windows from these counts instead of tokenising it line by line.
+
+        Returns:
+            ``text.count("\\n") + 1`` ints (a final empty line after a trailing newline included).
+        """
+        import bisect
+
+        starts = [0]
+        at = text.find("\n")
+        while at >= 0:
+            starts.append(at + 1)
+            at = text.find("\n", at + 1)
+        counts = [1] * len(starts)
+        encoding = self._counter.encode(text, add_special_tokens=False)
+        for begin, _end in encoding.offsets:
+            counts[bisect.bisect_right(starts, begin) - 1] += 1
+        return counts
 
     def embed_documents(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> npt.NDArray[np.float32]:
         """Embed chunk texts (the profile's document prefix is prepended).

@@ -30,6 +30,9 @@ BM25_WEIGHTS = (1.0, 4.0, 1.0)
 """FTS5 ``bm25()`` column weights for (path, symbol, body): a match in the symbol name counts 4x
 (dev set: keyword MRR@10 0.372 -> 0.387, hybrid 0.446 -> 0.453 against weight 2)."""
 
+SQL_IN_BATCH = 500
+"""Values bound per ``IN (...)`` query (SQLite's default limit on bound variables is 999 before 3.32)."""
+
 INDEX_DIR = ".codegraph"
 INDEX_FILE = "index.db"
 
@@ -198,8 +201,8 @@ class Store:
             return {r[1]: FileRow(*r) for r in self.conn.execute(sql)}
         wanted = list(paths)
         out: dict[str, FileRow] = {}
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
+        for start in range(0, len(wanted), SQL_IN_BATCH):
+            part = wanted[start : start + SQL_IN_BATCH]
             rows = self.conn.execute(f"{sql} WHERE path IN ({','.join('?' * len(part))})", part)
             out.update((r[1], FileRow(*r)) for r in rows)
         return out
@@ -281,8 +284,8 @@ class Store:
     def lookup_embeddings(self, keys: Sequence[bytes]) -> dict[bytes, int]:
         """Embedding ids of the cache keys already stored (missing keys are absent from the result)."""
         found: dict[bytes, int] = {}
-        for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
+        for start in range(0, len(keys), SQL_IN_BATCH):
+            part = keys[start : start + SQL_IN_BATCH]
             marks = ",".join("?" * len(part))
             for key, emb_id in self.conn.execute(f"SELECT key, id FROM embeddings WHERE key IN ({marks})", part):
                 found[bytes(key)] = int(emb_id)
@@ -349,9 +352,9 @@ class Store:
         return [(int(r[0]), -float(r[1])) for r in rows]
 
     def _chunk_rows(self, column: str, values: Sequence[int]) -> Iterator[ChunkRow]:
-        """Chunks whose ``column`` (``id`` or ``embedding_id``) is in ``values``, 500 ids per query."""
-        for start in range(0, len(values), 500):
-            part = list(values[start : start + 500])
+        """Chunks whose ``column`` (``id`` or ``embedding_id``) is in ``values``, :data:`SQL_IN_BATCH` per query."""
+        for start in range(0, len(values), SQL_IN_BATCH):
+            part = list(values[start : start + SQL_IN_BATCH])
             marks = ",".join("?" * len(part))
             sql = (
                 f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.{column} IN ({marks})"
