@@ -13,7 +13,8 @@ Exception tree::
     │   └── FidelityError      the INT8 export does not match its fp32 source closely enough
     ├── StoreError             SQLite / sqlite-vec could not be opened or loaded
     │   └── IndexBusyError     another process holds the index's writer lock for too long
-    └── SourceError            the path to index does not exist or is not a directory
+    ├── SourceError            the path to index does not exist or is not a directory
+    └── EvalError              the repository cannot be evaluated (no usable documented functions, bad copy target)
 """
 
 from __future__ import annotations
@@ -53,3 +54,8 @@ class SourceError(CodegraphError):
 
 class IndexBusyError(StoreError):
     """Another codegraph process (``index`` or ``watch``) is writing this index and did not finish in time."""
+
+
+class EvalError(CodegraphError):
+    """``codegraph eval`` cannot measure this repository: it has no documented function that makes a usable query,
+    or the copy would be written somewhere unsafe (inside the repository, into a non-empty directory)."""

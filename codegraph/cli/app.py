@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from ..errors import CodegraphError
-from . import generate_cmd, index_cmd, model_cmd, search_cmd, status_cmd, test_cmd, watch_cmd
+from . import eval_cmd, generate_cmd, index_cmd, model_cmd, search_cmd, status_cmd, test_cmd, watch_cmd
 
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
@@ -29,6 +29,7 @@ app.command("status")(status_cmd.status)
 app.command("watch")(watch_cmd.watch)
 app.command("generate")(generate_cmd.generate)
 app.command("test")(test_cmd.test)
+app.command("eval")(eval_cmd.evaluate)
 app.add_typer(generate_cmd.snippets_app, name="snippets")
 app.add_typer(model_cmd.app, name="model")
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..assist.snippets import Snippet
     from ..assist.testgen import Round
     from ..embed.profiles import ModelEntry
+    from ..evaluate import EvalReport
 
 SNIPPET_LINES = 12
 """Lines of each result's snippet shown in human output."""
@@ -62,6 +63,56 @@ def model_table(entries: Sequence[ModelEntry]) -> None:
         cells = [c.rjust(w) if i in (3, 4, 5) else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
         line = escape("  ".join(cells).rstrip())
         out.print(f"[bold]{line}[/]" if n == 0 else line, highlight=False, crop=False, overflow="ignore")
+
+
+def eval_table(report: EvalReport) -> None:
+    """``codegraph eval``: a header line, one row per model x mode (MRR@10, R@1, R@5, R@10, n, then MRR@10 per
+    language), and one line per model with its indexing speed and search latency (all on stdout)."""
+    eval_set = report.eval_set
+    languages = list(eval_set.languages())
+    n = len(eval_set.queries)
+    counts = ", ".join(f"{language} {count}" for language, count in eval_set.languages().items())
+    out.print(
+        f"{n} queries ({counts}) from {eval_set.documented} documented functions in {escape(str(eval_set.root))}; "
+        f"seed {eval_set.seed}; lenient relevance, top 10",
+        highlight=False,
+    )
+    rows = [("model", "mode", "MRR@10", "R@1", "R@5", "R@10", "n", *(f"{lang} MRR@10" for lang in languages))]
+    for result in report.models:
+        for mode in report.modes:
+            m = result.modes[mode]
+            o = m.overall
+            per_language = [f"{m.by_language[lang].mrr_at_10:.3f}" for lang in languages]
+            rows.append(
+                (
+                    result.model,
+                    mode,
+                    *(f"{v:.3f}" for v in (o.mrr_at_10, o.recall_at_1, o.recall_at_5, o.recall_at_10)),
+                    str(o.n),
+                    *per_language,
+                )
+            )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out.print()
+    for number, row in enumerate(rows):
+        cells = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        line = escape("  ".join(cells).rstrip())
+        out.print(f"[bold]{line}[/]" if number == 0 else line, highlight=False, crop=False, overflow="ignore")
+    out.print()
+    for result in report.models:
+        out.print(
+            f"{escape(result.model)}: indexed {result.files} files, {result.chunks} chunks in "
+            f"{result.index_seconds:.1f} s ({result.chunks_per_s:.1f} chunks/s); search median "
+            f"{result.latency_ms_median:.1f} ms",
+            highlight=False,
+        )
+    out.print(
+        "[dim]MRR@10: mean of 1/rank of the documented function (1.0 = always first, 0 = not in the top 10); "
+        "R@k: share found in the top k[/]",
+        highlight=False,
+    )
+    if n < 50:
+        out.print(f"[dim]only {n} queries: differences of a few points are noise[/]", highlight=False)
 
 
 def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
