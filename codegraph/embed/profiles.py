@@ -1,7 +1,8 @@
 """Model profiles and where installed models live.
 
 A model is a directory holding ``profile.toml`` (what the model is and how to use it), and once exported
-``model.onnx`` (INT8), ``tokenizer.json`` and ``manifest.json`` (sha256 of each file, provenance).
+its weights (``model.onnx``, INT8, for a transformer run by onnxruntime; ``embeddings.npy`` for a static
+model), ``tokenizer.json`` and ``manifest.json`` (sha256 of each file, provenance).
 
 Places searched for a model named NAME, in order:
 
@@ -30,10 +31,27 @@ else:  # pragma: no cover
 DEFAULT_MODEL = "codebert"
 """The design's model (microsoft/codebert-base); used when installed."""
 
+FAST_MODEL = "fast"
+"""The static fast tier (token vectors; ~100x cheaper per chunk than the transformer): a first search on an
+unindexed git work tree indexes with it."""
+
 BUNDLED_MODEL = "minilm"
 """all-MiniLM-L6-v2, INT8, shipped inside codegraph so it works offline with no download."""
 
-MODEL_FILES = ("model.onnx", "tokenizer.json")
+RUNTIMES = ("onnx", "static")
+"""How a model is run: ``onnx`` (a transformer encoder through onnxruntime, :class:`~.runtime.OnnxEncoder`) or
+``static`` (a token-vector table: a lookup and a mean in numpy, :class:`~.static.StaticEncoder`)."""
+
+WEIGHTS_FILE = {"onnx": "model.onnx", "static": "embeddings.npy"}
+"""The weights file of each runtime; its sha256 is the model's identity."""
+
+
+def model_files(runtime: str) -> tuple[str, str]:
+    """The files a model of ``runtime`` needs besides its profile and manifest: (weights, tokenizer)."""
+    return (WEIGHTS_FILE[runtime], "tokenizer.json")
+
+
+MODEL_FILES = model_files("onnx")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +70,12 @@ class ModelProfile:
         query_prefix: text prepended to search queries.
         document_prefix: text prepended to embedded chunks.
         license: SPDX id of the weights' licence.
+        runtime: one of :data:`RUNTIMES` (default ``onnx``).
+        semantic_weight: weight of the vector ranking in hybrid search for this model (the keyword ranking
+            weighs 1): fitted on the dev set, since a strong dense model is dragged down by equal-weight fusion.
+        window_tokens: token budget of a chunk before the chunker cuts a definition into windows; 0 means
+            ``max_tokens``. Above ``max_tokens``, only the head (first ``max_tokens`` tokens) of a longer chunk
+            is embedded.
     """
 
     name: str
@@ -65,6 +89,19 @@ class ModelProfile:
     query_prefix: str
     document_prefix: str
     license: str
+    runtime: str = "onnx"
+    semantic_weight: float = 1.0
+    window_tokens: int = 0
+
+    @property
+    def chunk_tokens(self) -> int:
+        """The chunker's token budget: ``window_tokens``, else ``max_tokens``."""
+        return self.window_tokens or self.max_tokens
+
+    @property
+    def weights_file(self) -> str:
+        """File name of the weights (``model.onnx`` or ``embeddings.npy``)."""
+        return WEIGHTS_FILE[self.runtime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +110,8 @@ class ResolvedModel:
 
     Attributes:
         profile: its profile.
-        path: directory holding ``model.onnx`` and ``tokenizer.json``.
-        sha256: hex sha256 of ``model.onnx`` as recorded in ``manifest.json``.
+        path: directory holding the weights (``model.onnx`` / ``embeddings.npy``) and ``tokenizer.json``.
+        sha256: hex sha256 of the weights file as recorded in ``manifest.json``.
         notice: one line for the user when the default model was replaced by the bundled one, else ``None``.
     """
 
@@ -116,9 +153,18 @@ def load_profile(directory: Path) -> ModelProfile:
             query_prefix=str(data.get("query_prefix", "")),
             document_prefix=str(data.get("document_prefix", "")),
             license=str(data.get("license", "")),
+            runtime=_runtime(str(data.get("runtime", "onnx")), path),
+            semantic_weight=float(data.get("semantic_weight", 1.0)),
+            window_tokens=int(data.get("window_tokens", 0)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{path}: invalid profile ({exc!r})") from None
+
+
+def _runtime(value: str, path: Path) -> str:
+    if value not in RUNTIMES:
+        raise ModelError(f"{path}: unknown runtime {value!r}; use one of: {', '.join(RUNTIMES)}")
+    return value
 
 
 def model_home() -> Path:
@@ -183,9 +229,20 @@ def _checked_sha256(path: Path) -> str:
 def _installed_dir(name: str) -> Path | None:
     for base in (model_home(), bundled_models_dir()):
         candidate = base / name
-        if all((candidate / f).is_file() for f in (*MODEL_FILES, "profile.toml", "manifest.json")):
+        if not (candidate / "profile.toml").is_file() or not (candidate / "manifest.json").is_file():
+            continue
+        try:
+            runtime = load_profile(candidate).runtime
+        except ModelError:
+            continue
+        if all((candidate / f).is_file() for f in model_files(runtime)):
             return candidate
     return None
+
+
+def is_installed(name: str) -> bool:
+    """Whether model ``name`` is installed (in the model store or bundled), checksums not verified."""
+    return _installed_dir(name) is not None
 
 
 def _read_manifest(directory: Path) -> dict[str, object]:
@@ -215,7 +272,7 @@ def open_model(directory: Path, *, verify: bool = True, notice: str | None = Non
     manifest = _read_manifest(directory)
     sums = manifest["sha256"]
     assert isinstance(sums, dict)
-    for fname in MODEL_FILES:
+    for fname in model_files(profile.runtime):
         path = directory / fname
         if not path.is_file():
             raise ModelError(f"{path} is missing; reinstall the model (codegraph model import {profile.name})")
@@ -224,7 +281,7 @@ def open_model(directory: Path, *, verify: bool = True, notice: str | None = Non
                 f"{path}: sha256 does not match manifest.json (corrupt or modified); "
                 f"reinstall the model (codegraph model import {profile.name} --from DIR)"
             )
-    return ResolvedModel(profile=profile, path=directory, sha256=str(sums["model.onnx"]), notice=notice)
+    return ResolvedModel(profile=profile, path=directory, sha256=str(sums[profile.weights_file]), notice=notice)
 
 
 def resolve_model(name: str | None, *, verify: bool = True) -> ResolvedModel:

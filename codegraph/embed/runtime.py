@@ -107,6 +107,33 @@ def _open_session(path: Path, threads: int, *, cache: bool) -> Any:
         raise ModelError(f"{path}: cannot load ONNX model: {exc}") from None
 
 
+def line_token_counts(tokenizer: Any, text: str) -> list[int]:
+    """Tokens on each line of ``text`` (lines split at ``\\n``), from ONE tokenisation of the whole text.
+
+    A token belongs to the line where it starts (by its character offset); each line also counts 1 for its
+    newline. Special tokens and document prefixes are not counted. The chunker cuts an oversized definition into
+    windows from these counts instead of tokenising it line by line.
+
+    Args:
+        tokenizer: a ``tokenizers.Tokenizer`` with truncation off.
+        text: the text.
+
+    Returns:
+        ``text.count("\\n") + 1`` ints (a final empty line after a trailing newline included).
+    """
+    import bisect
+
+    starts = [0]
+    at = text.find("\n")
+    while at >= 0:
+        starts.append(at + 1)
+        at = text.find("\n", at + 1)
+    counts = [1] * len(starts)
+    for begin, _end in tokenizer.encode(text, add_special_tokens=False).offsets:
+        counts[bisect.bisect_right(starts, begin) - 1] += 1
+    return counts
+
+
 TOKEN_COUNT_CACHE = 200_000
 """Texts whose token counts an encoder remembers (16 bytes each); the memo is emptied when it is full."""
 
@@ -251,27 +278,8 @@ class OnnxEncoder:
         return [counts[k] for k in keys]
 
     def count_line_tokens(self, text: str) -> list[int]:
-        """Tokens on each line of ``text`` (lines split at ``\\n``), from ONE tokenisation of the whole text.
-
-        A token belongs to the line where it starts (by its character offset); each line also counts 1 for its
-        newline. Special tokens and the document prefix are not counted. The chunker cuts an oversized
-        definition into windows from these counts instead of tokenising it line by line.
-
-        Returns:
-            ``text.count("\\n") + 1`` ints (a final empty line after a trailing newline included).
-        """
-        import bisect
-
-        starts = [0]
-        at = text.find("\n")
-        while at >= 0:
-            starts.append(at + 1)
-            at = text.find("\n", at + 1)
-        counts = [1] * len(starts)
-        encoding = self._counter.encode(text, add_special_tokens=False)
-        for begin, _end in encoding.offsets:
-            counts[bisect.bisect_right(starts, begin) - 1] += 1
-        return counts
+        """Tokens on each line of ``text``, from one tokenisation (see :func:`line_token_counts`)."""
+        return line_token_counts(self._counter, text)
 
     def embed_documents(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> npt.NDArray[np.float32]:
         """Embed chunk texts (the profile's document prefix is prepended).

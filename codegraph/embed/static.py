@@ -1,0 +1,141 @@
+"""The static runtime: a token-vector table run with a lookup and a mean in numpy (no onnxruntime, no torch).
+
+A static model (model2vec-style: Tulkens & van Dongen, "Model2Vec: Fast State-of-the-Art Static Embeddings",
+2024) maps each token id to one learned vector; a text's embedding is the mean of its tokens' vectors, then
+L2-normalised. There is no attention, so it costs a tokenisation and a gather per text: on the 2-core
+development machine ~100x cheaper per chunk than the 6-layer MiniLM (``benchmarks/``), which makes it the fast
+tier for first results on any repository.
+
+Files: ``embeddings.npy`` (float16 or float32, shape ``(vocab_size, dim)``) and ``tokenizer.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import ModelError
+from .profiles import ResolvedModel
+from .runtime import ProgressFn, line_token_counts
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+STATIC_BATCH = 1024
+"""Texts tokenised and pooled per step."""
+
+
+class StaticEncoder:
+    """Embeds text with a static token-vector table (see the module docstring); implements the indexer's and
+    search's ``Embedder`` protocol like :class:`~.runtime.OnnxEncoder`.
+
+    Tokens are counted and pooled without special tokens; texts longer than the profile's ``max_tokens`` are
+    truncated to their first ``max_tokens`` tokens (the chunker cuts longer definitions into windows first).
+
+    Args:
+        model: the resolved model (``profile.runtime == "static"``).
+
+    Raises:
+        ModelError: the tokenizer or the table cannot be loaded, or the table's width differs from the profile.
+    """
+
+    def __init__(self, model: ResolvedModel) -> None:
+        from tokenizers import Tokenizer
+
+        self.model = model
+        self.profile = model.profile
+        try:
+            self.tokenizer = Tokenizer.from_file(str(model.path / "tokenizer.json"))
+        except Exception as exc:  # tokenizers raises a bare Exception on malformed files
+            raise ModelError(f"{model.path / 'tokenizer.json'}: cannot load tokenizer: {exc}") from None
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        path = model.path / self.profile.weights_file
+        try:
+            table = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: cannot load the token-vector table: {exc}") from None
+        if table.ndim != 2 or table.shape[1] != self.profile.dim:
+            raise ModelError(
+                f"{path}: table of shape {table.shape} does not match the profile's dim = {self.profile.dim}"
+            )
+        self.table: npt.NDArray[np.float32] = np.asarray(table, dtype=np.float32)
+
+    @property
+    def model_id(self) -> str:
+        """``name@sha256[:16]`` of the table; part of every cache key."""
+        return self.model.model_id
+
+    @property
+    def model_sha256(self) -> str:
+        """Hex sha256 of ``embeddings.npy`` as recorded in the manifest."""
+        return self.model.sha256
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in tokens; longer texts are truncated."""
+        return self.profile.max_tokens
+
+    @property
+    def dim(self) -> int:
+        """Embedding width."""
+        return self.profile.dim
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Token count of each text as a document (prefix included, no special tokens), without truncation."""
+        prefix = self.profile.document_prefix
+        return [len(e.ids) for e in self.tokenizer.encode_batch([prefix + t for t in texts], add_special_tokens=False)]
+
+    def count_line_tokens(self, text: str) -> list[int]:
+        """Tokens on each line of ``text`` from one tokenisation (see :func:`.runtime.line_token_counts`)."""
+        return line_token_counts(self.tokenizer, text)
+
+    def embed_documents(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> npt.NDArray[np.float32]:
+        """Embed chunk texts: float32 ``(len(texts), dim)``, rows in input order, L2-normalised."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for idx, vectors in self.iter_embed_documents(texts):
+            out[idx] = vectors
+            if progress is not None:
+                progress(len(idx))
+        return out
+
+    def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Embed search queries (the profile's query prefix is prepended). Shape ``(len(texts), dim)``."""
+        prefix = self.profile.query_prefix
+        return self._pool([prefix + t for t in texts])
+
+    def iter_embed_documents(
+        self, texts: Sequence[str]
+    ) -> Iterator[tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]]:
+        """Embed chunk texts :data:`STATIC_BATCH` at a time, in input order.
+
+        Yields:
+            ``(indices, vectors)``: int indices into ``texts`` and float32 ``(len(indices), dim)`` rows.
+        """
+        prefix = self.profile.document_prefix
+        for start in range(0, len(texts), STATIC_BATCH):
+            part = [prefix + t for t in texts[start : start + STATIC_BATCH]]
+            yield np.arange(start, start + len(part), dtype=np.intp), self._pool(part)
+
+    def _pool(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """Mean of each text's first ``max_tokens`` token vectors, L2-normalised (a zero row for no tokens)."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        limit = self.max_tokens
+        ids = [e.ids[:limit] for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
+        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+        nonempty = np.flatnonzero(lengths)
+        if len(nonempty) == 0:
+            return out
+        flat = np.fromiter((t for i in nonempty for t in ids[i]), dtype=np.int64, count=int(lengths.sum()))
+        rows = self.table[flat]
+        offsets = np.concatenate(([0], np.cumsum(lengths[nonempty])[:-1]))
+        sums = np.add.reduceat(rows, offsets, axis=0)
+        pooled = sums / lengths[nonempty, None].astype(np.float32)
+        if self.profile.normalize:
+            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        out[nonempty] = pooled
+        return out
