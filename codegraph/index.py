@@ -20,6 +20,7 @@ import xxhash
 from .chunk import CHUNKER_VERSION, chunk_source, embedding_text
 from .config import Settings, resolve_settings
 from .discover import Skipped, read_source, stat_paths, walk_files
+from .embed.profiles import ModelProfile
 from .errors import SourceError
 from .store import INDEX_DIR, FileRow, Store
 from .store.lock import DEFAULT_WAIT_S, writer_lock
@@ -45,6 +46,8 @@ class Embedder(Protocol):
 
     @property
     def model_id(self) -> str: ...
+    @property
+    def profile(self) -> ModelProfile: ...
     @property
     def model_sha256(self) -> str: ...
     @property
@@ -100,7 +103,7 @@ def _prepare(file: SourceFile, row: FileRow | None, embedder: Embedder) -> _Pend
         file.path,
         language,
         text,
-        max_tokens=embedder.max_tokens,
+        max_tokens=embedder.profile.chunk_tokens,
         count_tokens=embedder.count_tokens,
         count_line_tokens=embedder.count_line_tokens,
     )

@@ -12,7 +12,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+from .ranking import (
+    TEST_MODES,
+    identifier_query,
+    path_class,
+    query_identifiers,
+    query_stems,
+    split_qualified,
+    stem_overlap,
+)
 from .store import ChunkRow, Store, find_index_root
+from .store.fts import STOPWORDS
 from .types import Hit
 
 if TYPE_CHECKING:
@@ -28,14 +38,54 @@ RRF_K = 60
 Cormack, Clarke & Buettcher, "Reciprocal Rank Fusion outperforms Condorcet and individual rank learning
 methods", SIGIR 2009 (k = 60)."""
 
-SEMANTIC_WEIGHT = 1.0
 KEYWORD_WEIGHT = 1.0
-"""Weights of the two rankings in the fusion (weighted RRF)."""
+"""Weight of the BM25 ranking in the fusion (the vector ranking's weight comes from the model profile)."""
 
 MAX_KNN_K = 4096
 """sqlite-vec's largest ``k`` for one KNN query."""
 
 _Key = tuple[str, int, int]
+
+
+FUSIONS = ("rrf", "score")
+"""How the two rankings are combined: reciprocal rank fusion, or a weighted sum of min-max normalised scores."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """How results are ranked. Defaults are what measured best on the dev set (``docs/eval.md``); the dev-set
+    harness (``benchmarks/devset.py``) varies them one at a time.
+
+    Attributes:
+        semantic_weight: weight of the vector ranking in the fusion; ``None`` takes the model profile's
+            ``semantic_weight`` (fitted per model: a strong dense model loses from equal-weight fusion).
+        keyword_weight: weight of the BM25 ranking in the fusion.
+        rrf_k: reciprocal rank fusion constant (see :data:`RRF_K`).
+        fusion: one of :data:`FUSIONS`.
+        tests: one of :data:`~codegraph.ranking.TEST_MODES`: what happens to test, example, vendored and
+            generated code (see :func:`~codegraph.ranking.path_class`).
+        demote_factor: score multiplier of demoted paths (``tests="demote"``), in (0, 1].
+        definition_first: a query that is one code identifier ranks its definition first.
+        definition_boost: score multiplier ``1 + definition_boost`` of the definitions of identifiers named
+            inside a longer query; 0 turns it off.
+        stem_boost: score multiplier ``1 + stem_boost * share`` for the share of a symbol's name parts found
+            (stemmed) among the query's words; 0 turns it off.
+        file_coherence: score bonus, times the summed score of the other candidates in the same file (relative
+            to the best candidate's score); 0 turns it off.
+        depth: candidates taken from each ranking before re-ranking (at least ``5 * k``).
+    """
+
+    semantic_weight: float | None = None
+    keyword_weight: float = KEYWORD_WEIGHT
+    rrf_k: int = RRF_K
+    fusion: str = "rrf"
+    tests: str = "demote"
+    demote_factor: float = 0.5
+    definition_first: bool = True
+    definition_boost: float = 0.0
+    stem_boost: float = 0.0
+    file_coherence: float = 0.0
+    depth: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +131,10 @@ class Searcher:
         embedder: the model that built the index (its ``model_id`` must match the index's).
     """
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: Embedder, *, options: SearchOptions | None = None) -> None:
         self.store = store
         self.embedder = embedder
+        self.options = options or SearchOptions()
 
     @classmethod
     def open(cls, start: Path, embedder: Embedder) -> Searcher:
@@ -106,38 +157,128 @@ class Searcher:
         Args:
             query: natural language or identifiers.
             k: results wanted (>= 1).
-            mode: ``hybrid`` (RRF of both), ``semantic`` (vector KNN only) or ``keyword`` (BM25 only).
+            mode: ``hybrid`` (fusion of both), ``semantic`` (vector KNN only) or ``keyword`` (BM25 only).
             filters: language / path filters.
 
         Returns:
-            Up to ``k`` :class:`~codegraph.types.Hit`, best first. Scores: see ``Hit.score``.
+            Up to ``k`` :class:`~codegraph.types.Hit`, best first. Scores: see ``Hit.score``; the ranking
+            signals of :mod:`codegraph.ranking` scale them.
 
         Raises:
-            ConfigError: unknown ``mode`` or ``k < 1``.
+            ConfigError: unknown ``mode``, fusion or tests mode, or ``k < 1``.
         """
+        opts = self.options
         if mode not in MODES:
             raise ConfigError(f"unknown search mode {mode!r}; use one of: {', '.join(MODES)}")
+        if opts.fusion not in FUSIONS:
+            raise ConfigError(f"unknown fusion {opts.fusion!r}; use one of: {', '.join(FUSIONS)}")
+        if opts.tests not in TEST_MODES:
+            raise ConfigError(f"unknown tests mode {opts.tests!r}; use one of: {', '.join(TEST_MODES)}")
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
         if not query.strip():
             return []
-        keep = _Filter(filters or Filters())
-        depth = max(50, 5 * k)
-        if mode == "semantic":
-            return [_to_hit(r, s) for r, s in self._semantic(query, k, keep)]
-        if mode == "keyword":
-            return [_to_hit(r, s) for r, s in self._keyword(query, k, keep)]
-        dense = self._semantic(query, depth, keep)
-        sparse = self._keyword(query, depth, keep)
-        fused: dict[_Key, float] = {}
+        keep = _Filter(filters or Filters(), exclude_demoted=opts.tests == "exclude")
+        depth = max(opts.depth, 5 * k)
+        scores: dict[_Key, float] = {}
         best: dict[_Key, ChunkRow] = {}
-        for ranking, weight in ((dense, SEMANTIC_WEIGHT), (sparse, KEYWORD_WEIGHT)):
-            for rank, (row, _score) in enumerate(ranking, 1):
+        if mode == "semantic":
+            self._collect(self._semantic(query, depth, keep), scores, best)
+        elif mode == "keyword":
+            self._collect(self._keyword(query, depth, keep), scores, best)
+        else:
+            self._fuse(self._semantic(query, depth, keep), self._keyword(query, depth, keep), scores, best)
+        exact = identifier_query(query)
+        first = self._definitions([exact], keep, scores, best) if exact and opts.definition_first else set()
+        final = self._rerank(query, scores, best)
+        if opts.definition_boost and not exact:
+            for key in self._definitions(query_identifiers(query), keep, final, best):
+                final[key] = _scaled(final[key], 1.0 + opts.definition_boost)
+        if first:
+            # Lift the named definitions above every other candidate, keeping their order and the scores
+            # monotonic (best first, higher is better).
+            top = max(final.values())
+            lift = top - min(final[key] for key in first) + 1e-6
+            for key in first:
+                final[key] += lift
+        order = sorted(final, key=lambda key: -final[key])[:k]
+        return [_to_hit(best[key], final[key]) for key in order]
+
+    @staticmethod
+    def _collect(ranking: list[tuple[ChunkRow, float]], scores: dict[_Key, float], best: dict[_Key, ChunkRow]) -> None:
+        for row, score in ranking:
+            key = _unit(row)
+            if key not in scores:
+                scores[key] = score
+                best[key] = row
+
+    def _semantic_weight(self) -> float:
+        if self.options.semantic_weight is not None:
+            return self.options.semantic_weight
+        return float(self.embedder.profile.semantic_weight)
+
+    def _fuse(
+        self,
+        dense: list[tuple[ChunkRow, float]],
+        sparse: list[tuple[ChunkRow, float]],
+        scores: dict[_Key, float],
+        best: dict[_Key, ChunkRow],
+    ) -> None:
+        """Weighted RRF (``weight / (rrf_k + rank)``, rank 1-based) or a weighted sum of min-max normalised
+        scores (each list scaled to [0, 1] over its own candidates; absent from a list counts 0)."""
+        opts = self.options
+        for ranking, weight in ((dense, self._semantic_weight()), (sparse, opts.keyword_weight)):
+            if opts.fusion == "score" and ranking:
+                top, low = ranking[0][1], ranking[-1][1]
+                span = (top - low) or 1.0
+                contributions = [weight * (score - low) / span for _row, score in ranking]
+            else:
+                contributions = [weight / (opts.rrf_k + rank) for rank in range(1, len(ranking) + 1)]
+            for (row, _score), value in zip(ranking, contributions, strict=True):
                 key = _unit(row)
-                fused[key] = fused.get(key, 0.0) + weight / (RRF_K + rank)
+                scores[key] = scores.get(key, 0.0) + value
                 best.setdefault(key, row)
-        order = sorted(fused, key=lambda key: -fused[key])[:k]
-        return [_to_hit(best[key], fused[key]) for key in order]
+
+    def _definitions(
+        self, names: list[str], keep: _Filter, scores: dict[_Key, float], best: dict[_Key, ChunkRow]
+    ) -> set[_Key]:
+        """Units that define one of ``names`` (added to the candidates with score 0 if missing)."""
+        found: set[_Key] = set()
+        for ident in names:
+            scope, name = split_qualified(ident)
+            for row in self.store.find_definitions(name, scope=scope):
+                if not keep(row):
+                    continue
+                key = _unit(row)
+                found.add(key)
+                if key not in scores:
+                    scores[key] = 0.0
+                    best[key] = row
+        return found
+
+    def _rerank(self, query: str, scores: dict[_Key, float], best: dict[_Key, ChunkRow]) -> dict[_Key, float]:
+        """Apply the path-class, identifier-stem and file-coherence signals (see :class:`SearchOptions`)."""
+        opts = self.options
+        final = dict(scores)
+        if opts.stem_boost:
+            stems = query_stems(query, STOPWORDS)
+            for key, row in best.items():
+                share = stem_overlap(row.symbol, stems)
+                if share:
+                    final[key] = _scaled(final[key], 1.0 + opts.stem_boost * share)
+        if opts.file_coherence and final:
+            top = max(abs(v) for v in final.values()) or 1.0
+            per_file: dict[str, float] = {}
+            for key, value in final.items():
+                per_file[key[0]] = per_file.get(key[0], 0.0) + max(value, 0.0)
+            for key, value in list(final.items()):
+                others = per_file[key[0]] - max(value, 0.0)
+                final[key] = value + opts.file_coherence * others / top * abs(value)
+        if opts.tests == "demote":
+            for key in final:
+                if path_class(key[0]) is not None:
+                    final[key] = _scaled(final[key], opts.demote_factor)
+        return final
 
     def _semantic(self, query: str, k: int, keep: _Filter) -> list[tuple[ChunkRow, float]]:
         vector = self.embedder.embed_queries([query])[0]
@@ -175,18 +316,26 @@ class Searcher:
             fetch *= 4
 
 
+def _scaled(score: float, factor: float) -> float:
+    """``score`` moved by ``factor`` in the direction of better (>1) or worse (<1), whatever its sign."""
+    return score * factor if score >= 0 else score / factor
+
+
 class _Filter:
-    def __init__(self, filters: Filters) -> None:
+    def __init__(self, filters: Filters, *, exclude_demoted: bool = False) -> None:
         self.languages = filters.languages
+        self.exclude_demoted = exclude_demoted
         self.spec = None
         if filters.path_glob:
             import pathspec  # only --path needs it (~25 ms to import)
 
             self.spec = pathspec.GitIgnoreSpec.from_lines([filters.path_glob])
-        self.active = filters.active()
+        self.active = filters.active() or exclude_demoted
 
     def __call__(self, row: ChunkRow) -> bool:
         if self.languages and row.language not in self.languages:
+            return False
+        if self.exclude_demoted and path_class(row.path) is not None:
             return False
         return self.spec is None or self.spec.match_file(row.path)
 

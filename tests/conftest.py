@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -133,6 +134,13 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     for name in list(os.environ):
         if name.startswith("CODEGRAPH_") and name != "CODEGRAPH_HOME":
             monkeypatch.delenv(name)
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that a test interrupts with SIGINT: restore the default disposition, which a
+    test run started in the background of a non-interactive shell inherits as *ignored* (Python then never
+    installs its KeyboardInterrupt handler and the child would run on)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]

@@ -14,7 +14,7 @@ import pytest
 
 from codegraph.store import Store
 
-from .conftest import CODEGRAPH, RunCli, write_files
+from .conftest import CODEGRAPH, RunCli, default_sigint, write_files
 
 HIT_KEYS = {"path", "start_line", "end_line", "symbol", "kind", "language", "score", "snippet"}
 
@@ -162,6 +162,7 @@ def test_ctrl_c_mid_index_exits_130_and_leaves_a_usable_index(tmp_path: Path, ru
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_sigint,
     )
     db = tmp_path / ".codegraph" / "index.db"
     deadline = time.monotonic() + 120
@@ -215,3 +216,24 @@ def test_permission_denied_file_is_skipped_with_a_warning(tmp_repo: Path) -> Non
     assert data["files_skipped"] == 1
     assert data["warnings"] == ["app/locked.py: Permission denied"]
     assert data["files_changed"] == 5
+
+
+def test_first_search_in_a_git_work_tree_indexes_it_first(tmp_repo: Path, run_cli: RunCli) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_repo)], check=True)
+    proc = run_cli("search", "retry failed uploads", "--json", "-k", "3", cwd=tmp_repo / "app")
+    assert proc.returncode == 0, proc.stderr
+    hits = json.loads(proc.stdout)["results"]
+    assert hits and hits[0]["path"] == "app/retry.py"
+    assert "no index yet; indexed" in proc.stderr and "codegraph index" in proc.stderr
+    assert (tmp_repo / ".codegraph" / "index.db").is_file()
+    again = run_cli("search", "retry failed uploads", "--json", cwd=tmp_repo)
+    assert again.returncode == 0 and "no index yet" not in again.stderr
+
+
+def test_search_outside_a_work_tree_without_an_index_says_how_to_build_one(tmp_repo: Path, run_cli: RunCli) -> None:
+    proc = run_cli("search", "retry", cwd=tmp_repo)
+    assert proc.returncode == 1 and "codegraph index" in proc.stderr and proc.stdout == ""
+    assert not (tmp_repo / ".codegraph").exists()
+    subprocess.run(["git", "init", "-q", str(tmp_repo)], check=True)
+    opted_out = run_cli("search", "retry", "--no-auto-index", cwd=tmp_repo)
+    assert opted_out.returncode == 1 and not (tmp_repo / ".codegraph").exists()

@@ -7,7 +7,7 @@ import pytest
 from codegraph.embed import OnnxEncoder
 from codegraph.errors import ConfigError
 from codegraph.index import index_repo
-from codegraph.search import Filters, Searcher, parse_languages
+from codegraph.search import Filters, Searcher, SearchOptions, parse_languages
 
 from .conftest import write_files
 
@@ -87,3 +87,68 @@ def test_windows_of_a_long_definition_are_one_result(tmp_path: Path, encoder: On
     assert (hits[0].path, hits[0].start_line, hits[0].end_line) == ("big.py", 1, 122)
     assert hits[0].symbol == "checksum_everything"
     assert len(hits[0].snippet.splitlines()) < 122  # the best window, not the whole function
+
+
+def test_an_identifier_in_the_query_ranks_its_definition_first(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    root = tmp_path / "repo"
+    write_files(
+        root,
+        {
+            "lib/config.py": """
+                class ConfigDict(dict):
+                    '''Settings for a model.'''
+
+                    frozen: bool = False
+                """,
+            "lib/uses.py": """
+                from .config import ConfigDict
+
+                def build_config_dict_from_settings(settings):
+                    '''Make a ConfigDict from settings: ConfigDict(settings), a ConfigDict.'''
+                    config = ConfigDict(settings)
+                    config.update(ConfigDict())
+                    return ConfigDict(config)
+                """,
+            "tests/test_config.py": """
+                from lib.config import ConfigDict
+
+                def test_config_dict():
+                    assert ConfigDict(frozen=True)['frozen'] is True
+                    assert ConfigDict() == ConfigDict()
+                """,
+        },
+    )
+    index_repo(root, encoder)
+    with Searcher.open(root, encoder) as searcher:
+        for mode in ("hybrid", "semantic", "keyword"):
+            hits = searcher.search("ConfigDict", k=3, mode=mode)
+            assert (hits[0].path, hits[0].symbol, hits[0].kind) == ("lib/config.py", "ConfigDict", "class"), mode
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+        searcher.options = SearchOptions(definition_boost=10.0)
+        assert searcher.search("where is ConfigDict defined", k=3)[0].symbol == "ConfigDict"
+
+
+def test_tests_are_demoted_or_excluded(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    root = tmp_path / "repo"
+    body = "    pattern = re.compile(r'^[^@]+@[^@]+$')\n    return bool(pattern.match(address))\n"
+    write_files(
+        root,
+        {
+            "src/email.py": "import re\n\ndef is_valid_email(address):\n" + body,
+            "tests/test_email.py": "import re\n\ndef test_is_valid_email(address):\n" + body,
+        },
+    )
+    index_repo(root, encoder)
+    with Searcher.open(root, encoder) as searcher:
+        query = "check that an email address is valid"
+        searcher.options = SearchOptions(tests="include")
+        included = searcher.search(query, k=5)
+        assert {h.path for h in included} == {"src/email.py", "tests/test_email.py"}
+        searcher.options = SearchOptions(tests="demote")
+        demoted = searcher.search(query, k=5)
+        assert demoted[0].path == "src/email.py" and demoted[-1].path == "tests/test_email.py"
+        searcher.options = SearchOptions(tests="exclude")
+        assert {h.path for h in searcher.search(query, k=5)} == {"src/email.py"}
+        searcher.options = SearchOptions(tests="sometimes")
+        with pytest.raises(ConfigError, match="tests mode"):
+            searcher.search(query)

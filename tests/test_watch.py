@@ -18,7 +18,7 @@ from codegraph.search import Searcher
 from codegraph.store import Store
 from codegraph.watch import Batch, watch_repo
 
-from .conftest import CODEGRAPH
+from .conftest import CODEGRAPH, default_sigint
 
 
 class Watcher:
@@ -113,7 +113,12 @@ def test_the_index_own_writes_do_not_trigger_batches(watcher: Watcher) -> None:
 
 def test_cli_watch_prints_a_line_per_batch_and_exits_130_on_ctrl_c(tmp_repo: Path) -> None:
     proc = subprocess.Popen(
-        [*CODEGRAPH, "watch", "."], cwd=tmp_repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*CODEGRAPH, "watch", "."],
+        cwd=tmp_repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
     )
     assert proc.stderr is not None
     guard = threading.Timer(120, proc.kill)  # never hang the suite if a line does not come

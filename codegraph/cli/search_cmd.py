@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 MODES = ("hybrid", "semantic", "keyword")  # == codegraph.search.MODES (kept here so --help stays light)
+TEST_MODES = ("include", "demote", "exclude")  # == codegraph.ranking.TEST_MODES
 
 
 def search(
@@ -25,32 +26,61 @@ def search(
         str | None,
         typer.Option("--path", "-p", help="Only paths matching this gitignore-style glob ('src/**')."),
     ] = None,
+    tests: Annotated[
+        str,
+        typer.Option(
+            "--tests",
+            help="Test, example, vendored and generated code: include (rank as any code), demote (rank lower; "
+            "default) or exclude.",
+        ),
+    ] = "demote",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (stdin mode: JSON Lines).")] = False,
     directory: Annotated[Path, typer.Option("--dir", "-C", help="Search the index at or above this directory.")] = Path(
         "."
     ),
+    auto_index: Annotated[
+        bool,
+        typer.Option(
+            "--auto-index/--no-auto-index",
+            help="In a git work tree with no index yet, first index it with the fast static model (seconds).",
+        ),
+    ] = True,
 ) -> None:
     """Search the index found at or above the current directory (like git finds .git).
 
+    In a git work tree that has no index yet, the first search indexes it with the fast static model (a few
+    seconds even for large repositories) and says so; run `codegraph index` for the full code model.
+
     Hybrid mode (default) fuses semantic vector search and BM25 keyword search by reciprocal rank fusion.
+    A query that names an identifier (ConfigDict, parse_header, Client.send) ranks its definition first.
     """
-    from ..errors import ConfigError
-    from ..search import Filters, Searcher, parse_languages
+    from ..errors import ConfigError, IndexNotFoundError
+    from ..search import Filters, Searcher, SearchOptions, parse_languages
     from ..store import Store, find_index_root
     from .common import encoder_for_index, settings_for, stdout_json
 
     if mode not in MODES:
         raise typer.BadParameter(f"must be one of: {', '.join(MODES)}", param_hint="--mode")
+    if tests not in TEST_MODES:
+        raise typer.BadParameter(f"must be one of: {', '.join(TEST_MODES)}", param_hint="--tests")
     try:
         languages = parse_languages(lang)
     except ConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="--lang") from None
     filters = Filters(languages=languages, path_glob=path_glob)
-    root = find_index_root(directory)
+    try:
+        root = find_index_root(directory)
+    except IndexNotFoundError:
+        work_tree = _git_work_tree(directory) if auto_index else None
+        if work_tree is None:
+            raise
+        root = _first_index(work_tree, quiet=as_json or query == "-")
     settings = settings_for(root)
     store = Store.open(root)
     try:
-        searcher = Searcher(store, encoder_for_index(store.get_meta("model_id"), settings))
+        searcher = Searcher(
+            store, encoder_for_index(store.get_meta("model_id"), settings), options=SearchOptions(tests=tests)
+        )
         if query == "-":
             for line in sys.stdin:
                 text = line.rstrip("\n")
@@ -66,3 +96,33 @@ def search(
         from . import render
 
         render.hits(query, results, mode=mode)
+
+
+def _git_work_tree(directory: Path) -> Path | None:
+    """The nearest directory at or above ``directory`` holding ``.git`` (a work tree's root), else ``None``;
+    also ``None`` when that is the home directory or ``/`` (a dotfiles repository is not a codebase)."""
+    here = directory.resolve()
+    root = next((d for d in (here, *here.parents) if (d / ".git").exists()), None)
+    if root is None or root == Path.home().resolve() or root == Path(root.anchor):
+        return None
+    return root
+
+
+def _first_index(root: Path, *, quiet: bool) -> Path:
+    """Index the work tree ``root`` with the fast model (the configured or default model when the fast one is
+    not installed) so that a first search answers in seconds; returns ``root``."""
+    from ..embed.profiles import FAST_MODEL, is_installed
+    from ..index import index_repo
+    from . import render
+    from .common import load_encoder, settings_for
+
+    settings = settings_for(root)
+    name = FAST_MODEL if settings.model is None and is_installed(FAST_MODEL) else settings.model
+    encoder = load_encoder(name, settings)
+    with render.index_progress(not quiet) as progress:
+        stats = index_repo(root, encoder, settings=settings, progress=progress)
+    render.notice(
+        f"codegraph: no index yet; indexed {root} with '{encoder.profile.name}' in {stats.seconds:.1f} s "
+        f"({stats.chunks} chunks). For the full code model run: codegraph index {root}"
+    )
+    return root

@@ -82,6 +82,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX test_runs_snippet ON test_runs(snippet_id);
     """,
+    # 3: look definitions up by name (search ranks a queried identifier's definition first).
+    """
+    CREATE INDEX chunks_symbol ON chunks(symbol COLLATE NOCASE);
+    """,
 )
 
 

@@ -369,6 +369,26 @@ class Store:
             out.setdefault(chunk.embedding_id, []).append(chunk)
         return out
 
+    def find_definitions(self, name: str, *, scope: str | None = None, limit: int = 50) -> list[ChunkRow]:
+        """Chunks that define ``name`` (function, method or class chunks whose symbol is ``name``), exact-case
+        matches first, then case-insensitive ones; with ``scope``, only those whose scope is ``scope`` or ends
+        with ``.scope``.
+
+        Returns:
+            Up to ``limit`` chunks, exact-case matches first, then by path and line.
+        """
+        sql = (
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id "
+            "WHERE c.symbol = ? COLLATE NOCASE AND c.kind IN ('function', 'method', 'class') "
+        )
+        params: list[object] = [name]
+        if scope is not None:
+            sql += "AND (c.scope = ? OR c.scope LIKE ?) "
+            params += [scope, f"%.{scope}"]
+        sql += "ORDER BY c.symbol != ?, f.path, c.start_line LIMIT ?"
+        params += [name, limit]
+        return [ChunkRow(*row) for row in self.conn.execute(sql, params)]
+
     def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """Chunks by id."""
         return {chunk.id: chunk for chunk in self._chunk_rows("id", chunk_ids)}
