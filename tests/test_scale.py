@@ -37,15 +37,17 @@ def _function(rng: random.Random, name: str, lines: int) -> str:
     return f"def {name}(x):\n" + "\n".join(body) + "\n    return x\n"
 
 
-def make_tree(root: Path, *, files: int, functions: int, seed: int = 7) -> dict[str, str]:
-    """Write ``files`` Python files of ``functions`` distinct functions each (every 10th one oversized, so it
-    is cut into windows), a shared duplicated helper (cache hits) and a Go file; returns path -> text."""
+def make_tree(
+    root: Path, *, files: int, functions: int, seed: int = 7, long_every: int = 10, short: tuple[int, int] = (3, 12)
+) -> dict[str, str]:
+    """Write ``files`` Python files of ``functions`` distinct functions each (``short`` lines long, every
+    ``long_every``-th one oversized, so it is cut into windows) and a Go file; returns path -> text."""
     rng = random.Random(seed)
     written: dict[str, str] = {}
     for f in range(files):
         parts = ['"""Synthetic module."""\n', "def shared_helper(x):\n    y = x * 2\n    z = y + 1\n    return z\n"]
         for g in range(functions):
-            parts.append(_function(rng, f"func_{f}_{g}", 120 if g % 10 == 0 else rng.randint(3, 12)))
+            parts.append(_function(rng, f"func_{f}_{g}", 120 if g % long_every == 0 else rng.randint(*short)))
         rel = f"pkg{f % 7}/mod_{f}.py"
         written[rel] = "\n\n".join(parts)
     written["cmd/main.go"] = "package main\n\nfunc Main() {\n\tprintln(1)\n\tprintln(2)\n\tprintln(3)\n}\n"
@@ -135,7 +137,7 @@ def test_real_limits_synthetic_tree(tmp_path: Path) -> None:
     """More distinct chunk texts than the real token-count memo holds (the crash needed ~200k), real limits."""
     root = tmp_path / "huge"
     files, functions = 1100, 200
-    make_tree(root, files=files, functions=functions, seed=11)
+    make_tree(root, files=files, functions=functions, seed=11, long_every=100, short=(1, 2))
     assert files * functions > runtime.TOKEN_COUNT_CACHE
     enc = HashingEncoder()
     stats = index_repo(root, enc)
