@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -110,3 +111,19 @@ def test_broken_optimised_cache_is_rebuilt() -> None:
     vectors = OnnxEncoder(model).embed_documents(["x = 1"])
     assert vectors.shape == (1, 384)
     assert cache.stat().st_size > 1_000_000
+
+
+def test_the_optimised_model_cache_keeps_only_the_newest_copies(tmp_path: Path) -> None:
+    from codegraph.embed import runtime
+
+    cache = tmp_path / "ort-cache"
+    cache.mkdir()
+    for i in range(runtime.ORT_CACHE_FILES + 3):
+        stale = cache / f"{i:02d}.onnx"
+        stale.write_bytes(b"x")
+        os.utime(stale, ns=(i * 10**9, i * 10**9))
+    (cache / "notes.txt").write_text("not a model")
+    runtime._prune_cache(cache, keep=runtime.ORT_CACHE_FILES)
+    kept = sorted(p.name for p in cache.glob("*.onnx"))
+    assert kept == [f"{i:02d}.onnx" for i in range(3, runtime.ORT_CACHE_FILES + 3)]
+    assert (cache / "notes.txt").is_file()

@@ -69,6 +69,21 @@ def optimized_cache_path(path: Path) -> Path:
     return model_home().parent / "ort-cache" / f"{digest}.onnx"
 
 
+ORT_CACHE_FILES = 8
+"""Graph-optimised model copies kept in the cache (each as large as its model); the least recently written
+beyond this are deleted, so updated or removed models do not pile up."""
+
+
+def _prune_cache(directory: Path, *, keep: int) -> None:
+    """Delete all but the ``keep`` most recently modified ``*.onnx`` files of ``directory`` (best effort)."""
+    try:
+        files = sorted(directory.glob("*.onnx"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for stale in files[keep:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def _open_session(path: Path, threads: int, *, cache: bool) -> Any:
     """An onnxruntime CPU session over ``path``; with ``cache``, reuse a graph-optimised copy of the model.
 
@@ -99,6 +114,7 @@ def _open_session(path: Path, threads: int, *, cache: bool) -> Any:
                 options.optimized_model_filepath = str(tmp)
                 session = ort.InferenceSession(str(path), options, providers=providers)
                 os.replace(tmp, cached)
+                _prune_cache(cached.parent, keep=ORT_CACHE_FILES)
                 return session
             except OSError:
                 pass  # unwritable cache: plain load below
