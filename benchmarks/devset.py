@@ -43,7 +43,10 @@ LANGS = ("python", "javascript", "go", "rust")
 def parse_config(spec: str) -> tuple[str, dict[str, Any]]:
     """``"name=key:value,key:value"`` -> (name, SearchOptions fields); values typed like the field defaults."""
     name, _, body = spec.partition("=")
-    types = {f.name: float if f.default is None else type(f.default) for f in dataclasses.fields(SearchOptions)}
+    types = {
+        f.name: (str if f.name == "fusion" else float) if f.default is None else type(f.default)
+        for f in dataclasses.fields(SearchOptions)
+    }
     fields: dict[str, Any] = {}
     for item in filter(None, body.split(",")):
         key, _, value = item.partition(":")

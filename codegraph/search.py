@@ -61,7 +61,7 @@ class SearchOptions:
             ``semantic_weight`` (fitted per model: a strong dense model loses from equal-weight fusion).
         keyword_weight: weight of the BM25 ranking in the fusion.
         rrf_k: reciprocal rank fusion constant (see :data:`RRF_K`).
-        fusion: one of :data:`FUSIONS`.
+        fusion: one of :data:`FUSIONS`; ``None`` takes the model profile's ``fusion``.
         tests: one of :data:`~codegraph.ranking.TEST_MODES`: what happens to test, example, vendored and
             generated code (see :func:`~codegraph.ranking.path_class`).
         demote_factor: score multiplier of demoted paths (``tests="demote"``), in (0, 1].
@@ -78,7 +78,7 @@ class SearchOptions:
     semantic_weight: float | None = None
     keyword_weight: float = KEYWORD_WEIGHT
     rrf_k: int = RRF_K
-    fusion: str = "rrf"
+    fusion: str | None = None
     tests: str = "demote"
     demote_factor: float = 0.5
     definition_first: bool = True
@@ -170,7 +170,7 @@ class Searcher:
         opts = self.options
         if mode not in MODES:
             raise ConfigError(f"unknown search mode {mode!r}; use one of: {', '.join(MODES)}")
-        if opts.fusion not in FUSIONS:
+        if opts.fusion is not None and opts.fusion not in FUSIONS:
             raise ConfigError(f"unknown fusion {opts.fusion!r}; use one of: {', '.join(FUSIONS)}")
         if opts.tests not in TEST_MODES:
             raise ConfigError(f"unknown tests mode {opts.tests!r}; use one of: {', '.join(TEST_MODES)}")
@@ -227,8 +227,9 @@ class Searcher:
         """Weighted RRF (``weight / (rrf_k + rank)``, rank 1-based) or a weighted sum of min-max normalised
         scores (each list scaled to [0, 1] over its own candidates; absent from a list counts 0)."""
         opts = self.options
+        fusion = opts.fusion or self.embedder.profile.fusion
         for ranking, weight in ((dense, self._semantic_weight()), (sparse, opts.keyword_weight)):
-            if opts.fusion == "score" and ranking:
+            if fusion == "score" and ranking:
                 top, low = ranking[0][1], ranking[-1][1]
                 span = (top - low) or 1.0
                 contributions = [weight * (score - low) / span for _row, score in ranking]

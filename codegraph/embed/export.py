@@ -277,11 +277,17 @@ def pull_model(name: str, *, out: Path, step: StepFn | None = None) -> ExportRep
     commit it resolved to is recorded in the manifest.
 
     Raises:
-        ModelError: unknown name, the export extra is missing (checked before downloading), the hub cannot be
+        ModelError: unknown name, one of codegraph's own models (nothing to download), the export extra is
+            missing (checked before downloading), the hub cannot be
             reached (bounded timeouts, see :mod:`codegraph.embed.hub`), or the export failed.
         FidelityError: the INT8 model is too far from fp32 (nothing installed).
     """
     profile = load_profile(shipped_profile_dir(name))
+    if profile.source.startswith("codegraph/"):
+        raise ModelError(
+            f"'{name}' is codegraph's own model and ships with it: nothing to download. It is built from source "
+            "by the scripts in training/ (see training/README.md)"
+        )
     _require_export_extra()
     from .hub import download
 

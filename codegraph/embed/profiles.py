@@ -73,6 +73,8 @@ class ModelProfile:
         runtime: one of :data:`RUNTIMES` (default ``onnx``).
         semantic_weight: weight of the vector ranking in hybrid search for this model (the keyword ranking
             weighs 1): fitted on the dev set, since a strong dense model is dragged down by equal-weight fusion.
+        fusion: how hybrid search combines this model's ranking with BM25: ``rrf`` (reciprocal rank fusion) or
+            ``score`` (weighted sum of min-max normalised scores); fitted on the dev set per model.
         window_tokens: token budget of a chunk before the chunker cuts a definition into windows; 0 means
             ``max_tokens``. Above ``max_tokens``, only the head (first ``max_tokens`` tokens) of a longer chunk
             is embedded.
@@ -91,6 +93,7 @@ class ModelProfile:
     license: str
     runtime: str = "onnx"
     semantic_weight: float = 1.0
+    fusion: str = "rrf"
     window_tokens: int = 0
 
     @property
@@ -153,17 +156,18 @@ def load_profile(directory: Path) -> ModelProfile:
             query_prefix=str(data.get("query_prefix", "")),
             document_prefix=str(data.get("document_prefix", "")),
             license=str(data.get("license", "")),
-            runtime=_runtime(str(data.get("runtime", "onnx")), path),
+            runtime=_choice(str(data.get("runtime", "onnx")), RUNTIMES, "runtime", path),
             semantic_weight=float(data.get("semantic_weight", 1.0)),
+            fusion=_choice(str(data.get("fusion", "rrf")), ("rrf", "score"), "fusion", path),
             window_tokens=int(data.get("window_tokens", 0)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{path}: invalid profile ({exc!r})") from None
 
 
-def _runtime(value: str, path: Path) -> str:
-    if value not in RUNTIMES:
-        raise ModelError(f"{path}: unknown runtime {value!r}; use one of: {', '.join(RUNTIMES)}")
+def _choice(value: str, allowed: tuple[str, ...], key: str, path: Path) -> str:
+    if value not in allowed:
+        raise ModelError(f"{path}: unknown {key} {value!r}; use one of: {', '.join(allowed)}")
     return value
 
 
