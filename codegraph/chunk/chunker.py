@@ -32,7 +32,7 @@ from ..types import Chunk
 from .identifiers import split_identifier
 from .languages import TEXT, query_matches, ts_parser
 
-CHUNKER_VERSION = "5"
+CHUNKER_VERSION = "6"
 """Bump when chunk boundaries or :func:`embedding_text` change: it is part of every embedding cache key."""
 
 REMAINDER_MAX_LINES = 60
