@@ -296,3 +296,34 @@ def test_csharp_file_scoped_namespace_scopes_its_types() -> None:
     source = "namespace Shop.Orders;\n\npublic class Order\n{\n    public void Place() { }\n}\n"
     chunks = chunk_source("Order.cs", "csharp", source)
     assert [(c.symbol, c.scope) for c in chunks if c.kind == "method"] == [("Place", "Shop.Orders.Order")]
+
+
+# A doc comment (or attribute) above the first member of a body sits, in several grammars, beside the body node
+# rather than in it (Python ``block``, Ruby ``body_statement``): it must still travel with that member.
+FIRST_MEMBER_DOCS = [
+    ("python", "class Outer:\n    # Says hello.\n    def hello(self):\n        return 1\n", "hello", 2),
+    ("python", "class Outer:\n    # Cached.\n    @property\n    def size(self):\n        return 1\n", "size", 2),
+    ("python", "if True:\n    # Only here.\n    def f():\n        pass\n", "f", 2),
+    ("ruby", "class Body\n  # Builds one.\n  def initialize(p)\n    @p = p\n  end\nend\n", "initialize", 2),
+    ("ruby", "module Rack\n  # A body.\n  class Body\n    include Comparable\n    def a; end\n  end\nend", "Body", 2),
+    ("ruby", "class Foo\n  class << self\n    # Builds one.\n    def build\n      1\n    end\n  end\nend", "build", 3),
+    ("javascript", "class A {\n  /** Makes one. */\n  static create() {\n    return new A();\n  }\n}\n", "create", 2),
+    ("typescript", "class S {\n  /** Makes one. */\n  constructor(private n: string) {}\n}\n", "constructor", 2),
+    ("tsx", "class S {\n  // Draws.\n  @bound\n  render() {\n    return <p />;\n  }\n}\n", "render", 2),
+    ("rust", "impl Store {\n    /// Creates a store.\n    pub fn new() -> Self {\n        Store\n    }\n}\n", "new", 2),
+    ("rust", "mod inner {\n    /// First.\n    #[inline]\n    pub fn first() {}\n}\n", "first", 2),
+    ("go", "package p\n\n// First is first.\nfunc First() {}\n", "First", 3),
+    ("java", "class W {\n    /** Makes one. */\n    @Inject\n    W() {}\n}\n", "W", 2),
+    ("csharp", "class C\n{\n    /// <summary>One.</summary>\n    [Pure]\n    public int M() => 1;\n}\n", "M", 3),
+    ("cpp", "struct S {\n    // Reads it.\n    int get() const { return 1; }\n};\n", "get", 2),
+    ("c", "#include <stdio.h>\n/* Entry point. */\nint main(void) { return 0; }\n", "main", 2),
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "source", "symbol", "doc_line"), FIRST_MEMBER_DOCS, ids=[f"{c[0]}-{c[2]}" for c in FIRST_MEMBER_DOCS]
+)
+def test_doc_comment_of_a_first_member_attaches_to_it(language: str, source: str, symbol: str, doc_line: int) -> None:
+    chunks = chunk_source("f", language, source)
+    holders = [c.symbol for c in chunks if c.start_line <= doc_line <= c.end_line]
+    assert holders == [symbol], f"line {doc_line} is in the chunks of {holders}"

@@ -159,10 +159,24 @@ def _widen(node: Any) -> Any:
     return node
 
 
+def _prev_named(node: Any) -> Any:
+    """The named node right before ``node``: its previous named sibling, else (when ``node`` opens its parent, as
+    the first statement of a Python ``block`` or a Ruby ``body_statement`` does) the parent's previous named
+    sibling. Grammars put a comment between ``class X:`` and the body's first statement in the class node,
+    beside the body rather than in it, so without this climb the first method's doc comment stayed with the
+    class header."""
+    while node.prev_named_sibling is None:
+        parent = node.parent
+        if parent is None or parent.parent is None or parent.start_byte != node.start_byte:
+            return None
+        node = parent
+    return node.prev_named_sibling
+
+
 def _start_with_attached(node: Any) -> int:
     """0-based start row, moved up over comments/attributes that sit directly above the node."""
     row: int = node.start_point.row
-    sib = node.prev_named_sibling
+    sib = _prev_named(node)
     while sib is not None and any(k in sib.type for k in _ATTACHED_ABOVE) and _end_row(sib) >= row - 1:
         before = sib.prev_sibling
         if before is not None and _end_row(before) == sib.start_point.row:
