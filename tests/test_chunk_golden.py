@@ -435,3 +435,10 @@ def test_doc_comment_of_a_first_member_attaches_to_it(language: str, source: str
     chunks = chunk_source("f", language, source)
     holders = [c.symbol for c in chunks if c.start_line <= doc_line <= c.end_line]
     assert holders == [symbol], f"line {doc_line} is in the chunks of {holders}"
+
+
+def test_js_doc_comment_above_a_parenthesised_export_assignment_attaches() -> None:
+    """mocha's ``var color = (exports.color = function (type, str) {...})`` kept its JSDoc in the module chunk."""
+    source = "/**\n * Colors a string.\n */\nvar color = (exports.color = function (type, str) {\n  return str;\n});\n"
+    chunks = chunk_source("lib/base.js", "javascript", source)
+    assert [(c.kind, c.symbol, c.start_line, c.end_line) for c in chunks] == [("function", "color", 1, 6)]

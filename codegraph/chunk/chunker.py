@@ -62,6 +62,8 @@ _WRAPPERS = frozenset(
         "variable_declaration",
         "expression_statement",
         "template_declaration",
+        "parenthesized_expression",
+        "variable_declarator",
     }
 )
 _FILE_SCOPED = frozenset({"file_scoped_namespace_declaration"})
