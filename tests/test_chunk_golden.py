@@ -442,3 +442,12 @@ def test_js_doc_comment_above_a_parenthesised_export_assignment_attaches() -> No
     source = "/**\n * Colors a string.\n */\nvar color = (exports.color = function (type, str) {\n  return str;\n});\n"
     chunks = chunk_source("lib/base.js", "javascript", source)
     assert [(c.kind, c.symbol, c.start_line, c.end_line) for c in chunks] == [("function", "color", 1, 6)]
+
+
+def test_no_window_of_a_split_remainder_is_blank() -> None:
+    """pygments' unistring.py: lines over the token limit with blank lines between gave blank windows."""
+    long_line = "Cn = '" + "".join(f"\\u{i:04x}" for i in range(0x400, 0x480)) + "'"
+    source = "\n".join([long_line, "", long_line.replace("Cn", "Co"), "", long_line.replace("Cn", "Lu")]) + "\n"
+    chunks = chunk_source("pkg/unistring.py", "python", source, max_tokens=128)
+    assert len(chunks) >= 3
+    assert all(c.code.strip() for c in chunks), [(c.start_line, c.end_line) for c in chunks]

@@ -380,7 +380,8 @@ def _to_chunks(
         budget = max(8, max_tokens - count_tokens([header])[0])
         line_tokens = [max(1, t) for t in count_line_tokens("\n".join(lines[piece.start - 1 : piece.end]))]
         for s, e in _split_lines(lines, piece.start, piece.end, budget, line_tokens):
-            out.append(make(piece, s, e))
+            if any(line.strip() for line in lines[s - 1 : e]):  # a blank line between two over-long ones
+                out.append(make(piece, s, e))
     return out
 
 
