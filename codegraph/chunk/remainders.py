@@ -36,7 +36,8 @@ MIN_REMAINDER_WORD_CHARS = 32
 """Identifier characters (``\\w``) a remainder piece needs besides :data:`MIN_REMAINDER_LINES`, about five words.
 Chosen on the dev-set corpora, where two-line pieces under 32 were mostly ``package x`` + one import, ``#[cfg(test)]``
 + ``mod tests {``, ``if __name__ == "__main__":`` + ``main()`` or ``class Null(Item):`` + a three-word docstring,
-and merging them into a neighbour keeps their words searchable there."""
+and merging them into a neighbour keeps their words searchable there. Dev set (all-MiniLM-L6-v2, MRR@10): 20 and
+32 score alike (hybrid 0.450 both); keeping small pieces unmerged instead gives semantic 0.424 against 0.428."""
 
 _WORD = re.compile(r"\w")
 _BARE_KEYWORDS = frozenset(
