@@ -66,7 +66,7 @@ def test_reverted_content_is_served_from_the_cache(tmp_repo: Path, encoder: Onnx
 
 
 def test_identical_chunks_share_one_embedding(tmp_path: Path, encoder: OnnxEncoder) -> None:
-    block = "if DEBUG:\n    print('debug mode')\n"
+    block = "if DEBUG:\n    logging.basicConfig(level=logging.DEBUG, format=LOG_FORMAT)\n"
     write_files(tmp_path, {"a.py": f"DEBUG = 1\n\ndef f():\n    pass\n\n{block}\ndef g():\n    pass\n\n{block}"})
     stats = index_repo(tmp_path, encoder)
     store = Store.open(tmp_path)

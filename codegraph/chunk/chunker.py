@@ -9,9 +9,11 @@ Algorithm (for languages with a grammar):
    its nearest enclosing definition is a class); functions inside functions stay in their parent. A class
    with no method chunks inside is one chunk of kind ``class``.
 3. Every line not covered by those chunks belongs to its innermost class/module definition, or to the file;
-   maximal runs of such lines with the same owner become remainder chunks (``class`` / ``module``), cut into
-   pieces of at most :data:`REMAINDER_MAX_LINES` (at content-chosen lines, see :func:`_split_lines`). Runs of
-   blank or bracket-only lines are dropped.
+   maximal runs of such lines with the same owner become remainder pieces (``class`` / ``module``), cut into
+   pieces of at most :data:`REMAINDER_MAX_LINES` (at content-chosen lines, see :func:`_split_lines`). Pieces of
+   noise only (blank, bracket-only, ``end``, ``private``, magic comments) are dropped, and pieces below the
+   minimum size (two non-noise lines, 32 identifier characters) are merged into the adjacent chunk inside the same
+   owner: see :mod:`.remainders` for the rules.
 4. A chunk whose embedded text (:func:`embedding_text`) exceeds the model's token limit is split into windows
    of whole lines that fit, overlapping by :data:`OVERLAP_LINES` lines and cut at content-chosen lines so that an
    edit changes only the windows around it; every window keeps the definition's full line range as its ``span``.
@@ -22,7 +24,6 @@ All line numbers are 1-based and inclusive.
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +32,10 @@ from typing import Any
 from ..types import Chunk
 from .identifiers import split_identifier
 from .languages import TEXT, query_matches, ts_parser
+from .remainders import Piece as _Piece
+from .remainders import is_meaningful, merge_small, trim_noise
 
-CHUNKER_VERSION = "5"
+CHUNKER_VERSION = "6"
 """Bump when chunk boundaries or :func:`embedding_text` change: it is part of every embedding cache key."""
 
 REMAINDER_MAX_LINES = 60
@@ -59,11 +62,12 @@ _WRAPPERS = frozenset(
         "variable_declaration",
         "expression_statement",
         "template_declaration",
+        "parenthesized_expression",
+        "variable_declarator",
     }
 )
 _FILE_SCOPED = frozenset({"file_scoped_namespace_declaration"})
 _ATTACHED_ABOVE = ("comment", "attribute_item", "decorator", "line_comment", "block_comment")
-_MEANINGLESS = re.compile(r"^[\s{}()\[\];,]*(end)?[\s;]*$")
 _NAME_NODES = frozenset(
     {
         "identifier",
@@ -159,10 +163,24 @@ def _widen(node: Any) -> Any:
     return node
 
 
+def _prev_named(node: Any) -> Any:
+    """The named node right before ``node``: its previous named sibling, else (when ``node`` opens its parent, as
+    the first statement of a Python ``block`` or a Ruby ``body_statement`` does) the parent's previous named
+    sibling. Grammars put a comment between ``class X:`` and the body's first statement in the class node,
+    beside the body rather than in it, so without this climb the first method's doc comment stayed with the
+    class header."""
+    while node.prev_named_sibling is None:
+        parent = node.parent
+        if parent is None or parent.parent is None or parent.start_byte != node.start_byte:
+            return None
+        node = parent
+    return node.prev_named_sibling
+
+
 def _start_with_attached(node: Any) -> int:
     """0-based start row, moved up over comments/attributes that sit directly above the node."""
     row: int = node.start_point.row
-    sib = node.prev_named_sibling
+    sib = _prev_named(node)
     while sib is not None and any(k in sib.type for k in _ATTACHED_ABOVE) and _end_row(sib) >= row - 1:
         before = sib.prev_sibling
         if before is not None and _end_row(before) == sib.start_point.row:
@@ -231,15 +249,6 @@ def _in_function(d: _Def) -> bool:
     return False
 
 
-@dataclass(slots=True)
-class _Piece:
-    start: int
-    end: int
-    kind: str
-    symbol: str | None
-    scope: str | None
-
-
 def _definition_pieces(defs: list[_Def]) -> list[_Piece]:
     pieces: list[_Piece] = []
     emitted_in: set[int] = set()  # ids of classes that contain an emitted function
@@ -263,6 +272,9 @@ def _definition_pieces(defs: list[_Def]) -> list[_Piece]:
 
 
 def _remainder_pieces(lines: list[str], defs: list[_Def], covered: list[bool]) -> list[_Piece]:
+    """Remainder pieces: maximal runs of uncovered lines with the same owner, noise lines trimmed from their
+    ends (see :mod:`.remainders`), cut into pieces of at most :data:`REMAINDER_MAX_LINES`; pieces below the
+    minimum size are marked ``small`` (a small last piece of a long run joins the piece before it)."""
     n = len(lines)
     owner: list[_Def | None] = [None] * (n + 1)
     for d in defs:  # sorted by start, parents before children: inner definitions overwrite
@@ -278,20 +290,20 @@ def _remainder_pieces(lines: list[str], defs: list[_Def], covered: list[bool]) -
         start, who = line, owner[line]
         while line <= n and not covered[line] and owner[line] is who:
             line += 1
-        end = line - 1
-        while start <= end and not lines[start - 1].strip():
-            start += 1
-        while end >= start and not lines[end - 1].strip():
-            end -= 1
-        if start > end or all(_MEANINGLESS.match(lines[i - 1]) for i in range(start, end + 1)):
+        trimmed = trim_noise(lines, start, line - 1)
+        if trimmed is None:
             continue
         if who is None:
-            kind, symbol, scope = "module", None, None
+            kind, symbol, scope, span = "module", None, None, None
         else:
-            kind, symbol = who.kind, who.name
+            kind, symbol, span = who.kind, who.name, (who.start, who.end)
             scope = ".".join(who.scope_path()) or None
-        for s, e in _split_lines(lines, start, end, REMAINDER_MAX_LINES, [1] * (end - start + 1), overlap=0):
-            pieces.append(_Piece(s, e, kind, symbol, scope))
+        windows = _split_lines(lines, *trimmed, REMAINDER_MAX_LINES, [1] * (trimmed[1] - trimmed[0] + 1), overlap=0)
+        if len(windows) > 1 and not is_meaningful(lines, *windows[-1]):
+            windows[-2:] = [(windows[-2][0], windows[-1][1])]
+        for s, e in windows:
+            small = not is_meaningful(lines, s, e)
+            pieces.append(_Piece(s, e, kind, symbol, scope, remainder=True, owner=span, small=small))
     return pieces
 
 
@@ -368,7 +380,8 @@ def _to_chunks(
         budget = max(8, max_tokens - count_tokens([header])[0])
         line_tokens = [max(1, t) for t in count_line_tokens("\n".join(lines[piece.start - 1 : piece.end]))]
         for s, e in _split_lines(lines, piece.start, piece.end, budget, line_tokens):
-            out.append(make(piece, s, e))
+            if any(line.strip() for line in lines[s - 1 : e]):  # a blank line between two over-long ones
+                out.append(make(piece, s, e))
     return out
 
 
@@ -434,6 +447,8 @@ def chunk_source(
             for line in range(p.start, min(p.end, len(lines)) + 1):
                 covered[line] = True
         pieces += _remainder_pieces(lines, defs, covered)
+        pieces.sort(key=lambda p: (p.start, p.end))
+        pieces = merge_small(lines, pieces)
     pieces.sort(key=lambda p: (p.start, p.end))
     return _to_chunks(
         path, language, lines, pieces, max_tokens=max_tokens, count_tokens=counter, count_line_tokens=line_counter
