@@ -6,8 +6,8 @@ Keys (file key / environment variable):
 ========================  ==============================  ============================================
 key                       environment variable            meaning
 ========================  ==============================  ============================================
-``model``                 ``CODEGRAPH_MODEL``             model name; default: ``codebert`` if
-                                                          installed, else the bundled ``minilm``
+``model``                 ``CODEGRAPH_MODEL``             model name; default: the bundled ``code``
+                                                          (else the bundled ``minilm``)
 ``max_file_bytes``        ``CODEGRAPH_MAX_FILE_BYTES``    files larger than this are skipped (bytes)
 ``batch_size``            ``CODEGRAPH_BATCH_SIZE``        chunks per ONNX run
 ``threads``               ``CODEGRAPH_THREADS``           onnxruntime intra-op threads (0 = all cores)

@@ -83,7 +83,7 @@ class SearchOptions:
     demote_factor: float = 0.5
     definition_first: bool = True
     definition_boost: float = 0.0
-    stem_boost: float = 0.0
+    stem_boost: float = 0.1
     file_coherence: float = 0.0
     depth: int = 50
 

@@ -35,8 +35,8 @@ def test_index_json_summary_then_no_change(tmp_repo: Path, run_cli: RunCli) -> N
     ):
         assert key in summary
     assert summary["files_seen"] == 5 and summary["embedded"] == summary["chunks"] > 0
-    assert summary["model"].startswith("minilm@")
-    assert "using the bundled 'minilm'" in first.stderr  # default codebert missing: one line on stderr
+    assert summary["model"].startswith("code@")
+    assert "not installed" not in first.stderr  # the default model ships with codegraph: no notice
     again = json.loads(run_cli("index", "--json", cwd=tmp_repo).stdout)
     assert (again["embedded"], again["files_changed"]) == (0, 0)
 

@@ -323,9 +323,9 @@ def test_cli_table_with_the_default_model(eval_repo: Path, run_cli: RunCli, tmp_
     assert lines[0].startswith("6 queries (go 2, python 4)")
     header = next(line for line in lines if line.startswith("model"))
     assert header.split() == ["model", "mode", "MRR@10", "R@1", "R@5", "R@10", "n", "go", "MRR@10", "python", "MRR@10"]
-    assert any(line.split()[:2] == ["minilm", "keyword"] for line in lines)
-    assert any(line.startswith("minilm: indexed 6 files") and "chunks/s" in line for line in lines)
-    assert "using the bundled 'minilm'" in proc.stderr
+    assert any(line.split()[:2] == ["code", "keyword"] for line in lines)
+    assert any(line.startswith("code: indexed 6 files") and "chunks/s" in line for line in lines)
+    assert "not installed" not in proc.stderr
 
 
 def test_cli_errors(tmp_path: Path, eval_repo: Path, run_cli: RunCli) -> None:

@@ -13,11 +13,24 @@ from codegraph.embed.profiles import BUNDLED_MODEL, bundled_models_dir, load_pro
 from codegraph.errors import ModelError
 
 
-def test_default_falls_back_to_the_bundled_model_with_a_notice() -> None:
+def test_the_default_is_the_bundled_code_model() -> None:
     model = resolve_model(None)
-    assert model.profile.name == BUNDLED_MODEL
-    assert model.notice is not None and "codebert" in model.notice and "codegraph model pull codebert" in model.notice
-    assert model.model_id.startswith("minilm@") and len(model.sha256) == 64
+    assert model.profile.name == "code" and model.notice is None
+    assert model.path == bundled_models_dir() / "code" and len(model.sha256) == 64
+    assert (model.profile.max_tokens, model.profile.chunk_tokens, model.profile.fusion) == (128, 256, "score")
+    provenance = json.loads((model.path / "provenance.json").read_text())
+    assert provenance["pairs_used"] > 20_000 and provenance["int8_fidelity"]["mean_cosine"] >= 0.98
+    assert all(s["license"] and len(s["sha256"]) == 64 for s in provenance["sources"])
+
+
+def test_default_falls_back_to_minilm_with_a_notice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from codegraph.embed import profiles
+
+    shutil.copytree(bundled_models_dir() / BUNDLED_MODEL, tmp_path / "models" / BUNDLED_MODEL)
+    monkeypatch.setattr(profiles, "bundled_models_dir", lambda: tmp_path / "models")
+    model = resolve_model(None)
+    assert model.profile.name == BUNDLED_MODEL and model.model_id.startswith("minilm@")
+    assert model.notice is not None and "'code' is not installed" in model.notice
 
 
 def test_explicit_missing_model_is_an_error_with_the_fix() -> None:

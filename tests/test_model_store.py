@@ -20,7 +20,7 @@ import pytest
 from .conftest import RunCli
 from .fake_hub import COMMIT, fake_hub
 
-KNOWN = ["codebert", "graphcodebert", "minilm", "unixcoder"]
+KNOWN = ["code", "codebert", "graphcodebert", "minilm", "unixcoder"]
 
 
 def _models(run_cli: RunCli, cwd: Path) -> dict[str, dict[str, object]]:
@@ -38,8 +38,9 @@ def _closed_port() -> int:
 def test_model_list_shows_each_profile_and_what_is_installed(tmp_path: Path, run_cli: RunCli) -> None:
     models = _models(run_cli, tmp_path)
     assert sorted(models) == KNOWN
-    minilm, codebert = models["minilm"], models["codebert"]
-    assert (minilm["installed"], minilm["bundled"], minilm["default"]) == (True, True, True)
+    minilm, codebert, code = models["minilm"], models["codebert"], models["code"]
+    assert (code["installed"], code["bundled"], code["default"]) == (True, True, True)
+    assert (minilm["installed"], minilm["bundled"], minilm["default"]) == (True, True, False)
     assert minilm["size_bytes"] > 20_000_000 and Path(str(minilm["location"])).is_dir()
     assert minilm["fidelity_mean_cosine"] >= 0.98
     assert (codebert["installed"], codebert["location"], codebert["default"]) == (False, None, False)
@@ -106,7 +107,7 @@ def test_pull_without_the_export_extra_says_what_to_install_before_downloading(t
 
 
 @pytest.mark.export
-def test_pull_installs_codebert_which_becomes_the_default_and_a_model_change_reembeds(
+def test_pull_installs_codebert_and_a_model_change_reembeds(
     tmp_path: Path, tmp_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("optimum.onnxruntime", reason="needs the 'export' extra")
@@ -135,11 +136,11 @@ def test_pull_installs_codebert_which_becomes_the_default_and_a_model_change_ree
     }
     assert set(manifest["sha256"]) == {"model.onnx", "tokenizer.json"}
     models = _models(run_cli, tmp_path)
-    assert models["codebert"]["installed"] and models["codebert"]["default"]
-    assert not models["minilm"]["default"]
+    assert models["codebert"]["installed"] and not models["codebert"]["default"]
+    assert models["code"]["default"]  # a weak zero-shot retriever never becomes the default by being installed
 
-    # codebert is now the default: no fallback notice, and the index records it.
-    built = run_cli("index", ".", "--json", cwd=tmp_repo)
+    # Named explicitly, codebert builds the index, and the index records it.
+    built = run_cli("index", ".", "--model", "codebert", "--json", cwd=tmp_repo)
     assert built.returncode == 0, built.stderr
     assert "not installed" not in built.stderr
     stats = json.loads(built.stdout)

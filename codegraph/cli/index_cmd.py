@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+MODEL_HELP = "Model: code (default, bundled), fast (static, ~100x faster), minilm, or one you pulled."
+
 if TYPE_CHECKING:
     from ..config import Settings
 
@@ -19,7 +21,11 @@ def index(
     ),
     model: Annotated[
         str | None,
-        typer.Option("--model", "-m", help="Model name (default: codebert if installed, else minilm)."),
+        typer.Option(
+            "--model",
+            "-m",
+            help=MODEL_HELP,
+        ),
     ] = None,
     max_file_bytes: Annotated[
         int | None,

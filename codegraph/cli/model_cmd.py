@@ -12,8 +12,9 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help="List, download and install embedding models.\n\n"
-    "codebert is the default once installed (codegraph model pull codebert); until then codegraph uses the "
-    "bundled minilm, which works offline.",
+    "Bundled, offline: code (the default: MiniLM fine-tuned for code search), fast (static token vectors, "
+    "~100x faster to index) and minilm (stock all-MiniLM-L6-v2). codebert, graphcodebert and unixcoder can be "
+    "pulled from the Hugging Face Hub; compare them on your own code with: codegraph eval --model code,fast,NAME",
     no_args_is_help=True,
 )
 

@@ -7,13 +7,20 @@ from typing import Annotated
 
 import typer
 
+MODEL_HELP = "Model: code (default, bundled), fast (static, ~100x faster), minilm, or one you pulled."
+
 
 def watch(
     path: Annotated[Path, typer.Argument(help="Repository root to watch (default: the current directory).")] = Path(
         "."
     ),
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Model name (default: codebert if installed, else minilm).")
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help=MODEL_HELP,
+        ),
     ] = None,
     debounce_ms: Annotated[
         int, typer.Option("--debounce-ms", min=10, max=5000, help="Quiet time that closes a batch of changes.")

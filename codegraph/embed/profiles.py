@@ -28,8 +28,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DEFAULT_MODEL = "codebert"
-"""The design's model (microsoft/codebert-base); used when installed."""
+DEFAULT_MODELS = ("code", "minilm")
+"""The default model is the first of these that is installed: codegraph's code-trained model (bundled), else
+stock all-MiniLM-L6-v2 (bundled). Chosen by measured dev-set quality (``docs/eval.md``); CodeBERT-family models,
+trained without a retrieval objective, are weak zero-shot retrievers and are used only when named."""
 
 FAST_MODEL = "fast"
 """The static fast tier (token vectors; ~100x cheaper per chunk than the transformer): a first search on an
@@ -292,8 +294,8 @@ def resolve_model(name: str | None, *, verify: bool = True) -> ResolvedModel:
     """Find the model to use.
 
     Args:
-        name: a model name set explicitly (flag, env, config), or ``None`` for the default: ``codebert`` when
-            installed, else the bundled ``minilm`` (with a one-line notice for the user).
+        name: a model name set explicitly (flag, env, config), or ``None`` for the default: the first installed
+            of :data:`DEFAULT_MODELS` (with a one-line notice when it is not the first).
         verify: check file checksums against the manifest.
 
     Raises:
@@ -301,15 +303,17 @@ def resolve_model(name: str | None, *, verify: bool = True) -> ResolvedModel:
             checksum mismatch.
     """
     if name is None:
-        found = _installed_dir(DEFAULT_MODEL)
-        if found is not None:
-            return open_model(found, verify=verify)
-        bundled = bundled_models_dir() / BUNDLED_MODEL
-        notice = (
-            f"codegraph: model '{DEFAULT_MODEL}' is not installed; using the bundled '{BUNDLED_MODEL}' "
-            f"(all-MiniLM-L6-v2 INT8). Install CodeBERT with: codegraph model pull {DEFAULT_MODEL}"
-        )
-        return open_model(bundled, verify=verify, notice=notice)
+        for candidate in DEFAULT_MODELS:
+            found = _installed_dir(candidate)
+            if found is not None:
+                notice = None
+                if candidate != DEFAULT_MODELS[0]:
+                    notice = (
+                        f"codegraph: the default model '{DEFAULT_MODELS[0]}' is not installed (a broken install?); "
+                        f"using '{candidate}'. Reinstall codegraph to get it back"
+                    )
+                return open_model(found, verify=verify, notice=notice)
+        raise ModelError(f"no default model installed (looked for {', '.join(DEFAULT_MODELS)}); reinstall codegraph")
     found = _installed_dir(name)
     if found is None:
         if not _profile_dir(name):
@@ -361,7 +365,7 @@ class ModelEntry:
         location: installed directory, ``None`` when not installed.
         bundled: installed inside codegraph itself (``codegraph/_models`` or the checkout's ``models/``).
         size_bytes: bytes of the installed directory's files (0 when not installed).
-        default: the model used when none is set (``codebert`` when installed, else the bundled one).
+        default: the model used when none is set (the first installed of :data:`DEFAULT_MODELS`).
         fidelity_mean_cosine: mean cosine INT8 vs fp32 recorded by the export, ``None`` if unknown.
     """
 
@@ -378,7 +382,7 @@ def list_models() -> list[ModelEntry]:
 
     Checksums are not verified here (that happens on load); a broken manifest shows as unknown fidelity.
     """
-    default = DEFAULT_MODEL if _installed_dir(DEFAULT_MODEL) else BUNDLED_MODEL
+    default = next((name for name in DEFAULT_MODELS if _installed_dir(name)), DEFAULT_MODELS[-1])
     entries = []
     for name in sorted(_known_names()):
         found = _installed_dir(name)
