@@ -20,7 +20,7 @@ import pytest
 from .conftest import RunCli
 from .fake_hub import COMMIT, fake_hub
 
-KNOWN = ["code", "codebert", "graphcodebert", "minilm", "unixcoder"]
+KNOWN = ["code", "codebert", "fast", "graphcodebert", "minilm", "unixcoder"]
 
 
 def _models(run_cli: RunCli, cwd: Path) -> dict[str, dict[str, object]]:

@@ -38,6 +38,8 @@ def test_wheel_contains_bundled_model_and_queries(tmp_path: Path) -> None:
         for name in ("profile.toml", "tokenizer.json", "LICENSE", "NOTICE"):
             assert f"codegraph/_models/{model}/{name}" in names
     assert "codegraph/_models/code/provenance.json" in names
+    for name in ("embeddings.npy", "tokenizer.json", "profile.toml", "manifest.json", "provenance.json", "NOTICE"):
+        assert f"codegraph/_models/fast/{name}" in names
     assert checks == {"minilm": True, "code": True}
     assert {f"codegraph/chunk/queries/{lang}.scm" for lang in ("python", "go", "csharp", "ruby")} <= names
     assert "codegraph = codegraph.cli:main" in entry_points

@@ -82,3 +82,18 @@ def test_index_and_search_with_a_static_model(tmp_repo: Path, tmp_path: Path) ->
         assert hits[0].symbol == "retry_upload"
         semantic = searcher.search(hits[0].snippet, k=1, mode="semantic")
         assert semantic and semantic[0].path == "app/retry.py"
+
+
+def test_the_bundled_fast_model(tmp_repo: Path) -> None:
+    from codegraph.embed import resolve_model
+
+    model = resolve_model("fast")
+    assert (model.profile.runtime, model.profile.dim, model.profile.fusion) == ("static", 256, "score")
+    enc = open_embedder(model)
+    assert isinstance(enc, StaticEncoder)
+    vectors = enc.embed_documents(["def retry_upload(client, payload):\n    return client.put(payload)"])
+    query = enc.embed_queries(["retry a failed upload", "render an html template"])
+    assert float(query[0] @ vectors[0]) > float(query[1] @ vectors[0])
+    index_repo(tmp_repo, enc)
+    with Searcher.open(tmp_repo, enc) as searcher:
+        assert searcher.search("retry failed uploads with backoff", k=3)[0].symbol == "retry_upload"
