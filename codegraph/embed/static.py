@@ -120,22 +120,18 @@ class StaticEncoder:
             yield np.arange(start, start + len(part), dtype=np.intp), self._pool(part)
 
     def _pool(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """Mean of each text's first ``max_tokens`` token vectors, L2-normalised (a zero row for no tokens)."""
+        """Mean of each text's first ``max_tokens`` token vectors, L2-normalised (a zero row for no tokens).
+
+        One gather per text: memory stays at one text's ``(tokens, dim)`` rows (a single gather over a whole
+        batch would materialise every token's row at once, hundreds of MB for 1,024 long chunks).
+        """
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
         limit = self.max_tokens
-        ids = [e.ids[:limit] for e in self.tokenizer.encode_batch(texts, add_special_tokens=False)]
-        lengths = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
-        nonempty = np.flatnonzero(lengths)
-        if len(nonempty) == 0:
-            return out
-        flat = np.fromiter((t for i in nonempty for t in ids[i]), dtype=np.int64, count=int(lengths.sum()))
-        rows = self.table[flat]
-        offsets = np.concatenate(([0], np.cumsum(lengths[nonempty])[:-1]))
-        sums = np.add.reduceat(rows, offsets, axis=0)
-        pooled = sums / lengths[nonempty, None].astype(np.float32)
+        table = self.table
+        for row, encoding in enumerate(self.tokenizer.encode_batch(texts, add_special_tokens=False)):
+            ids = encoding.ids[:limit]
+            if ids:
+                out[row] = table[ids].mean(axis=0)
         if self.profile.normalize:
-            pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        out[nonempty] = pooled
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
