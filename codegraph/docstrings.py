@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .chunk.languages import query_matches, ts_parser
+from .chunk.nodes import Nested, end_row, node_text
 
 MIN_BODY_LINES = 3
 """Fewest code lines (non-blank, non-comment, not a lone bracket or ``end``) a candidate's body must have."""
@@ -89,7 +90,7 @@ class DocumentedDef:
 
 
 @dataclass(slots=True, eq=False)
-class _Def:
+class _Def(Nested):
     node: Any  # the captured definition node
     wide: Any  # widened to its wrappers (decorators, export, const x = ...)
     kind: str  # function | method | class | module
@@ -97,40 +98,6 @@ class _Def:
     explicit_scope: str | None
     parent: _Def | None = None
     children: list[_Def] = field(default_factory=list)
-
-    @property
-    def is_function(self) -> bool:
-        return self.kind in ("function", "method")
-
-    def in_function(self) -> bool:
-        node = self.parent
-        while node is not None:
-            if node.is_function:
-                return True
-            node = node.parent
-        return False
-
-    def scope(self) -> list[str]:
-        names: list[str] = []
-        node = self.parent
-        while node is not None:
-            if node.name:
-                names.append(node.name)
-            node = node.parent
-        names.reverse()
-        if self.explicit_scope:
-            names.append(self.explicit_scope)
-        return names
-
-
-def _last_row(node: Any) -> int:
-    """0-based last row that holds text of the node (a node ending at column 0 ends on the row before)."""
-    end = node.end_point
-    return int(end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row)
-
-
-def _node_text(node: Any) -> str:
-    return node.text.decode("utf-8", "replace") if node.text is not None else ""
 
 
 def _widen(node: Any) -> Any:
@@ -154,7 +121,7 @@ def _definitions(language: str, root: Any) -> list[_Def]:
         if node is None:
             continue
         name_nodes = caps.get("name")
-        name = (_node_text(name_nodes[0]).strip().strip("'\"") or None) if name_nodes else None
+        name = (node_text(name_nodes[0]).strip().strip("'\"") or None) if name_nodes else None
         if name and kind in ("class", "module"):
             name = name.split("<", 1)[0].strip()
         scope_nodes = caps.get("scope")
@@ -167,7 +134,7 @@ def _definitions(language: str, root: Any) -> list[_Def]:
             wide=wide,
             kind="function" if kind == "method" and not scope_nodes else kind,
             name=name,
-            explicit_scope=_node_text(scope_nodes[0]) if scope_nodes else None,
+            explicit_scope=node_text(scope_nodes[0]) if scope_nodes else None,
         )
     defs = sorted(seen.values(), key=lambda d: (d.wide.start_byte, -d.wide.end_byte))
     stack: list[_Def] = []
@@ -186,7 +153,7 @@ def _whole_line(node: Any, blines: list[bytes]) -> bool:
     start, end = node.start_point, node.end_point
     if blines[start.row][: start.column].strip():
         return False
-    last = _last_row(node)
+    last = end_row(node)
     if last == end.row and end.row < len(blines) and blines[end.row][end.column :].strip():
         return False
     return True
@@ -261,14 +228,14 @@ def _doc_above(language: str, d: _Def, blines: list[bytes]) -> _Doc | None:
     gap_left = 1 if language in _JS_LIKE else 0
     cur = _preceding(d.wide)
     while cur is not None and (cur.type in _COMMENTS or cur.type in _ATTRIBUTES):
-        last = _last_row(cur)
+        last = end_row(cur)
         if last != top - 1:
             if not (gap_left and not docs and last == top - 2 and not blines[top - 1].strip()):
                 break
             gap_left = 0
         if not _whole_line(cur, blines):
             break
-        role = "attr" if cur.type in _ATTRIBUTES else _comment_role(language, _node_text(cur))
+        role = "attr" if cur.type in _ATTRIBUTES else _comment_role(language, node_text(cur))
         if role is None or (role != "attr" and docs and (role == "block" or doc_role == "block")):
             break
         if role == "attr":
@@ -284,8 +251,8 @@ def _doc_above(language: str, d: _Def, blines: list[bytes]) -> _Doc | None:
     if not docs:
         return None
     docs.reverse()
-    rows = (docs[0].start_point.row, _last_row(docs[-1]))
-    return _Doc(_doc_text(language, [_node_text(c) for c in docs]), rows, True, start_row)
+    rows = (docs[0].start_point.row, end_row(docs[-1]))
+    return _Doc(_doc_text(language, [node_text(c) for c in docs]), rows, True, start_row)
 
 
 def _python_doc(d: _Def, blines: list[bytes]) -> _Doc | None:
@@ -299,12 +266,12 @@ def _python_doc(d: _Def, blines: list[bytes]) -> _Doc | None:
     if string.type != "string":
         return None
     try:
-        value = ast.literal_eval(_node_text(string))
+        value = ast.literal_eval(node_text(string))
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     if not isinstance(value, str):
         return None
-    rows = (first.start_point.row, _last_row(first))
+    rows = (first.start_point.row, end_row(first))
     suffix = blines[rows[1]][first.end_point.column :].strip() if first.end_point.row == rows[1] else b""
     removable = (
         not blines[rows[0]][: first.start_point.column].strip()
@@ -330,7 +297,7 @@ def _body_lines(language: str, d: _Def, lines: list[str], doc_rows: tuple[int, i
     body = _function_node(d.node).child_by_field_name("body")
     if body is None:
         return 0
-    first, last = body.start_point.row, _last_row(body)
+    first, last = body.start_point.row, end_row(body)
     if body.text is not None and body.text.startswith(b"{"):
         first, last = first + 1, last - 1
     prefixes = ("#",) if language in ("python", "ruby") else ("//", "/*", "*")
@@ -392,11 +359,11 @@ def find_documented(
             if drops is not None:
                 drops[reason] += 1
             continue
-        scope = d.scope()
+        scope = d.scope_path()
         owner = d.parent
         kind = "method" if d.kind == "method" or (owner is not None and owner.kind == "class") else "function"
         qualified = ".".join([*scope, d.name])
-        start, end = doc.start_row, _last_row(d.wide)
+        start, end = doc.start_row, end_row(d.wide)
         code = "\n".join(lines[row] for row in range(start, end + 1) if not doc.rows[0] <= row <= doc.rows[1])
         out.append(
             DocumentedDef(

@@ -8,7 +8,7 @@ from textwrap import dedent
 
 import pytest
 
-from codegraph.chunk import chunk_source, embedding_text
+from codegraph.chunk import chunk_source
 from codegraph.docstrings import DocumentedDef, find_documented, first_sentence, query_issue, query_ok, strip_docs
 
 PYTHON = dedent('''\
@@ -326,13 +326,16 @@ def test_unsupported_language_and_empty_source() -> None:
     ],
 )
 def test_code_is_what_codegraph_embeds_after_doc_removal(lang: str, path: str, source: str) -> None:
-    """kind, qualified symbol and code agree with codegraph's own chunk of the doc-stripped file."""
+    """kind and qualified symbol agree with codegraph's own chunk of the doc-stripped file, and the code is that
+    chunk's code (chunker 6 may add a small leftover of the same class/module to it, such as a lone
+    ``class Queue {`` header or an import line, so the chunk's code ends with the definition's)."""
     defs = find_documented(path, lang, source)
     assert defs
     chunks = chunk_source(path, lang, strip_docs(source, defs), max_tokens=1 << 30)
-    embedded = {embedding_text(c.path, c.kind, c.qualified_symbol, c.code) for c in chunks}
+    by_symbol = {(c.kind, c.qualified_symbol): c for c in chunks}
     for d in defs:
-        assert embedding_text(path, d.kind, d.qualified_symbol, d.code) in embedded, d.qualified_symbol
+        chunk = by_symbol[(d.kind, d.qualified_symbol)]
+        assert chunk.code.endswith(d.code) and len(chunk.code.splitlines()) <= len(d.code.splitlines()) + 3
 
 
 @pytest.mark.parametrize(

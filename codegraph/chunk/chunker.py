@@ -32,6 +32,7 @@ from typing import Any
 from ..types import Chunk
 from .identifiers import split_identifier
 from .languages import TEXT, query_matches, ts_parser
+from .nodes import Nested, end_row, node_text
 from .remainders import Piece as _Piece
 from .remainders import is_meaningful, merge_small, trim_noise
 
@@ -109,7 +110,7 @@ def embedding_text(path: str, kind: str, qualified_symbol: str | None, code: str
 
 
 @dataclass(slots=True)
-class _Def:
+class _Def(Nested):
     start: int  # 1-based
     end: int  # 1-based inclusive
     kind: str  # function | method | class | module
@@ -118,33 +119,13 @@ class _Def:
     parent: _Def | None = None
     children: list[_Def] = field(default_factory=list)
 
-    @property
-    def is_function(self) -> bool:
-        return self.kind in ("function", "method")
-
-    def scope_path(self) -> list[str]:
-        names: list[str] = []
-        node = self.parent
-        while node is not None:
-            if node.name:
-                names.append(node.name)
-            node = node.parent
-        names.reverse()
-        if self.explicit_scope:
-            names.append(self.explicit_scope)
-        return names
-
-
-def _text(node: Any) -> str:
-    return node.text.decode("utf-8", "replace") if node.text is not None else ""
-
 
 def _declarator_name(node: Any) -> str | None:
     """Name of a C/C++ function definition, read from its (nested) declarator."""
     decl = node.child_by_field_name("declarator")
     while decl is not None:
         if decl.type in _NAME_NODES:
-            return _text(decl)
+            return node_text(decl)
         nxt = decl.child_by_field_name("declarator")
         if nxt is None:
             nxt = next((c for c in decl.named_children if c.type in _NAME_NODES), None)
@@ -181,18 +162,13 @@ def _start_with_attached(node: Any) -> int:
     """0-based start row, moved up over comments/attributes that sit directly above the node."""
     row: int = node.start_point.row
     sib = _prev_named(node)
-    while sib is not None and any(k in sib.type for k in _ATTACHED_ABOVE) and _end_row(sib) >= row - 1:
+    while sib is not None and any(k in sib.type for k in _ATTACHED_ABOVE) and end_row(sib) >= row - 1:
         before = sib.prev_sibling
-        if before is not None and _end_row(before) == sib.start_point.row:
+        if before is not None and end_row(before) == sib.start_point.row:
             break  # a comment trailing code on its line belongs to that code
         row = int(sib.start_point.row)
         sib = sib.prev_named_sibling
     return row
-
-
-def _end_row(node: Any) -> int:
-    end = node.end_point
-    return int(end.row - 1 if end.column == 0 and end.row > node.start_point.row else end.row)
 
 
 def _collect_defs(language: str, tree: Any) -> list[_Def]:
@@ -207,7 +183,7 @@ def _collect_defs(language: str, tree: Any) -> list[_Def]:
         if kind_node is None:
             continue
         name_nodes = caps.get("name")
-        name = _text(name_nodes[0]) if name_nodes else _declarator_name(kind_node)
+        name = node_text(name_nodes[0]) if name_nodes else _declarator_name(kind_node)
         if name is not None:
             name = name.strip().strip("'\"") or None
             if name and kind in ("class", "module"):
@@ -218,15 +194,15 @@ def _collect_defs(language: str, tree: Any) -> list[_Def]:
         if key in seen and (seen[key].explicit_scope or not scope_nodes):
             continue
         start = _start_with_attached(wide) + 1
-        end_row = _end_row(wide)
+        last = end_row(wide)
         if wide.type in _FILE_SCOPED:  # `namespace X;` scopes everything after it, though it encloses nothing
-            end_row = tree.root_node.end_point.row
+            last = tree.root_node.end_point.row
         seen[key] = _Def(
             start=start,
-            end=max(start, end_row + 1),
+            end=max(start, last + 1),
             kind="function" if kind == "method" and not scope_nodes else kind,
             name=name,
-            explicit_scope=_text(scope_nodes[0]) if scope_nodes else None,
+            explicit_scope=node_text(scope_nodes[0]) if scope_nodes else None,
         )
     defs = sorted(seen.values(), key=lambda d: (d.start, -d.end))
     stack: list[_Def] = []
@@ -240,20 +216,11 @@ def _collect_defs(language: str, tree: Any) -> list[_Def]:
     return defs
 
 
-def _in_function(d: _Def) -> bool:
-    node = d.parent
-    while node is not None:
-        if node.is_function:
-            return True
-        node = node.parent
-    return False
-
-
 def _definition_pieces(defs: list[_Def]) -> list[_Piece]:
     pieces: list[_Piece] = []
     emitted_in: set[int] = set()  # ids of classes that contain an emitted function
     for d in defs:
-        if d.is_function and not _in_function(d):
+        if d.is_function and not d.in_function():
             scope = ".".join(d.scope_path()) or None
             owner = d.parent
             is_method = d.kind == "method" or (owner is not None and owner.kind == "class")
@@ -263,7 +230,7 @@ def _definition_pieces(defs: list[_Def]) -> list[_Piece]:
                 emitted_in.add(id(node))
                 node = node.parent
     for d in defs:
-        if d.kind == "class" and id(d) not in emitted_in and not _in_function(d):
+        if d.kind == "class" and id(d) not in emitted_in and not d.in_function():
             parent = d.parent
             if parent is not None and parent.kind == "class" and id(parent) not in emitted_in:
                 continue  # nested in a class that is emitted whole

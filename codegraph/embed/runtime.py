@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ModelError
-from .profiles import ResolvedModel
+from .profiles import ModelProfile, ResolvedModel
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -154,7 +154,34 @@ TOKEN_COUNT_CACHE = 200_000
 """Texts whose token counts an encoder remembers (16 bytes each); the memo is emptied when it is full."""
 
 
-class OnnxEncoder:
+class ModelInfo:
+    """What every encoder tells about its model (the indexer and search read these)."""
+
+    model: ResolvedModel
+    profile: ModelProfile
+
+    @property
+    def model_sha256(self) -> str:
+        """Hex sha256 of the weights file (``model.onnx``, ``embeddings.npy``) as its manifest records it."""
+        return self.model.sha256
+
+    @property
+    def model_id(self) -> str:
+        """``name@sha256[:16]`` of the weights file; part of every cache key."""
+        return self.model.model_id
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in tokens (special tokens included); longer texts are truncated to their head."""
+        return self.profile.max_tokens
+
+    @property
+    def dim(self) -> int:
+        """Embedding width."""
+        return self.profile.dim
+
+
+class OnnxEncoder(ModelInfo):
     """Embeds text with an (INT8) ONNX encoder exported from a Hugging Face model.
 
     Pooling follows the profile: ``mean`` is the attention-masked mean of the last hidden state
@@ -223,26 +250,6 @@ class OnnxEncoder:
             self._output_name = output.name
             self._session = session
         return self._session
-
-    @property
-    def model_sha256(self) -> str:
-        """Hex sha256 of ``model.onnx`` as recorded in the model's manifest (the index records it)."""
-        return self.model.sha256
-
-    @property
-    def model_id(self) -> str:
-        """``name@sha256[:16]`` of the model file; part of every cache key."""
-        return self.model.model_id
-
-    @property
-    def max_tokens(self) -> int:
-        """Longest input in tokens (special tokens included)."""
-        return self.profile.max_tokens
-
-    @property
-    def dim(self) -> int:
-        """Embedding width."""
-        return self.profile.dim
 
     @property
     def _counter(self) -> Any:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .profiles import ResolvedModel
-from .runtime import ProgressFn, line_token_counts
+from .runtime import ModelInfo, ProgressFn, line_token_counts
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -27,7 +27,7 @@ STATIC_BATCH = 1024
 """Texts tokenised and pooled per step."""
 
 
-class StaticEncoder:
+class StaticEncoder(ModelInfo):
     """Embeds text with a static token-vector table (see the module docstring); implements the indexer's and
     search's ``Embedder`` protocol like :class:`~.runtime.OnnxEncoder`.
 
@@ -62,26 +62,6 @@ class StaticEncoder:
                 f"{path}: table of shape {table.shape} does not match the profile's dim = {self.profile.dim}"
             )
         self.table: npt.NDArray[np.float32] = np.asarray(table, dtype=np.float32)
-
-    @property
-    def model_id(self) -> str:
-        """``name@sha256[:16]`` of the table; part of every cache key."""
-        return self.model.model_id
-
-    @property
-    def model_sha256(self) -> str:
-        """Hex sha256 of ``embeddings.npy`` as recorded in the manifest."""
-        return self.model.sha256
-
-    @property
-    def max_tokens(self) -> int:
-        """Longest input in tokens; longer texts are truncated."""
-        return self.profile.max_tokens
-
-    @property
-    def dim(self) -> int:
-        """Embedding width."""
-        return self.profile.dim
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Token count of each text as a document (prefix included, no special tokens), without truncation."""
