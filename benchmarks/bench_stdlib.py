@@ -59,7 +59,7 @@ def main() -> None:
                 continue
             stats = json.loads(out)
             t0 = time.perf_counter()
-            subprocess.run([*cg, "index", ".", "-q"], cwd=root, check=True, capture_output=True)
+            subprocess.run([*cg, "index", ".", "-q", "--model", model], cwd=root, check=True, capture_output=True)
             again = time.perf_counter() - t0
             firsts = []
             for query in QUERIES:
