@@ -43,9 +43,7 @@ def main() -> None:
     cg = [sys.executable, "-m", "codegraph"]
     print(f"# bench_stdlib ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load {os.getloadavg()})")
     print(f"corpus: {stdlib} without {', '.join(ignore)}\n")
-    print(
-        "| model | files | chunks | index s | chunks/s | peak RSS MiB | no-change re-index s | first hit per query |"
-    )
+    print("| model | files | chunks | index s | chunks/s | peak RSS MiB | no-change re-index s | first hit per query |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for model in args.models.split(","):
         with tempfile.TemporaryDirectory(prefix="cg-stdlib-") as tmp:
