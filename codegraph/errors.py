@@ -14,7 +14,11 @@ Exception tree::
     ├── StoreError             SQLite / sqlite-vec could not be opened or loaded
     │   └── IndexBusyError     another process holds the index's writer lock for too long
     ├── SourceError            the path to index does not exist or is not a directory
-    └── EvalError              the repository cannot be evaluated (no usable documented functions, bad copy target)
+    ├── EvalError              the repository cannot be evaluated (no usable documented functions, bad copy target)
+    ├── SnippetNotFoundError   no stored snippet has the given id
+    ├── TargetError            codegraph test: the target is malformed, unknown, or in an unsupported language
+    ├── OutputError            the language model's answer does not have the expected shape
+    └── LLMError               the language-model API failed (unreachable, key missing, refused, rate-limited)
 """
 
 from __future__ import annotations
@@ -59,3 +63,19 @@ class IndexBusyError(StoreError):
 class EvalError(CodegraphError):
     """``codegraph eval`` cannot measure this repository: it has no documented function that makes a usable query,
     or the copy would be written somewhere unsafe (inside the repository, into a non-empty directory)."""
+
+
+class SnippetNotFoundError(CodegraphError):
+    """No stored snippet has the given id."""
+
+
+class TargetError(CodegraphError):
+    """``codegraph test TARGET``: the target is not a snippet id or an indexed ``path::name``."""
+
+
+class OutputError(CodegraphError):
+    """The model's answer does not have the required shape (one fenced code block in the right language)."""
+
+
+class LLMError(CodegraphError):
+    """The chat-completions call failed; the message is one line that says how to fix it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,3 +146,54 @@ class IndexStats:
     rebuilt: bool = False
     previous_model: str = ""
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    """One stored snippet revision.
+
+    Attributes:
+        id: 1-based row id (what ``codegraph snippets show ID`` takes).
+        parent_id: the revision this one refines, ``None`` for a first generation.
+        origin: ``generate``, ``refine`` (feedback) or ``fix`` (``codegraph test --fix``).
+        title, language, code, explanation: the parsed answer (language id: python / javascript / ruby).
+        plan: the model's plan when ``--plan`` was used, else ``None``.
+        prompt: the request, the feedback, or the failure report the revision answers.
+        model: model name reported by the server.
+        context: the chunks given as context: dicts with path, start_line, end_line (1-based), symbol.
+        prompt_tokens, completion_tokens: token usage reported by the server (0 if not reported).
+        created_at: unix seconds.
+    """
+
+    id: int
+    parent_id: int | None
+    origin: str
+    title: str
+    language: str
+    code: str
+    explanation: str
+    plan: str | None
+    prompt: str
+    model: str
+    context: list[dict[str, Any]]
+    prompt_tokens: int
+    completion_tokens: int
+    created_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as printed by ``--json``."""
+        return {
+            "id": self.id,
+            "parent_id": self.parent_id,
+            "origin": self.origin,
+            "title": self.title,
+            "language": self.language,
+            "code": self.code,
+            "explanation": self.explanation,
+            "plan": self.plan,
+            "prompt": self.prompt,
+            "model": self.model,
+            "context": self.context,
+            "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
+            "created_at": self.created_at,
+        }

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 
 from ..config import Settings
 from ..store import Store
-from ..types import Hit
+from ..types import Hit, Snippet
 from . import prompts
 from .llm import Completion, complete
-from .snippets import Snippet, add_snippet, context_of, get_snippet
+from .snippets import add_snippet, context_of, get_snippet
 
 TextFn = Callable[[str], None]
 

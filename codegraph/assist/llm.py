@@ -21,16 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Settings
-from ..errors import CodegraphError
+from ..errors import LLMError
 
 MAX_RETRIES = 3
 """Retries after the first attempt for retryable failures (429, 5xx, connection errors)."""
 
 log = logging.getLogger("codegraph.llm")
-
-
-class LLMError(CodegraphError):
-    """The chat-completions call failed; the message is one line that says how to fix it."""
 
 
 @dataclass(frozen=True, slots=True)

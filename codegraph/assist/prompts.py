@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..errors import CodegraphError
+from ..errors import OutputError
 from ..types import Hit
 from .llm import Message
 
@@ -32,10 +32,6 @@ DATA_TAGS = ("context", "feedback", "code", "tests", "test-output", "plan", "req
 
 _FENCE = re.compile(r"^```[ \t]*([\w+#.-]*)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
-
-
-class OutputError(CodegraphError):
-    """The model's answer does not have the required shape (one fenced code block in the right language)."""
 
 
 def reply_language(text: str) -> str:

@@ -8,20 +8,19 @@ copied into the sandbox, and a repair of it lives in the stored revision only.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from ..config import Settings
-from ..errors import CodegraphError
+from ..errors import TargetError
 from ..store import Store
-from ..types import Hit
+from ..store.snippets import insert_test_run
+from ..types import Hit, Snippet
 from . import prompts
 from .llm import complete
 from .sandbox import SandboxLimits, TestReport, run_tests
-from .snippets import Snippet, add_snippet, context_of, get_snippet
+from .snippets import add_snippet, context_of, get_snippet
 
 TEST_FILES = {"python": "test_snippet.py", "javascript": "snippet.test.js", "ruby": "test_snippet.rb"}
 """Name of the generated test file for a snippet, per language."""
@@ -35,10 +34,6 @@ above it only the files the code lives next to are copied."""
 
 MAX_REPORT_CHARS = 6000
 """Longest test report given back to the model in a fix round (characters; the rest is cut)."""
-
-
-class TargetError(CodegraphError):
-    """``codegraph test TARGET``: the target is not a snippet id or an indexed ``path::name``."""
 
 
 @dataclass
@@ -124,14 +119,10 @@ def resolve_target(store: Store, target: str) -> Target:
     path, sep, name = target.partition("::")
     if not sep or not path or not name:
         raise TargetError(f"{target!r}: give a snippet id (see: codegraph snippets list) or path::name")
-    row = store.conn.execute(
-        "SELECT c.span_start, c.span_end, f.language FROM chunks c JOIN files f ON f.id = c.file_id "
-        "WHERE f.path = ? AND (c.symbol = ? OR c.scope || '.' || c.symbol = ?) ORDER BY c.span_start LIMIT 1",
-        (path, name, name),
-    ).fetchone()
-    if row is None:
+    found = store.find_definition(path, name)
+    if found is None:
         raise TargetError(f"no definition {name!r} in {path} in the index (is the index fresh? codegraph index)")
-    start, end, language = int(row[0]), int(row[1]), str(row[2])
+    start, end, language = found
     if language not in prompts.LANGUAGES:
         raise TargetError(f"{path}: codegraph test supports {', '.join(prompts.LANGUAGES)}, not {language}")
     source_file = store.root / path
@@ -157,9 +148,9 @@ def repository_files(store: Store, language: str, *, near: str | None = None) ->
     import the repository's own modules in the sandbox. Above :data:`MAX_REPO_BYTES` only the files in
     ``near``'s directory and, for Python, the ``__init__.py`` files above it are taken. Unreadable files are
     left out (the tests then report the import error)."""
-    rows = store.conn.execute("SELECT path, size FROM files WHERE language = ? ORDER BY path", (language,)).fetchall()
-    paths = [str(r[0]) for r in rows]
-    if sum(int(r[1]) for r in rows) > MAX_REPO_BYTES:
+    rows = store.indexed_files(language)
+    paths = [path for path, _size in rows]
+    if sum(size for _path, size in rows) > MAX_REPO_BYTES:
         folder = PurePosixPath(near).parent if near else PurePosixPath(".")
         keep = {p for p in paths if PurePosixPath(p).parent == folder}
         keep |= {(parent / "__init__.py").as_posix() for parent in folder.parents} | {
@@ -217,28 +208,22 @@ def _store_round(
         "not_enforced": list(report.run.not_enforced),
         "collection_error": report.collection_error,
     }
-    with store.transaction():
-        cur = store.conn.execute(
-            "INSERT INTO test_runs(snippet_id, target, round, language, code, tests, passed, failed, results, "
-            "sandbox, model, prompt_tokens, completion_tokens, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                target.snippet_id,
-                target.label,
-                round_no,
-                target.language,
-                target.code,
-                tests,
-                report.passed,
-                report.failed,
-                json.dumps(results),
-                json.dumps(sandbox),
-                model,
-                usage[0],
-                usage[1],
-                time.time(),
-            ),
-        )
-    return int(cur.lastrowid)
+    return insert_test_run(
+        store,
+        snippet_id=target.snippet_id,
+        target=target.label,
+        round_no=round_no,
+        language=target.language,
+        code=target.code,
+        tests=tests,
+        passed=report.passed,
+        failed=report.failed,
+        results=results,
+        sandbox=sandbox,
+        model=model,
+        prompt_tokens=usage[0],
+        completion_tokens=usage[1],
+    )
 
 
 def _with_code(target: Target, code: str) -> dict[str, str]:
