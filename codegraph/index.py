@@ -9,10 +9,10 @@ sees the stale ``size``/``mtime_ns`` and finishes the work, re-using every embed
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 import xxhash
@@ -20,15 +20,13 @@ import xxhash
 from .chunk import CHUNKER_VERSION, chunk_source, embedding_text
 from .config import Settings, resolve_settings
 from .discover import Skipped, read_source, stat_paths, walk_files
-from .embed.profiles import ModelProfile
+from .embed.protocol import Embedder
 from .errors import SourceError
 from .store import INDEX_DIR, FileRow, Store
 from .store.lock import DEFAULT_WAIT_S, writer_lock
 from .types import Chunk, IndexStats, SourceFile
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     import numpy.typing as npt
 
 ProgressFn = Callable[[str, int, int], None]
@@ -39,27 +37,6 @@ EMBED_COMMIT_ROWS = 64
 
 STORE_FILES_PER_TXN = 200
 """Files per transaction when writing chunks."""
-
-
-class Embedder(Protocol):
-    """What the indexer and search need from a model (``OnnxEncoder`` implements it)."""
-
-    @property
-    def model_id(self) -> str: ...
-    @property
-    def profile(self) -> ModelProfile: ...
-    @property
-    def model_sha256(self) -> str: ...
-    @property
-    def dim(self) -> int: ...
-    @property
-    def max_tokens(self) -> int: ...
-    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
-    def count_line_tokens(self, text: str) -> list[int]: ...
-    def iter_embed_documents(
-        self, texts: Sequence[str]
-    ) -> Iterator[tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]]: ...
-    def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]: ...
 
 
 def cache_key(model_id: str, text: str) -> bytes:

@@ -23,13 +23,14 @@ from .ranking import (
 )
 from .store import ChunkRow, Store, find_index_root
 from .store.fts import STOPWORDS
+from .store.store import RowFilter
 from .types import Hit
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from .index import Embedder
+    from .embed.protocol import Embedder
 
 MODES = ("hybrid", "semantic", "keyword")
 
@@ -99,9 +100,6 @@ class Filters:
 
     languages: frozenset[str] | None = None
     path_glob: str | None = None
-
-    def active(self) -> bool:
-        return bool(self.languages) or bool(self.path_glob)
 
 
 def _unit(row: ChunkRow) -> _Key:
@@ -178,7 +176,7 @@ class Searcher:
             raise ConfigError(f"k must be at least 1, got {k}")
         if not query.strip():
             return []
-        keep = _Filter(filters or Filters(), exclude_demoted=opts.tests == "exclude")
+        keep = _row_filter(filters or Filters(), exclude_demoted=opts.tests == "exclude")
         depth = max(opts.depth, 5 * k)
         scores: dict[_Key, float] = {}
         best: dict[_Key, ChunkRow] = {}
@@ -241,15 +239,13 @@ class Searcher:
                 best.setdefault(key, row)
 
     def _definitions(
-        self, names: list[str], keep: _Filter, scores: dict[_Key, float], best: dict[_Key, ChunkRow]
+        self, names: list[str], keep: RowFilter | None, scores: dict[_Key, float], best: dict[_Key, ChunkRow]
     ) -> set[_Key]:
         """Units that define one of ``names`` (added to the candidates with score 0 if missing)."""
         found: set[_Key] = set()
         for ident in names:
             scope, name = split_qualified(ident)
-            for row in self.store.find_definitions(name, scope=scope):
-                if not keep(row):
-                    continue
+            for row in self.store.find_definitions(name, scope=scope, where=keep):
                 key = _unit(row)
                 found.add(key)
                 if key not in scores:
@@ -281,37 +277,34 @@ class Searcher:
                     final[key] = _scaled(final[key], opts.demote_factor)
         return final
 
-    def _semantic(self, query: str, k: int, keep: _Filter) -> list[tuple[ChunkRow, float]]:
+    def _semantic(self, query: str, k: int, keep: RowFilter | None) -> list[tuple[ChunkRow, float]]:
         vector = self.embedder.embed_queries([query])[0]
         total = self.store.count("embeddings")
-        fetch = min(max(k * 2, 20) if not keep.active else max(k * 10, 200), MAX_KNN_K)
+        fetch = min(max(k * 2, 20) if keep is None else max(k * 10, 200), MAX_KNN_K)
         while True:
             neighbours = self.store.knn(vector, min(fetch, MAX_KNN_K))
-            by_emb = self.store.chunks_by_embedding([e for e, _ in neighbours])
-            ranked = _group(
-                ((row, 1.0 - dist) for emb, dist in neighbours for row in by_emb.get(emb, ()) if keep(row)), k
-            )
+            by_emb = self.store.chunks_by_embedding([e for e, _ in neighbours], where=keep)
+            ranked = _group(((row, 1.0 - dist) for emb, dist in neighbours for row in by_emb.get(emb, ())), k)
             if len(ranked) >= k or fetch >= total or fetch >= MAX_KNN_K:
                 break
             fetch *= 4
-        if len(ranked) < k and fetch < total and keep.active:
+        if len(ranked) < k and fetch < total and keep is not None:
             ranked = self._semantic_scan(vector, k, keep)
         return ranked
 
-    def _semantic_scan(self, vector: npt.NDArray[np.float32], k: int, keep: _Filter) -> list[tuple[ChunkRow, float]]:
+    def _semantic_scan(self, vector: npt.NDArray[np.float32], k: int, keep: RowFilter) -> list[tuple[ChunkRow, float]]:
         """Exhaustive cosine scan inside SQLite over the chunks that pass the filters (KNN fallback)."""
-        distances = self.store.cosine_scan(vector)
+        distances = self.store.cosine_scan(vector, limit=max(20 * k, 200), where=keep)
         by_id = self.store.chunks_by_id([c for c, _ in distances])
-        scored = sorted(((by_id[c], 1.0 - d) for c, d in distances if keep(by_id[c])), key=lambda t: -t[1])
-        return _group(scored, k)
+        return _group(((by_id[c], 1.0 - d) for c, d in distances), k)
 
-    def _keyword(self, query: str, k: int, keep: _Filter) -> list[tuple[ChunkRow, float]]:
+    def _keyword(self, query: str, k: int, keep: RowFilter | None) -> list[tuple[ChunkRow, float]]:
         total = self.store.count("chunks")
-        fetch = max(k * 2, 20) if not keep.active else max(k * 10, 200)
+        fetch = max(k * 2, 20)
         while True:
-            scored = self.store.bm25(query, fetch)
+            scored = self.store.bm25(query, fetch, where=keep)
             rows = self.store.chunks_by_id([c for c, _ in scored])
-            ranked = _group(((rows[c], s) for c, s in scored if c in rows and keep(rows[c])), k)
+            ranked = _group(((rows[c], s) for c, s in scored if c in rows), k)
             if len(ranked) >= k or fetch >= total or len(scored) < fetch:
                 return ranked
             fetch *= 4
@@ -322,23 +315,23 @@ def _scaled(score: float, factor: float) -> float:
     return score * factor if score >= 0 else score / factor
 
 
-class _Filter:
-    def __init__(self, filters: Filters, *, exclude_demoted: bool = False) -> None:
-        self.languages = filters.languages
-        self.exclude_demoted = exclude_demoted
-        self.spec = None
-        if filters.path_glob:
-            import pathspec  # only --path needs it (~25 ms to import)
+def _row_filter(filters: Filters, *, exclude_demoted: bool) -> RowFilter | None:
+    """The store's SQL-side filter for ``--lang``, ``--path`` and ``--tests exclude``; ``None`` when none."""
+    spec = None
+    if filters.path_glob:
+        import pathspec  # only --path needs it (~25 ms to import)
 
-            self.spec = pathspec.GitIgnoreSpec.from_lines([filters.path_glob])
-        self.active = filters.active() or exclude_demoted
+        spec = pathspec.GitIgnoreSpec.from_lines([filters.path_glob])
+    if not filters.languages and spec is None and not exclude_demoted:
+        return None
 
-    def __call__(self, row: ChunkRow) -> bool:
-        if self.languages and row.language not in self.languages:
+    def path_ok(path: str) -> bool:
+        if exclude_demoted and path_class(path) is not None:
             return False
-        if self.exclude_demoted and path_class(row.path) is not None:
-            return False
-        return self.spec is None or self.spec.match_file(row.path)
+        return spec is None or spec.match_file(path)
+
+    needs_path = spec is not None or exclude_demoted
+    return RowFilter(languages=filters.languages or None, path_ok=path_ok if needs_path else None)
 
 
 def _group(scored: Iterable[tuple[ChunkRow, float]], k: int) -> list[tuple[ChunkRow, float]]:

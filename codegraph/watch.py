@@ -23,7 +23,8 @@ from watchdog.events import FileSystemEventHandler
 
 from .config import Settings, resolve_settings
 from .discover import ALWAYS_SKIPPED_DIRS, IGNORE_FILES
-from .index import Embedder, index_repo
+from .embed.protocol import Embedder
+from .index import index_repo
 from .types import IndexStats
 
 DEBOUNCE_S = 0.15

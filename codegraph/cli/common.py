@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Settings, resolve_settings
-from ..errors import IndexError_
 
 if TYPE_CHECKING:
     from ..embed import OnnxEncoder, StaticEncoder
@@ -32,24 +31,10 @@ def load_encoder(name: str | None, settings: Settings) -> OnnxEncoder | StaticEn
 
 
 def encoder_for_index(model_id: str | None, settings: Settings) -> OnnxEncoder | StaticEncoder:
-    """The encoder of the model that built an index (``model_id`` = ``name@sha256prefix`` from its meta).
+    """The encoder of the model that built an index (see :func:`codegraph.embed.encoder_for_index`)."""
+    from ..embed import encoder_for_index as for_index
 
-    Raises:
-        IndexError_: the index has no model yet, or the installed model differs from the one that built it.
-        ModelError: the model is not installed.
-    """
-    from ..embed import open_embedder, resolve_model
-
-    if not model_id:
-        raise IndexError_("the index is empty (no model recorded); run: codegraph index")
-    name = model_id.split("@", 1)[0]
-    model = resolve_model(name)
-    if model.model_id != model_id:
-        raise IndexError_(
-            f"the index was built with {model_id} but the installed '{name}' is {model.model_id}; "
-            "re-index with: codegraph index"
-        )
-    return open_embedder(model, threads=settings.threads, batch_size=settings.batch_size)
+    return for_index(model_id, threads=settings.threads, batch_size=settings.batch_size)
 
 
 def settings_for(root: Path | None, **overrides: Any) -> Settings:

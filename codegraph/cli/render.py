@@ -15,10 +15,10 @@ from rich.syntax import Syntax
 from ..types import Hit, IndexStats
 
 if TYPE_CHECKING:
-    from ..assist.snippets import Snippet
     from ..assist.testgen import Round
     from ..embed.profiles import ModelEntry
     from ..evaluate import EvalReport
+    from ..types import Snippet
 
 SNIPPET_LINES = 12
 """Lines of each result's snippet shown in human output."""

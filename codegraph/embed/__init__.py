@@ -3,7 +3,9 @@ quantisation."""
 
 from __future__ import annotations
 
+from ..errors import IndexError_
 from .profiles import ModelProfile, ResolvedModel, load_profile, resolve_model
+from .protocol import Embedder
 from .runtime import OnnxEncoder
 from .static import StaticEncoder
 
@@ -24,11 +26,36 @@ def open_embedder(model: ResolvedModel, *, threads: int = 0, batch_size: int = 8
     return OnnxEncoder(model, threads=threads, batch_size=batch_size)
 
 
+def encoder_for_index(model_id: str | None, *, threads: int = 0, batch_size: int = 8) -> OnnxEncoder | StaticEncoder:
+    """The encoder of the model that built an index.
+
+    Args:
+        model_id: the index's ``meta.model_id`` (``name@sha256[:16]``), ``None`` for an index with no model yet.
+        threads, batch_size: as for :func:`open_embedder`.
+
+    Raises:
+        IndexError_: the index has no model yet, or the installed model differs from the one that built it.
+        ModelError: the model is not installed.
+    """
+    if not model_id:
+        raise IndexError_("the index is empty (no model recorded); run: codegraph index")
+    name = model_id.split("@", 1)[0]
+    model = resolve_model(name)
+    if model.model_id != model_id:
+        raise IndexError_(
+            f"the index was built with {model_id} but the installed '{name}' is {model.model_id}; "
+            "re-index with: codegraph index"
+        )
+    return open_embedder(model, threads=threads, batch_size=batch_size)
+
+
 __all__ = [
+    "Embedder",
     "ModelProfile",
     "OnnxEncoder",
     "ResolvedModel",
     "StaticEncoder",
+    "encoder_for_index",
     "load_profile",
     "open_embedder",
     "resolve_model",

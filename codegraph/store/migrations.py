@@ -1,7 +1,8 @@
 """Numbered schema migrations, applied in order; ``PRAGMA user_version`` records the last one applied.
 
 Each migration runs in its own transaction. Never edit a released migration: add a new one.
-The sqlite-vec table is created by the store when the model (and so the vector width) is known.
+The sqlite-vec table is created by :func:`reset_vector_table` when a model (and so the vector width) binds the
+index.
 """
 
 from __future__ import annotations
@@ -87,6 +88,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX chunks_symbol ON chunks(symbol COLLATE NOCASE);
     """,
 )
+
+
+def reset_vector_table(conn: Any, dim: int) -> None:
+    """(Re)create the sqlite-vec ``vec0`` table ``embeddings_vec`` for ``dim``-wide float32 vectors, cosine
+    distance; rowid = ``embeddings.id``. Its width depends on the model, so it is created when a model binds the
+    index (inside the caller's transaction), not by a numbered migration; this is the only DDL outside them.
+
+    Raises:
+        ValueError: ``dim`` is not a positive integer.
+    """
+    if not isinstance(dim, int) or dim <= 0:
+        raise ValueError(f"vector width must be a positive integer, got {dim!r}")
+    conn.execute("DROP TABLE IF EXISTS embeddings_vec")
+    conn.execute(f"CREATE VIRTUAL TABLE embeddings_vec USING vec0(embedding float[{dim}] distance_metric=cosine)")
 
 
 def migrate(conn: Any) -> int:

@@ -9,7 +9,7 @@ crash or Ctrl-C leaves the previous consistent state.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import IndexError_, IndexNotFoundError
+from ..errors import IndexNotFoundError
 from ..types import Chunk, SourceFile
 from .fts import fts_query, fts_text
-from .migrations import migrate
+from .migrations import migrate, reset_vector_table
 from .sqlite import connect
 
 if TYPE_CHECKING:
@@ -79,6 +79,30 @@ class ChunkRow:
     span_start: int
     span_end: int
     code: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowFilter:
+    """Which chunks a query may return, applied inside SQL.
+
+    Attributes:
+        languages: only files of these language ids (``None``: all).
+        path_ok: only paths for which this returns true (``None``: all); called by SQLite per candidate file
+            path, as the SQL function ``codegraph_path_ok``.
+    """
+
+    languages: frozenset[str] | None = None
+    path_ok: Callable[[str], bool] | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """``(" AND ...", params)`` to append to a WHERE clause over ``files f``; ``("", [])`` when inactive."""
+        clause, params = "", []
+        if self.languages:
+            clause += f" AND f.language IN ({','.join('?' * len(self.languages))})"
+            params += sorted(self.languages)
+        if self.path_ok is not None:
+            clause += " AND codegraph_path_ok(f.path)"
+        return clause, params
 
 
 _CHUNK_COLUMNS = (
@@ -141,6 +165,22 @@ class Store:
             raise
         self.conn.execute("COMMIT")
 
+    def _select_in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> Iterator[Any]:
+        """Rows of ``sql`` whose ``{marks}`` placeholder is an ``IN`` list over ``values``, bound
+        :data:`SQL_IN_BATCH` at a time (``params`` follow the list)."""
+        for start in range(0, len(values), SQL_IN_BATCH):
+            part = list(values[start : start + SQL_IN_BATCH])
+            yield from self.conn.execute(sql.format(marks=",".join("?" * len(part))), [*part, *params])
+
+    def _where(self, where: RowFilter | None) -> tuple[str, list[Any]]:
+        """The filter's SQL, with its path predicate registered on the connection."""
+        if where is None:
+            return "", []
+        if where.path_ok is not None:
+            predicate = where.path_ok
+            self.conn.create_function("codegraph_path_ok", 1, lambda path: 1 if predicate(path) else 0)
+        return where.sql()
+
     # -- meta ---------------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         """A value of the ``meta`` table, or ``None``."""
@@ -178,10 +218,7 @@ class Store:
         with self.transaction():
             for table in ("chunks_fts", "chunks", "files", "embeddings"):
                 self.conn.execute(f"DELETE FROM {table}")
-            self.conn.execute("DROP TABLE IF EXISTS embeddings_vec")
-            self.conn.execute(
-                f"CREATE VIRTUAL TABLE embeddings_vec USING vec0(embedding float[{dim}] distance_metric=cosine)"
-            )
+            reset_vector_table(self.conn, dim)
             self.set_meta(
                 {
                     "model_id": model_id,
@@ -199,13 +236,7 @@ class Store:
         sql = "SELECT id, path, size, mtime_ns, content_hash FROM files"
         if paths is None:
             return {r[1]: FileRow(*r) for r in self.conn.execute(sql)}
-        wanted = list(paths)
-        out: dict[str, FileRow] = {}
-        for start in range(0, len(wanted), SQL_IN_BATCH):
-            part = wanted[start : start + SQL_IN_BATCH]
-            rows = self.conn.execute(f"{sql} WHERE path IN ({','.join('?' * len(part))})", part)
-            out.update((r[1], FileRow(*r)) for r in rows)
-        return out
+        return {r[1]: FileRow(*r) for r in self._select_in(sql + " WHERE path IN ({marks})", list(paths))}
 
     def touch_files(self, updates: Sequence[tuple[int, int, int]]) -> None:
         """Record new ``(size, mtime_ns)`` for files whose content hash did not change: ``(id, size, mtime_ns)``."""
@@ -283,13 +314,8 @@ class Store:
     # -- embeddings cache -------------------------------------------------------------------------------------
     def lookup_embeddings(self, keys: Sequence[bytes]) -> dict[bytes, int]:
         """Embedding ids of the cache keys already stored (missing keys are absent from the result)."""
-        found: dict[bytes, int] = {}
-        for start in range(0, len(keys), SQL_IN_BATCH):
-            part = keys[start : start + SQL_IN_BATCH]
-            marks = ",".join("?" * len(part))
-            for key, emb_id in self.conn.execute(f"SELECT key, id FROM embeddings WHERE key IN ({marks})", part):
-                found[bytes(key)] = int(emb_id)
-        return found
+        rows = self._select_in("SELECT key, id FROM embeddings WHERE key IN ({marks})", keys)
+        return {bytes(key): int(emb_id) for key, emb_id in rows}
 
     def add_embeddings(self, keys: Sequence[bytes], vectors: npt.NDArray[np.float32]) -> list[int]:
         """Store new embeddings (one transaction). ``vectors``: float32 ``(len(keys), dim)``. Returns their ids."""
@@ -320,23 +346,28 @@ class Store:
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def cosine_scan(self, vector: npt.NDArray[np.float32]) -> list[tuple[int, float]]:
-        """Cosine distance from ``vector`` to every chunk's embedding, computed inside SQLite (no KNN index).
-
-        The fallback when filtered results do not fit in sqlite-vec's largest KNN ``k``.
+    def cosine_scan(
+        self, vector: npt.NDArray[np.float32], *, limit: int, where: RowFilter | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``limit`` chunks nearest to ``vector`` by cosine distance among those that pass ``where``,
+        computed inside SQLite without the KNN index (the fallback when filtered results do not fit in
+        sqlite-vec's largest KNN ``k``).
 
         Returns:
-            ``[(chunk_id, cosine_distance)]`` in no particular order.
+            ``[(chunk_id, cosine_distance)]``, nearest first; distance in [0, 2].
         """
+        clause, params = self._where(where)
         rows = self.conn.execute(
-            "SELECT c.id, vec_distance_cosine(v.embedding, ?) FROM chunks c "
-            "JOIN embeddings_vec v ON v.rowid = c.embedding_id",
-            (np.ascontiguousarray(vector, dtype=np.float32).tobytes(),),
+            "SELECT c.id, vec_distance_cosine(v.embedding, ?) AS d FROM chunks c "
+            "JOIN files f ON f.id = c.file_id JOIN embeddings_vec v ON v.rowid = c.embedding_id "
+            f"WHERE 1 = 1{clause} ORDER BY d LIMIT ?",
+            (np.ascontiguousarray(vector, dtype=np.float32).tobytes(), *params, limit),
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def bm25(self, query: str, k: int) -> list[tuple[int, float]]:
-        """Best ``k`` chunks for a keyword query by FTS5 BM25 over path, symbol and identifier-split code.
+    def bm25(self, query: str, k: int, *, where: RowFilter | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` chunks (among those that pass ``where``) for a keyword query by FTS5 BM25 over path, symbol
+        and identifier-split code.
 
         Returns:
             ``[(chunk_id, score)]``, best first; ``score`` is the negated FTS5 ``bm25()`` (higher is better).
@@ -344,35 +375,63 @@ class Store:
         expression = fts_query(query)
         if expression is None:
             return []
-        rows = self.conn.execute(
-            "SELECT rowid, bm25(chunks_fts, ?, ?, ?) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
-            "ORDER BY rank LIMIT ?",
-            (*BM25_WEIGHTS, expression, k),
-        )
+        if where is None:
+            rows = self.conn.execute(
+                "SELECT rowid, bm25(chunks_fts, ?, ?, ?) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "ORDER BY rank LIMIT ?",
+                (*BM25_WEIGHTS, expression, k),
+            )
+        else:
+            clause, params = self._where(where)
+            rows = self.conn.execute(
+                "SELECT chunks_fts.rowid, bm25(chunks_fts, ?, ?, ?) AS rank FROM chunks_fts "
+                "JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id "
+                f"WHERE chunks_fts MATCH ?{clause} ORDER BY rank LIMIT ?",
+                (*BM25_WEIGHTS, expression, *params, k),
+            )
         return [(int(r[0]), -float(r[1])) for r in rows]
 
-    def _chunk_rows(self, column: str, values: Sequence[int]) -> Iterator[ChunkRow]:
-        """Chunks whose ``column`` (``id`` or ``embedding_id``) is in ``values``, :data:`SQL_IN_BATCH` per query."""
-        for start in range(0, len(values), SQL_IN_BATCH):
-            part = list(values[start : start + SQL_IN_BATCH])
-            marks = ",".join("?" * len(part))
-            sql = (
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.{column} IN ({marks})"
-            )
-            for row in self.conn.execute(sql, part):
-                yield ChunkRow(*row)
+    def _chunk_rows(self, column: str, values: Sequence[int], where: RowFilter | None) -> Iterator[ChunkRow]:
+        """Chunks whose ``column`` (``id`` or ``embedding_id``) is in ``values`` and that pass ``where``."""
+        clause, params = self._where(where)
+        sql = f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.{column} IN ({{marks}})"
+        for row in self._select_in(sql + clause, values, params):
+            yield ChunkRow(*row)
 
-    def chunks_by_embedding(self, embedding_ids: Sequence[int]) -> dict[int, list[ChunkRow]]:
-        """Chunks that use each embedding id (identical text in several places shares one embedding)."""
+    def chunks_by_embedding(
+        self, embedding_ids: Sequence[int], *, where: RowFilter | None = None
+    ) -> dict[int, list[ChunkRow]]:
+        """Chunks that use each embedding id (identical text in several places shares one embedding) and pass
+        ``where``."""
         out: dict[int, list[ChunkRow]] = {}
-        for chunk in self._chunk_rows("embedding_id", embedding_ids):
+        for chunk in self._chunk_rows("embedding_id", embedding_ids, where):
             out.setdefault(chunk.embedding_id, []).append(chunk)
         return out
 
-    def find_definitions(self, name: str, *, scope: str | None = None, limit: int = 50) -> list[ChunkRow]:
-        """Chunks that define ``name`` (function, method or class chunks whose symbol is ``name``), exact-case
-        matches first, then case-insensitive ones; with ``scope``, only those whose scope is ``scope`` or ends
-        with ``.scope``.
+    def find_definition(self, path: str, name: str) -> tuple[int, int, str] | None:
+        """The first definition named ``name`` (bare, or qualified ``Scope.name``) in the file ``path``.
+
+        Returns:
+            ``(span_start, span_end, language)`` of the whole definition (1-based inclusive lines), or ``None``.
+        """
+        row = self.conn.execute(
+            "SELECT c.span_start, c.span_end, f.language FROM chunks c JOIN files f ON f.id = c.file_id "
+            "WHERE f.path = ? AND (c.symbol = ? OR c.scope || '.' || c.symbol = ?) ORDER BY c.span_start LIMIT 1",
+            (path, name, name),
+        ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
+
+    def indexed_files(self, language: str) -> list[tuple[str, int]]:
+        """``(path, size in bytes)`` of every indexed file of ``language``, by path."""
+        rows = self.conn.execute("SELECT path, size FROM files WHERE language = ? ORDER BY path", (language,))
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    def find_definitions(
+        self, name: str, *, scope: str | None = None, limit: int = 50, where: RowFilter | None = None
+    ) -> list[ChunkRow]:
+        """Chunks that define ``name`` (function, method or class chunks whose symbol is ``name``) and pass
+        ``where``, exact-case matches first, then case-insensitive ones; with ``scope``, only those whose scope is
+        ``scope`` or ends with ``.scope``.
 
         Returns:
             Up to ``limit`` chunks, exact-case matches first, then by path and line.
@@ -385,13 +444,14 @@ class Store:
         if scope is not None:
             sql += "AND (c.scope = ? OR c.scope LIKE ?) "
             params += [scope, f"%.{scope}"]
-        sql += "ORDER BY c.symbol != ?, f.path, c.start_line LIMIT ?"
-        params += [name, limit]
+        clause, extra = self._where(where)
+        sql += clause + " ORDER BY c.symbol != ?, f.path, c.start_line LIMIT ?"
+        params += [*extra, name, limit]
         return [ChunkRow(*row) for row in self.conn.execute(sql, params)]
 
-    def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
-        """Chunks by id."""
-        return {chunk.id: chunk for chunk in self._chunk_rows("id", chunk_ids)}
+    def chunks_by_id(self, chunk_ids: Sequence[int], *, where: RowFilter | None = None) -> dict[int, ChunkRow]:
+        """Chunks by id (those that pass ``where``)."""
+        return {chunk.id: chunk for chunk in self._chunk_rows("id", chunk_ids, where)}
 
     def count(self, table: str) -> int:
         """Rows in ``files``, ``chunks`` or ``embeddings``."""
@@ -402,16 +462,3 @@ class Store:
     def check_integrity(self) -> str:
         """``PRAGMA integrity_check`` result (``"ok"`` when healthy)."""
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
-
-
-def require_model_match(store: Store, model_id: str) -> None:
-    """Raise if the index was built with another model than ``model_id``.
-
-    Raises:
-        IndexError_: with the fix (re-index, or search with the index's model).
-    """
-    built_with = store.get_meta("model_id")
-    if built_with is not None and built_with != model_id:
-        raise IndexError_(
-            f"the index was built with model {built_with}, not {model_id}; re-index with: codegraph index"
-        )
