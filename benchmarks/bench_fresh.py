@@ -75,10 +75,10 @@ import codegraph.status
 import codegraph.store
 import codegraph.watch
 from codegraph.chunk import chunk_source, embedding_text
-from codegraph.chunk.languages import detect_language
 from codegraph.config import resolve_settings
 from codegraph.discover import BINARY_SNIFF_BYTES, read_source, walk_files
 from codegraph.index import cache_key
+from codegraph.languages import detect_language
 from codegraph.types import SourceFile
 
 # codegraph imports its modules lazily; the ones above are imported now so that one version of the library is

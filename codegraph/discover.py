@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pathspec
 
-from .chunk.languages import TEXT, detect_language
+from .languages import TEXT, detect_language
 from .types import SourceFile
 
 ALWAYS_SKIPPED_DIRS = frozenset({".git", ".codegraph", ".hg", ".svn", ".jj"})

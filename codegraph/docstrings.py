@@ -5,7 +5,7 @@ Code Search", arXiv:1909.09436): a documented function gives one (query, code) p
 sentence of its doc comment and the code the function with that comment removed. The cleaning follows the dev
 benchmark's method (``shared/eval/README.md``, "Method") so that mined training queries read like its queries.
 
-Doc comments recognised, per language id (:mod:`codegraph.chunk.languages`):
+Doc comments recognised, per language id (:mod:`codegraph.languages`):
 
 - ``python``: the docstring (first statement of the body, a plain string literal).
 - ``javascript`` / ``typescript`` / ``tsx`` / ``java``: one ``/** ... */`` block right above the definition (one
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chunk.languages import query_matches, ts_parser
+from .chunk.grammars import query_matches, ts_parser
 from .chunk.nodes import Nested, end_row, node_text
 
 MIN_BODY_LINES = 3

@@ -535,7 +535,7 @@ def evaluate(
     Args:
         eval_set: from :func:`build_eval_set`.
         models: model names (``minilm``, ``code``, ...); every one is resolved before any work starts.
-        modes: search modes among :data:`codegraph.search.MODES`.
+        modes: search modes among :data:`codegraph.ranking.MODES`.
         progress: optional callback, see :data:`EvalProgressFn`.
         options: ranking options for :class:`~codegraph.search.Searcher` (default: the search defaults).
         settings: resolved settings (threads, batch size, file size limit); default: resolved from the
@@ -552,7 +552,8 @@ def evaluate(
     """
     from .embed import open_embedder, resolve_model
     from .index import index_repo
-    from .search import MODES, Searcher
+    from .ranking import MODES
+    from .search import Searcher
     from .store import INDEX_DIR, Store
 
     if not models:

@@ -21,7 +21,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .chunk.identifiers import split_identifier
+from .identifiers import split_identifier
+
+MODES = ("hybrid", "semantic", "keyword")
+"""Search modes: vector KNN and BM25 fused, vector KNN only, BM25 only."""
 
 TEST_MODES = ("include", "demote", "exclude")
 """What search does with test, example, vendored and generated code."""

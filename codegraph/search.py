@@ -6,13 +6,14 @@ the definition's full line range and the best window as snippet.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ConfigError
 from .ranking import (
+    MODES,
     TEST_MODES,
     identifier_query,
     path_class,
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from .embed.protocol import Embedder
-
-MODES = ("hybrid", "semantic", "keyword")
 
 RRF_K = 60
 """Reciprocal rank fusion constant: score = sum over rankings of 1 / (RRF_K + rank), rank 1-based.
@@ -347,20 +346,3 @@ def _group(scored: Iterable[tuple[ChunkRow, float]], k: int) -> list[tuple[Chunk
         if len(out) >= k:
             break
     return out
-
-
-def parse_languages(values: Sequence[str] | None) -> frozenset[str] | None:
-    """Validate ``--lang`` values (comma-separated or repeated).
-
-    Raises:
-        ConfigError: an unknown language id (the message lists the known ones).
-    """
-    from .chunk import LANGUAGE_NAMES
-
-    if not values:
-        return None
-    names = {v.strip().lower() for value in values for v in value.split(",") if v.strip()}
-    unknown = sorted(names - set(LANGUAGE_NAMES))
-    if unknown:
-        raise ConfigError(f"unknown language {', '.join(unknown)}; known: {', '.join(LANGUAGE_NAMES)}")
-    return frozenset(names)

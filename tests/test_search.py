@@ -7,7 +7,8 @@ import pytest
 from codegraph.embed import OnnxEncoder
 from codegraph.errors import ConfigError
 from codegraph.index import index_repo
-from codegraph.search import Filters, Searcher, SearchOptions, parse_languages
+from codegraph.languages import parse_languages
+from codegraph.search import Filters, Searcher, SearchOptions
 
 from .conftest import write_files
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegraph.chunk.identifiers import split_identifier
 from codegraph.errors import IndexError_, IndexNotFoundError
+from codegraph.identifiers import split_identifier
 from codegraph.store import Store, find_index_root
 from codegraph.store.fts import fts_query, fts_text
 from codegraph.store.migrations import MIGRATIONS, migrate

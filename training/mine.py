@@ -49,8 +49,9 @@ from artifacts import (  # noqa: E402
     write_lock,
 )
 
-from codegraph.chunk import chunk_source, detect_language, embedding_text  # noqa: E402
+from codegraph.chunk import chunk_source, embedding_text  # noqa: E402
 from codegraph.docstrings import find_documented, normalize_query, query_issue, strip_docs  # noqa: E402
+from codegraph.languages import detect_language  # noqa: E402
 
 log = logging.getLogger("codegraph.training")
 

@@ -64,7 +64,7 @@ def code_vocabulary(pairs: list[dict[str, str]], teacher: Path, size: int) -> li
 
     from tokenizers import Tokenizer
 
-    from codegraph.chunk.identifiers import split_identifier
+    from codegraph.identifiers import split_identifier
 
     counts: Counter[str] = Counter()
     for p in pairs:

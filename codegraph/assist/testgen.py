@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 
 from ..config import Settings
 from ..errors import TargetError
+from ..languages import ASSIST_LANGUAGES
 from ..store import Store
 from ..store.snippets import insert_test_run
 from ..types import Hit, Snippet
@@ -123,8 +124,8 @@ def resolve_target(store: Store, target: str) -> Target:
     if found is None:
         raise TargetError(f"no definition {name!r} in {path} in the index (is the index fresh? codegraph index)")
     start, end, language = found
-    if language not in prompts.LANGUAGES:
-        raise TargetError(f"{path}: codegraph test supports {', '.join(prompts.LANGUAGES)}, not {language}")
+    if language not in ASSIST_LANGUAGES:
+        raise TargetError(f"{path}: codegraph test supports {', '.join(ASSIST_LANGUAGES)}, not {language}")
     source_file = store.root / path
     try:
         text = source_file.read_text(encoding="utf-8")

@@ -29,9 +29,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..identifiers import split_identifier
+from ..languages import TEXT
 from ..types import Chunk
-from .identifiers import split_identifier
-from .languages import TEXT, query_matches, ts_parser
+from .grammars import query_matches, ts_parser
 from .nodes import Nested, end_row, node_text
 from .remainders import Piece as _Piece
 from .remainders import is_meaningful, merge_small, trim_noise
@@ -388,7 +389,7 @@ def chunk_source(
 
     Args:
         path: repository-relative POSIX path (recorded in the chunks and their embedded text).
-        language: language id from :func:`~codegraph.chunk.languages.detect_language`.
+        language: language id from :func:`~codegraph.languages.detect_language`.
         source: the file's text.
         max_tokens: the model's input limit in tokens (special tokens included); longer chunks are split.
         count_tokens: token counter (default: :func:`estimate_tokens`).

@@ -30,13 +30,6 @@ def load_encoder(name: str | None, settings: Settings) -> OnnxEncoder | StaticEn
     return open_embedder(model, threads=settings.threads, batch_size=settings.batch_size)
 
 
-def encoder_for_index(model_id: str | None, settings: Settings) -> OnnxEncoder | StaticEncoder:
-    """The encoder of the model that built an index (see :func:`codegraph.embed.encoder_for_index`)."""
-    from ..embed import encoder_for_index as for_index
-
-    return for_index(model_id, threads=settings.threads, batch_size=settings.batch_size)
-
-
 def settings_for(root: Path | None, **overrides: Any) -> Settings:
     """Resolve settings for ``root`` with CLI flag overrides (``None`` values ignored)."""
     return resolve_settings(root, overrides=overrides)

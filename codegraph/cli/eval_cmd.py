@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..ranking import MODES
+
 if TYPE_CHECKING:
     from ..config import Settings
     from ..evaluate import EvalProgressFn
     from .render import IndexProgress
 
-MODES = ("hybrid", "semantic", "keyword")  # == codegraph.search.MODES (kept here so --help stays light)
 _STAGES = {
     "load": "loading model",
     "chunk": "chunking files",
@@ -79,7 +80,7 @@ def evaluate(
     from ..errors import ConfigError
     from ..evaluate import build_eval_set
     from ..evaluate import evaluate as run_eval
-    from ..search import parse_languages
+    from ..languages import parse_languages
     from . import render
     from .common import settings_for, stdout_json
 

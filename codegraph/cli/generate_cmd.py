@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from ..store import Store
-    from ..types import Hit
-
-LANGS = ("python", "javascript", "ruby")  # == codegraph.assist.prompts.LANGUAGES (kept here so --help stays light)
+from ..languages import ASSIST_LANGUAGES
 
 _DIR_HELP = "Use the index at or above this directory."
 
@@ -24,25 +20,13 @@ def verbose_logging(enabled: bool) -> None:
         logging.getLogger("codegraph.llm").setLevel(logging.INFO)
 
 
-def retrieve(store: Store, query: str, *, language: str | None, k: int) -> list[Hit]:
-    """Context for a request: hybrid search in ``language`` (all languages when it finds nothing)."""
-    from ..search import Filters, Searcher
-    from .common import encoder_for_index, settings_for
-
-    if k == 0:
-        return []
-    searcher = Searcher(store, encoder_for_index(store.get_meta("model_id"), settings_for(store.root)))
-    hits: list[Hit] = []
-    if language:
-        hits = searcher.search(query, k=k, filters=Filters(languages=frozenset({language})))
-    return hits or searcher.search(query, k=k)
-
-
 def generate(
     request: Annotated[str, typer.Argument(help="What to write (with --refine ID: the feedback, English or 日本語).")],
     lang: Annotated[
         str | None,
-        typer.Option("--lang", "-l", help=f"{' | '.join(LANGS)} (default: the language of the best context)."),
+        typer.Option(
+            "--lang", "-l", help=f"{' | '.join(ASSIST_LANGUAGES)} (default: the language of the best context)."
+        ),
     ] = None,
     k: Annotated[int, typer.Option("-k", min=0, max=50, help="Context chunks retrieved from the index.")] = 6,
     refine: Annotated[
@@ -61,6 +45,7 @@ def generate(
     The model is any OpenAI-compatible chat API: CODEGRAPH_LLM_BASE_URL (e.g. http://localhost:11434/v1 for
     Ollama), CODEGRAPH_LLM_MODEL, and the key in OPENAI_API_KEY (or the variable CODEGRAPH_LLM_API_KEY_ENV names).
     """
+    from ..assist.context import answer_language, retrieve_context
     from ..assist.generate import generate_snippet, refine_snippet
     from ..assist.llm import api_key
     from ..assist.snippets import get_snippet
@@ -68,8 +53,8 @@ def generate(
     from . import render
     from .common import settings_for, stdout_json
 
-    if lang is not None and lang not in LANGS:
-        raise typer.BadParameter(f"must be one of: {', '.join(LANGS)}", param_hint="--lang")
+    if lang is not None and lang not in ASSIST_LANGUAGES:
+        raise typer.BadParameter(f"must be one of: {', '.join(ASSIST_LANGUAGES)}", param_hint="--lang")
     verbose_logging(verbose)
     root = find_index_root(directory)
     settings = settings_for(root)
@@ -78,11 +63,12 @@ def generate(
         with render.answer_stream(enabled=not as_json) as on_text:
             if refine is not None:
                 parent = get_snippet(store, refine)
-                hits = retrieve(store, f"{parent.prompt}\n{request}", language=parent.language, k=k)
+                query = f"{parent.prompt}\n{request}"
+                hits = retrieve_context(store, query, language=parent.language, k=k, settings=settings)
                 snippet = refine_snippet(store, refine, request, hits=hits, settings=settings, on_text=on_text)
             else:
-                hits = retrieve(store, request, language=lang, k=k)
-                language = lang or next((h.language for h in hits if h.language in LANGS), "python")
+                hits = retrieve_context(store, request, language=lang, k=k, settings=settings)
+                language = answer_language(lang, hits)
                 snippet = generate_snippet(
                     store, request, language=language, hits=hits, settings=settings, plan=plan, on_text=on_text
                 )

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-MODES = ("hybrid", "semantic", "keyword")  # == codegraph.search.MODES (kept here so --help stays light)
-TEST_MODES = ("include", "demote", "exclude")  # == codegraph.ranking.TEST_MODES
+from ..ranking import MODES, TEST_MODES
 
 
 def search(
@@ -54,10 +53,12 @@ def search(
     Hybrid mode (default) fuses semantic vector search and BM25 keyword search by reciprocal rank fusion.
     A query that names an identifier (ConfigDict, parse_header, Client.send) ranks its definition first.
     """
+    from ..embed import encoder_for_index
     from ..errors import ConfigError, IndexNotFoundError
-    from ..search import Filters, Searcher, SearchOptions, parse_languages
+    from ..languages import parse_languages
+    from ..search import Filters, Searcher, SearchOptions
     from ..store import Store, find_index_root
-    from .common import encoder_for_index, settings_for, stdout_json
+    from .common import settings_for, stdout_json
 
     if mode not in MODES:
         raise typer.BadParameter(f"must be one of: {', '.join(MODES)}", param_hint="--mode")
@@ -79,7 +80,9 @@ def search(
     store = Store.open(root)
     try:
         searcher = Searcher(
-            store, encoder_for_index(store.get_meta("model_id"), settings), options=SearchOptions(tests=tests)
+            store,
+            encoder_for_index(store.get_meta("model_id"), threads=settings.threads, batch_size=settings.batch_size),
+            options=SearchOptions(tests=tests),
         )
         if query == "-":
             for line in sys.stdin:

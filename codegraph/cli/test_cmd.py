@@ -38,13 +38,14 @@ def test(
     repairs the code (a new snippet revision) or the tests, for up to N rounds. Every round is stored.
     Exit status: 0 when the last round passes, 1 otherwise.
     """
+    from ..assist.context import retrieve_context
     from ..assist.llm import api_key
     from ..assist.sandbox import MIB, SandboxLimits, enforced_limits
     from ..assist.testgen import all_passed, resolve_target, run_test_rounds
     from ..store import Store, find_index_root
     from . import render
     from .common import settings_for, stdout_json
-    from .generate_cmd import retrieve, verbose_logging
+    from .generate_cmd import verbose_logging
 
     verbose_logging(verbose)
     root = find_index_root(directory)
@@ -56,7 +57,7 @@ def test(
             render.err.print(f"sandbox: {line}", highlight=False, markup=False)
     with Store.open(root) as store:
         goal = resolve_target(store, target)
-        hits = retrieve(store, goal.code[:2000], language=goal.language, k=k)
+        hits = retrieve_context(store, goal.code[:2000], language=goal.language, k=k, settings=settings)
         rounds = run_test_rounds(
             store,
             goal,

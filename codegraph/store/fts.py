@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..chunk.identifiers import split_identifier
+from ..identifiers import split_identifier
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 STOPWORDS = frozenset(

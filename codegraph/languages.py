@@ -1,19 +1,15 @@
-"""Languages: file extensions, shebangs, and the one place that imports the tree-sitter bindings.
-
-Each grammar comes from its own PyPI wheel (``tree-sitter-python`` ...), which bundles the compiled grammar, so
-nothing is downloaded at run time (``tree-sitter-language-pack`` 1.x downloads grammars and fails offline).
-Definition queries live in ``queries/<language>.scm`` (see ``queries/README.md``).
+"""The language table: every language id codegraph knows, its file extensions and names, and how a file's
+language is detected. A leaf module (standard library only) used by discovery, chunking, the store's filters,
+search's ``--lang`` and the assistants; the tree-sitter side lives in :mod:`codegraph.chunk.grammars`.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path, PurePosixPath
-from typing import Any
+from pathlib import PurePosixPath
 
-QUERIES_DIR = Path(__file__).resolve().parent / "queries"
+from .errors import ConfigError
 
 TEXT = "text"
 """Language id of files without a grammar: chunked as line windows."""
@@ -52,7 +48,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
     LanguageSpec("csharp", (".cs",), "tree_sitter_c_sharp"),
     LanguageSpec("ruby", (".rb", ".rake", ".gemspec", ".ru"), "tree_sitter_ruby", filenames=("Rakefile", "Gemfile")),
 )
-BY_NAME = {spec.name: spec for spec in LANGUAGES}
+BY_NAME: dict[str, LanguageSpec] = {spec.name: spec for spec in LANGUAGES}
 _BY_EXT = {ext: spec.name for spec in LANGUAGES for ext in spec.extensions}
 _BY_FILENAME = {fname: spec.name for spec in LANGUAGES for fname in spec.filenames}
 _SHEBANGS = (("python", "python"), ("node", "javascript"), ("deno", "typescript"), ("ruby", "ruby"))
@@ -79,41 +75,20 @@ def detect_language(path: str, head: bytes = b"") -> str:
     return TEXT
 
 
-@cache
-def ts_language(name: str) -> Any:
-    """The ``tree_sitter.Language`` for a language id (cached).
+ASSIST_LANGUAGES: dict[str, str] = {"python": "Python", "javascript": "JavaScript", "ruby": "Ruby"}
+"""Languages ``generate`` and ``test`` support: id -> display name."""
+
+
+def parse_languages(values: Sequence[str] | None) -> frozenset[str] | None:
+    """Validate ``--lang`` values (comma-separated or repeated); ``None`` when none are given.
 
     Raises:
-        KeyError: no grammar for ``name``.
+        ConfigError: an unknown language id (the message lists the known ones).
     """
-    import tree_sitter
-
-    spec = BY_NAME[name]
-    module = importlib.import_module(spec.module)
-    return tree_sitter.Language(getattr(module, spec.function)())
-
-
-@cache
-def ts_parser(name: str) -> Any:
-    """A ``tree_sitter.Parser`` for a language id (cached; parsers are not thread-safe)."""
-    import tree_sitter
-
-    return tree_sitter.Parser(ts_language(name))
-
-
-@cache
-def ts_query(name: str) -> Any:
-    """The compiled definitions query of ``queries/<queries or name>.scm`` for language ``name`` (cached)."""
-    import tree_sitter
-
-    spec = BY_NAME[name]
-    source = (QUERIES_DIR / f"{spec.queries or spec.name}.scm").read_text(encoding="utf-8")
-    return tree_sitter.Query(ts_language(name), source)
-
-
-def query_matches(name: str, root: Any) -> list[tuple[int, dict[str, list[Any]]]]:
-    """Run the definitions query of ``name`` over a syntax tree node: ``[(pattern_index, {capture: [nodes]})]``."""
-    import tree_sitter
-
-    cursor = tree_sitter.QueryCursor(ts_query(name))
-    return list(cursor.matches(root))
+    if not values:
+        return None
+    names = {v.strip().lower() for value in values for v in value.split(",") if v.strip()}
+    unknown = sorted(names - set(LANGUAGE_NAMES))
+    if unknown:
+        raise ConfigError(f"unknown language {', '.join(unknown)}; known: {', '.join(LANGUAGE_NAMES)}")
+    return frozenset(names)
