@@ -107,7 +107,7 @@ import codegraph.search
 import codegraph.store
 from codegraph.chunk import chunk_source, embedding_text
 from codegraph.config import resolve_settings
-from codegraph.embed.profiles import model_home
+from codegraph.embed.registry import model_home
 from codegraph.embed.runtime import optimized_cache_path
 
 # codegraph imports its modules lazily; the ones above are imported now so that one version of the library is

@@ -23,18 +23,13 @@ key                       environment variable            meaning
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ._compat import tomllib
 from .errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 """Default size limit for indexed files (bytes). Generated or vendored files above it rarely help search."""

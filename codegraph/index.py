@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xxhash
 
+from .changes import FileCheck, check_file
 from .chunk import CHUNKER_VERSION, chunk_source, embedding_text
 from .config import Settings, resolve_settings
-from .discover import Skipped, read_source, stat_paths, walk_files
+from .discover import Skipped, stat_paths, walk_files
 from .embed.protocol import Embedder
 from .errors import SourceError
-from .store import INDEX_DIR, FileRow, Store
+from .store import INDEX_DIR, Store
 from .store.lock import DEFAULT_WAIT_S, writer_lock
 from .types import Chunk, IndexStats, SourceFile
 
@@ -66,26 +67,19 @@ class _Pending:
     keys: list[bytes]
 
 
-def _prepare(file: SourceFile, row: FileRow | None, embedder: Embedder) -> _Pending | Skipped | None:
-    """Read and chunk a new or touched file; ``None`` when its bytes equal what the index holds."""
-    try:
-        data, text, language = read_source(file)
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        return Skipped(file.path, reason)
-    content_hash = xxhash.xxh3_128_hexdigest(data)
-    if row is not None and row.content_hash == content_hash:
-        return None
+def _prepare(file: SourceFile, check: FileCheck, embedder: Embedder) -> _Pending:
+    """Chunk a ``new`` or ``changed`` file and compute its chunks' embedded texts and cache keys."""
     chunks = chunk_source(
         file.path,
-        language,
-        text,
+        check.language,
+        check.text,
         max_tokens=embedder.profile.chunk_tokens,
         count_tokens=embedder.count_tokens,
         count_line_tokens=embedder.count_line_tokens,
     )
     texts = [embedding_text(c.path, c.kind, c.qualified_symbol, c.code) for c in chunks]
-    return _Pending(file, language, content_hash, chunks, texts, [cache_key(embedder.model_id, t) for t in texts])
+    keys = [cache_key(embedder.model_id, t) for t in texts]
+    return _Pending(file, check.language, check.content_hash, chunks, texts, keys)
 
 
 def _check_root(root: Path) -> Path:
@@ -166,19 +160,16 @@ def _index_locked(
         touched: list[tuple[int, int, int]] = []
         for n, file in enumerate(files, 1):
             row = known.get(file.path)
-            if row is not None and row.size == file.size and row.mtime_ns == file.mtime_ns:
+            check = check_file(file, row)
+            if check.kind == "unreadable":
+                skipped.append(Skipped(file.path, check.reason))
+                seen_paths.discard(file.path)
+            elif check.kind in ("unchanged", "touched"):
+                if row is not None and check.kind == "touched":  # same bytes, new mtime
+                    touched.append((row.id, file.size, file.mtime_ns))
                 stats.files_unchanged += 1
             else:
-                outcome = _prepare(file, row, embedder)
-                if isinstance(outcome, Skipped):
-                    skipped.append(outcome)
-                    seen_paths.discard(file.path)
-                elif outcome is None:  # same bytes, new mtime
-                    assert row is not None
-                    touched.append((row.id, file.size, file.mtime_ns))
-                    stats.files_unchanged += 1
-                else:
-                    pending.append(outcome)
+                pending.append(_prepare(file, check, embedder))
             report("chunk", n, len(files))
         stats.files_changed = len(pending)
         stats.files_skipped = len(skipped)

@@ -1,7 +1,7 @@
 """Search: vector KNN (sqlite-vec) and BM25 (FTS5), fused by reciprocal rank fusion.
 
 Results are grouped by what they point at: the windows of one long definition are one result, reported with
-the definition's full line range and the best window as snippet.
+the definition's full line range and the best window as its excerpt.
 """
 
 from __future__ import annotations
@@ -106,12 +106,11 @@ def _unit(row: ChunkRow) -> _Key:
 
 
 def _to_hit(row: ChunkRow, score: float) -> Hit:
-    symbol = f"{row.scope}.{row.symbol}" if row.scope and row.symbol else (row.symbol or row.scope)
     return Hit(
         row.path,
         row.span_start,
         row.span_end,
-        symbol,
+        row.qualified_symbol,
         row.kind,
         row.language,
         score,

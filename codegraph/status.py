@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import xxhash
-
+from .changes import check_file
 from .config import Settings, resolve_settings
-from .discover import read_source, walk_files
+from .discover import walk_files
 from .store import INDEX_DIR, INDEX_FILE, Store
 
 
@@ -30,6 +30,14 @@ class Staleness:
     def count(self) -> int:
         """Number of stale files."""
         return len(self.new) + len(self.changed) + len(self.removed)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"count", "new", "changed", "removed"}``: the ``stale`` object of ``codegraph status --json``."""
+        return {"count": self.count, "new": self.new, "changed": self.changed, "removed": self.removed}
+
+    def check_json(self) -> dict[str, Any]:
+        """``{"fresh", "new", "changed", "removed"}``: what ``codegraph index --check --json`` prints."""
+        return {"fresh": self.count == 0, "new": self.new, "changed": self.changed, "removed": self.removed}
 
 
 @dataclass(slots=True)
@@ -60,6 +68,21 @@ class IndexStatus:
     last_indexed_at: float | None
     stale: Staleness
 
+    def to_json(self) -> dict[str, Any]:
+        """The snapshot as printed by ``codegraph status --json`` (paths as strings)."""
+        return {
+            "root": str(self.root),
+            "database": str(self.database),
+            "model": self.model,
+            "model_sha256": self.model_sha256,
+            "files": self.files,
+            "chunks": self.chunks,
+            "embeddings": self.embeddings,
+            "size_bytes": self.size_bytes,
+            "last_indexed_at": self.last_indexed_at,
+            "stale": self.stale.to_json(),
+        }
+
 
 def find_stale(store: Store, *, settings: Settings) -> Staleness:
     """Compare the tree under ``store.root`` with the index, reading only files whose size or mtime changed.
@@ -70,18 +93,13 @@ def find_stale(store: Store, *, settings: Settings) -> Staleness:
     out = Staleness()
     seen: set[str] = set()
     for file in walk_files(store.root, max_file_bytes=settings.max_file_bytes):
-        row = known.get(file.path)
-        if row is not None and (row.size, row.mtime_ns) == (file.size, file.mtime_ns):
-            seen.add(file.path)
-            continue
-        try:
-            data, _text, _language = read_source(file)
-        except (OSError, ValueError):
+        check = check_file(file, known.get(file.path))
+        if check.kind == "unreadable":
             continue  # not indexable: if it was indexed, it counts as removed below
         seen.add(file.path)
-        if row is None:
+        if check.kind == "new":
             out.new.append(file.path)
-        elif xxhash.xxh3_128_hexdigest(data) != row.content_hash:
+        elif check.kind == "changed":
             out.changed.append(file.path)
     out.removed = sorted(set(known) - seen)
     out.new.sort()

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+def qualified_symbol(scope: str | None, symbol: str | None) -> str | None:
+    """``scope.symbol`` when both exist, else whichever exists, else ``None`` (``("Client", "send")`` ->
+    ``"Client.send"``). Used for chunks being written and for rows read back, so both spell it alike."""
+    if symbol and scope:
+        return f"{scope}.{symbol}"
+    return symbol or scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +67,8 @@ class Chunk:
 
     @property
     def qualified_symbol(self) -> str | None:
-        """``scope.symbol`` when both exist, else whichever exists, else ``None``."""
-        if self.symbol and self.scope:
-            return f"{self.scope}.{self.symbol}"
-        return self.symbol or self.scope
+        """See :func:`qualified_symbol`."""
+        return qualified_symbol(self.scope, self.symbol)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +84,8 @@ class Hit:
         language: language id.
         score: higher is better. Hybrid: reciprocal-rank-fusion score; semantic: cosine similarity in [-1, 1];
             keyword: negated FTS5 BM25 (higher is better).
-        snippet: source text of the best-matching chunk.
-        snippet_line: line number of the snippet's first line (1-based); not part of the JSON contract.
+        excerpt: source text of the best-matching chunk (the JSON key is ``snippet``, per the CLI contract).
+        excerpt_line: line number of the excerpt's first line (1-based); not part of the JSON contract.
     """
 
     path: str
@@ -89,8 +95,8 @@ class Hit:
     kind: str
     language: str
     score: float
-    snippet: str
-    snippet_line: int = 1
+    excerpt: str
+    excerpt_line: int = 1
 
     def to_json(self) -> dict[str, object]:
         """The hit as in the CLI contract (``codegraph search --json``)."""
@@ -102,8 +108,27 @@ class Hit:
             "kind": self.kind,
             "language": self.language,
             "score": round(self.score, 6),
-            "snippet": self.snippet,
+            "snippet": self.excerpt,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    """One query's results, best first (``codegraph search --json`` prints one; stdin mode one per line).
+
+    Attributes:
+        query: the query as given.
+        mode: ``hybrid``, ``semantic`` or ``keyword``.
+        hits: the results, best first.
+    """
+
+    query: str
+    mode: str
+    hits: tuple[Hit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"query", "mode", "results": [hit, ...]}`` with each hit as :meth:`Hit.to_json`."""
+        return {"query": self.query, "mode": self.mode, "results": [h.to_json() for h in self.hits]}
 
 
 @dataclass(slots=True)
@@ -146,6 +171,10 @@ class IndexStats:
     rebuilt: bool = False
     previous_model: str = ""
     warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as printed by ``codegraph index --json`` (every attribute; seconds rounded to ms)."""
+        return asdict(self) | {"seconds": round(self.seconds, 3)}
 
 
 @dataclass(frozen=True, slots=True)

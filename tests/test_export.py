@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from codegraph.embed import OnnxEncoder
-from codegraph.embed.profiles import open_model
+from codegraph.embed.registry import open_model
 from codegraph.errors import FidelityError, ModelError
 
 from .conftest import RunCli

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from codegraph.embed import OnnxEncoder, resolve_model
-from codegraph.embed.profiles import BUNDLED_MODEL, bundled_models_dir, load_profile, model_home, open_model
+from codegraph.embed.profile import load_profile
+from codegraph.embed.registry import BUNDLED_MODEL, bundled_models_dir, model_home, open_model
 from codegraph.errors import ModelError
 
 
@@ -24,10 +25,10 @@ def test_the_default_is_the_bundled_code_model() -> None:
 
 
 def test_default_falls_back_to_minilm_with_a_notice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from codegraph.embed import profiles
+    from codegraph.embed import registry
 
     shutil.copytree(bundled_models_dir() / BUNDLED_MODEL, tmp_path / "models" / BUNDLED_MODEL)
-    monkeypatch.setattr(profiles, "bundled_models_dir", lambda: tmp_path / "models")
+    monkeypatch.setattr(registry, "bundled_models_dir", lambda: tmp_path / "models")
     model = resolve_model(None)
     assert model.profile.name == BUNDLED_MODEL and model.model_id.startswith("minilm@")
     assert model.notice is not None and "'code' is not installed" in model.notice

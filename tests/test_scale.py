@@ -123,7 +123,7 @@ def test_tree_over_every_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         hits = searcher.search("renamed_func", k=3, mode="keyword")
         assert hits and hits[0].path == edited and hits[0].symbol == "renamed_func"
         target = next(h for h in searcher.search("func_17_4", k=5, mode="keyword") if h.symbol == "func_17_4")
-        semantic = searcher.search(target.snippet, k=5, mode="semantic")
+        semantic = searcher.search(target.excerpt, k=5, mode="semantic")
         assert (semantic[0].path, semantic[0].start_line) == (target.path, target.start_line)
         # a filter that keeps one file in 41: more candidates than the KNN limit must be scanned
         only_go = searcher.search("print numbers", k=5, filters=Filters(languages=frozenset({"go"})))

@@ -87,7 +87,7 @@ def test_windows_of_a_long_definition_are_one_result(tmp_path: Path, encoder: On
     assert len(hits) == 1
     assert (hits[0].path, hits[0].start_line, hits[0].end_line) == ("big.py", 1, 122)
     assert hits[0].symbol == "checksum_everything"
-    assert len(hits[0].snippet.splitlines()) < 122  # the best window, not the whole function
+    assert len(hits[0].excerpt.splitlines()) < 122  # the best window, not the whole function
 
 
 def test_an_identifier_in_the_query_ranks_its_definition_first(tmp_path: Path, encoder: OnnxEncoder) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from codegraph.embed import StaticEncoder, open_embedder
-from codegraph.embed.profiles import bundled_models_dir, open_model
+from codegraph.embed.registry import bundled_models_dir, open_model
 from codegraph.errors import ModelError
 from codegraph.index import index_repo
 from codegraph.search import Searcher
@@ -80,7 +80,7 @@ def test_index_and_search_with_a_static_model(tmp_repo: Path, tmp_path: Path) ->
     with Searcher.open(tmp_repo, static) as searcher:
         hits = searcher.search("retry_upload", k=3)
         assert hits[0].symbol == "retry_upload"
-        semantic = searcher.search(hits[0].snippet, k=1, mode="semantic")
+        semantic = searcher.search(hits[0].excerpt, k=1, mode="semantic")
         assert semantic and semantic[0].path == "app/retry.py"
 
 

@@ -18,7 +18,7 @@ import provenance  # noqa: E402
 import static  # noqa: E402
 import train  # noqa: E402
 
-from codegraph.embed.profiles import bundled_models_dir  # noqa: E402
+from codegraph.embed.registry import bundled_models_dir  # noqa: E402
 
 
 def _pairs() -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ import shutil
 import sysconfig
 from pathlib import Path
 
-from codegraph.embed.profiles import bundled_models_dir
+from codegraph.embed.registry import bundled_models_dir
 
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 """Shared size of the tiny models: 2 layers, hidden 32 (so 32-dimensional embeddings)."""

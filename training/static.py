@@ -193,7 +193,7 @@ def install(args: argparse.Namespace, tokenizer: Any, vectors: Any, log: dict[st
     """Write the codegraph model folder (stage, then rename)."""
     import numpy as np
 
-    from codegraph.embed.profiles import sha256_file
+    from codegraph.embed.checksums import sha256_file
 
     stage = args.out.with_name(args.out.name + ".tmp")
     if stage.exists():

@@ -71,7 +71,7 @@ def _system(language: str, task: str, explain_in: str) -> str:
 def context_blocks(hits: Sequence[Hit]) -> str:
     """Retrieved chunks as ``<context>`` data elements, best first."""
     return "\n".join(
-        quote("context", h.snippet, id=i, path=h.path, lines=f"{h.start_line}-{h.end_line}", symbol=h.symbol)
+        quote("context", h.excerpt, id=i, path=h.path, lines=f"{h.start_line}-{h.end_line}", symbol=h.symbol)
         for i, h in enumerate(hits, 1)
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -65,7 +64,7 @@ def index(
         )
     render.rebuild_notice(stats)
     if as_json:
-        stdout_json(dataclasses.asdict(stats) | {"seconds": round(stats.seconds, 3)})
+        stdout_json(stats.to_json())
     else:
         render.index_summary(stats)
 
@@ -83,7 +82,7 @@ def _check(path: Path, settings: Settings, *, as_json: bool) -> None:
     finally:
         store.close()
     if as_json:
-        stdout_json({"fresh": stale.count == 0, "new": stale.new, "changed": stale.changed, "removed": stale.removed})
+        stdout_json(stale.check_json())
     else:
         for label, paths in (("new", stale.new), ("changed", stale.changed), ("removed", stale.removed)):
             for rel in paths:

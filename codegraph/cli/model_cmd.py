@@ -21,27 +21,16 @@ app = typer.Typer(
 _OUT_HELP = "Install here instead of the model store ($CODEGRAPH_HOME/models, default a per-user cache directory)."
 
 
-def _report(name: str, report: ExportReport, *, as_json: bool) -> None:
+def _report(report: ExportReport, *, as_json: bool) -> None:
     from ..embed.export import MIN_MEAN_COSINE
     from . import render
     from .common import stdout_json
 
     if as_json:
-        stdout_json(
-            {
-                "name": name,
-                "directory": str(report.directory),
-                "mean_cosine": report.mean_cosine,
-                "min_cosine": report.min_cosine,
-                "samples": report.samples,
-                "fp32_bytes": report.fp32_bytes,
-                "int8_bytes": report.int8_bytes,
-                "seconds": round(report.seconds, 2),
-            }
-        )
+        stdout_json(report.to_json())
     else:
         render.out.print(
-            f"installed {name} in {report.directory} ({report.int8_bytes / 1e6:.1f} MB INT8, "
+            f"installed {report.name} in {report.directory} ({report.int8_bytes / 1e6:.1f} MB INT8, "
             f"fp32 {report.fp32_bytes / 1e6:.1f} MB) in {report.seconds:.0f}s",
             highlight=False,
         )
@@ -63,7 +52,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print the models as one JSON object.")] = False,
 ) -> None:
     """Show every known model: installed or not, size, where it lives, and which one is the default."""
-    from ..embed.profiles import list_models, model_home
+    from ..embed.registry import list_models, model_home
     from . import render
     from .common import stdout_json
 
@@ -72,25 +61,7 @@ def list_(
         stdout_json(
             {
                 "model_store": str(model_home()),
-                "models": [
-                    {
-                        "name": e.profile.name,
-                        "source": e.profile.source,
-                        "revision": e.profile.revision,
-                        "architecture": e.profile.architecture,
-                        "dim": e.profile.dim,
-                        "max_tokens": e.profile.max_tokens,
-                        "pooling": e.profile.pooling,
-                        "license": e.profile.license,
-                        "installed": e.location is not None,
-                        "bundled": e.bundled,
-                        "location": str(e.location) if e.location else None,
-                        "size_bytes": e.size_bytes,
-                        "default": e.default,
-                        "fidelity_mean_cosine": e.fidelity_mean_cosine,
-                    }
-                    for e in entries
-                ],
+                "models": [e.to_json() for e in entries],
             }
         )
         return
@@ -115,10 +86,10 @@ def pull(
     of the fp32 model's. Offline machines: codegraph model import NAME --from DIR.
     """
     from ..embed.export import pull_model
-    from ..embed.profiles import model_home
+    from ..embed.registry import model_home
 
     report = pull_model(name, out=out or model_home() / name, step=_step)
-    _report(name, report, as_json=as_json)
+    _report(report, as_json=as_json)
 
 
 @app.command("import")
@@ -136,7 +107,7 @@ def import_(
     is installed only if its embeddings of real code stay within mean cosine 0.98 of the fp32 model's.
     """
     from ..embed.export import import_model
-    from ..embed.profiles import model_home
+    from ..embed.registry import model_home
 
     report = import_model(name, source, out=out or model_home() / name, step=_step)
-    _report(name, report, as_json=as_json)
+    _report(report, as_json=as_json)

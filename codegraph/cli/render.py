@@ -16,12 +16,12 @@ from ..types import Hit, IndexStats
 
 if TYPE_CHECKING:
     from ..assist.testgen import Round
-    from ..embed.profiles import ModelEntry
+    from ..embed.registry import ModelEntry
     from ..evaluate import EvalReport
     from ..types import Snippet
 
 SNIPPET_LINES = 12
-"""Lines of each result's snippet shown in human output."""
+"""Lines of each result's excerpt shown in human output."""
 
 WARNINGS_SHOWN = 10
 
@@ -116,7 +116,7 @@ def eval_table(report: EvalReport) -> None:
 
 
 def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
-    """Human-readable results: ``path:start-end  symbol  kind  score`` and a highlighted snippet."""
+    """Human-readable results: ``path:start-end  symbol  kind  score`` and a highlighted excerpt."""
     if not results:
         err.print(f"no results for {query!r} ({mode})", highlight=False)
         return
@@ -128,13 +128,13 @@ def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
             f"{hit.score:.4f}[/]",
             highlight=False,
         )
-        lines = hit.snippet.splitlines()
+        lines = hit.excerpt.splitlines()
         shown = "\n".join(lines[:SNIPPET_LINES])
         syntax = Syntax(
             shown,
             _LEXERS.get(hit.language, hit.language),
             line_numbers=True,
-            start_line=hit.snippet_line,
+            start_line=hit.excerpt_line,
             theme="ansi_dark",
             word_wrap=False,
         )

@@ -58,6 +58,7 @@ def search(
     from ..languages import parse_languages
     from ..search import Filters, Searcher, SearchOptions
     from ..store import Store, find_index_root
+    from ..types import SearchResults
     from .common import settings_for, stdout_json
 
     if mode not in MODES:
@@ -88,13 +89,13 @@ def search(
             for line in sys.stdin:
                 text = line.rstrip("\n")
                 results = searcher.search(text, k=k, mode=mode, filters=filters)
-                stdout_json({"query": text, "mode": mode, "results": [h.to_json() for h in results]})
+                stdout_json(SearchResults(text, mode, tuple(results)).to_json())
             return
         results = searcher.search(query, k=k, mode=mode, filters=filters)
     finally:
         store.close()
     if as_json:
-        stdout_json({"query": query, "mode": mode, "results": [h.to_json() for h in results]})
+        stdout_json(SearchResults(query, mode, tuple(results)).to_json())
     else:
         from . import render
 
@@ -114,7 +115,7 @@ def _git_work_tree(directory: Path) -> Path | None:
 def _first_index(root: Path, *, quiet: bool) -> Path:
     """Index the work tree ``root`` with the fast model (the configured or default model when the fast one is
     not installed) so that a first search answers in seconds; returns ``root``."""
-    from ..embed.profiles import FAST_MODEL, is_installed
+    from ..embed.registry import FAST_MODEL, is_installed
     from ..index import index_repo
     from . import render
     from .common import load_encoder, settings_for

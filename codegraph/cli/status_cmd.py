@@ -21,25 +21,7 @@ def status(
     root = find_index_root(directory)
     st = index_status(root, settings=settings_for(root))
     if as_json:
-        stdout_json(
-            {
-                "root": str(st.root),
-                "database": str(st.database),
-                "model": st.model,
-                "model_sha256": st.model_sha256,
-                "files": st.files,
-                "chunks": st.chunks,
-                "embeddings": st.embeddings,
-                "size_bytes": st.size_bytes,
-                "last_indexed_at": st.last_indexed_at,
-                "stale": {
-                    "count": st.stale.count,
-                    "new": st.stale.new,
-                    "changed": st.stale.changed,
-                    "removed": st.stale.removed,
-                },
-            }
-        )
+        stdout_json(st.to_json())
         return
     from . import render
 

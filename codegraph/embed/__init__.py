@@ -4,8 +4,9 @@ quantisation."""
 from __future__ import annotations
 
 from ..errors import IndexError_
-from .profiles import ModelProfile, ResolvedModel, load_profile, resolve_model
+from .profile import ModelProfile, ResolvedModel, load_profile
 from .protocol import Embedder
+from .registry import resolve_model
 from .runtime import OnnxEncoder
 from .static import StaticEncoder
 

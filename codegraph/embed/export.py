@@ -12,13 +12,15 @@ Steps:
 3. Fidelity check: embed real code chunks (the Python standard library's sources, chunked by codegraph) with
    the fp32 and the INT8 model through the same runtime encoder; refuse the export when the mean cosine is
    below :data:`MIN_MEAN_COSINE`.
-4. Install ``model.onnx``, ``tokenizer.json`` (truncation and padding reset), ``profile.toml``,
-   ``manifest.json`` (sha256 of each file, source, fidelity, tool versions) and any licence files.
+4. Stage ``model.onnx``, ``tokenizer.json`` (truncation and padding reset), ``profile.toml``,
+   ``manifest.json`` (sha256 of each file, source, fidelity, tool versions) and any licence files, then install
+   the staged directory atomically (copied beside the target, then renamed over it).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sysconfig
 import tempfile
@@ -33,7 +35,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import FidelityError, ModelError
-from .profiles import ResolvedModel, load_profile, sha256_file, shipped_profile_dir
+from .checksums import sha256_file
+from .profile import ResolvedModel, load_profile
+from .registry import bundled_profile_dir
 
 MIN_MEAN_COSINE = 0.98
 """Lowest accepted mean cosine similarity between INT8 and fp32 embeddings of the same code chunks."""
@@ -52,6 +56,7 @@ class ExportReport:
     """Result of :func:`import_model`.
 
     Attributes:
+        name: the model's name.
         directory: where the model was installed.
         mean_cosine: mean cosine similarity INT8 vs fp32 over the sample.
         min_cosine: worst single chunk.
@@ -61,6 +66,7 @@ class ExportReport:
         seconds: wall time of the whole import.
     """
 
+    name: str
     directory: Path
     mean_cosine: float
     min_cosine: float
@@ -68,6 +74,19 @@ class ExportReport:
     fp32_bytes: int
     int8_bytes: int
     seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as printed by ``codegraph model pull|import --json``."""
+        return {
+            "name": self.name,
+            "directory": str(self.directory),
+            "mean_cosine": self.mean_cosine,
+            "min_cosine": self.min_cosine,
+            "samples": self.samples,
+            "fp32_bytes": self.fp32_bytes,
+            "int8_bytes": self.int8_bytes,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 def _require_export_extra() -> None:
@@ -169,81 +188,124 @@ def import_model(
     """
     started = time.perf_counter()
     say = step or (lambda message: None)
-    template = profile_dir or shipped_profile_dir(name)
-    profile = load_profile(template)
+    template = profile_dir or bundled_profile_dir(name)
+    load_profile(template)  # a broken template fails before the slow steps
     if not (src / "config.json").is_file():
         raise ModelError(f"{src}: no config.json; --from must be a local Hugging Face model folder")
     _require_export_extra()
-    from optimum.onnxruntime import ORTModelForFeatureExtraction, ORTQuantizer
-    from optimum.onnxruntime.configuration import AutoQuantizationConfig
-
     with tempfile.TemporaryDirectory(prefix="codegraph-export-") as tmp_name:
         tmp = Path(tmp_name)
-        fp32_dir, int8_dir, stage = tmp / "fp32", tmp / "int8", tmp / "model"
-        say("exporting to ONNX (fp32)")
-        # torch's tracer and transformers warn at length about export internals that do not concern the user.
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                ORTModelForFeatureExtraction.from_pretrained(str(src), export=True).save_pretrained(str(fp32_dir))
-            except Exception as exc:  # optimum/torch raise many unrelated types
-                raise ModelError(f"ONNX export of {src} failed: {exc}") from exc
-            say("quantising to INT8 (dynamic, per-channel weights)")
-            qconfig = AutoQuantizationConfig.avx512_vnni(is_static=False, per_channel=True)
-            quantizer = ORTQuantizer.from_pretrained(str(fp32_dir), file_name="model.onnx")
-            quantizer.quantize(save_dir=str(int8_dir), quantization_config=qconfig)
-        int8_file = next(int8_dir.glob("*quantized*.onnx"))
-
-        stage.mkdir()
-        shutil.copyfile(int8_file, stage / "model.onnx")
-        tokenizer = _fast_tokenizer(src)
-        tokenizer.no_truncation()
-        tokenizer.no_padding()
-        tokenizer.save(str(stage / "tokenizer.json"))
-        shutil.copyfile(template / "profile.toml", stage / "profile.toml")
-        for extra in ("LICENSE", "NOTICE"):
-            for candidate in (src / extra, template / extra):
-                if candidate.is_file():
-                    shutil.copyfile(candidate, stage / extra)
-                    break
-
+        fp32_onnx = _export_fp32(src, tmp / "fp32", say)
+        stage = _stage_model(src, template, _quantize_int8(tmp / "fp32", tmp / "int8", say), tmp / "model")
         say(f"checking fidelity on {FIDELITY_SAMPLES} standard-library code chunks")
-        mean_cos, min_cos, samples = _fidelity(stage, fp32_dir / "model.onnx")
+        mean_cos, min_cos, samples = _fidelity(stage, fp32_onnx)
         if mean_cos < min_mean_cosine:
             raise FidelityError(
                 f"INT8 model too far from fp32: mean cosine {mean_cos:.4f} < {min_mean_cosine} "
                 f"(worst {min_cos:.4f}, {samples} chunks); not installed"
             )
-        weights = sorted(p for p in src.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
-        manifest = {
-            "name": profile.name,
-            "source": profile.source,
-            "revision": profile.revision,
-            "source_dir_provenance": provenance if provenance is not None else _source_provenance(src),
-            "source_weights_sha256": {p.name: sha256_file(p) for p in weights},
-            "quantization": "dynamic INT8, per-channel weights (optimum AutoQuantizationConfig.avx512_vnni)",
-            "fidelity": {
-                "mean_cosine": round(mean_cos, 5),
-                "min_cosine": round(min_cos, 5),
-                "samples": samples,
-            },
-            "tools": _versions(),
-            "sha256": {f: sha256_file(stage / f) for f in ("model.onnx", "tokenizer.json")},
-        }
-        (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        fp32_bytes = (fp32_dir / "model.onnx").stat().st_size
-        int8_bytes = (stage / "model.onnx").stat().st_size
+        _write_manifest(stage, src, (mean_cos, min_cos, samples), provenance)
+        fp32_bytes, int8_bytes = fp32_onnx.stat().st_size, (stage / "model.onnx").stat().st_size
         say(f"installing into {out}")
+        _install(stage, out)
+    seconds = time.perf_counter() - started
+    return ExportReport(name, out, mean_cos, min_cos, samples, fp32_bytes, int8_bytes, seconds)
+
+
+def _export_fp32(src: Path, fp32_dir: Path, say: StepFn) -> Path:
+    """Step 1: export ``src`` to an fp32 ONNX graph in ``fp32_dir``; returns its ``model.onnx``."""
+    from optimum.onnxruntime import ORTModelForFeatureExtraction
+
+    say("exporting to ONNX (fp32)")
+    # torch's tracer and transformers warn at length about export internals that do not concern the user.
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ORTModelForFeatureExtraction.from_pretrained(str(src), export=True).save_pretrained(str(fp32_dir))
+        except Exception as exc:  # optimum/torch raise many unrelated types
+            raise ModelError(f"ONNX export of {src} failed: {exc}") from exc
+    return fp32_dir / "model.onnx"
+
+
+def _quantize_int8(fp32_dir: Path, int8_dir: Path, say: StepFn) -> Path:
+    """Step 2: dynamic INT8 quantisation with per-channel weights; returns the quantised ``.onnx`` file."""
+    from optimum.onnxruntime import ORTQuantizer
+    from optimum.onnxruntime.configuration import AutoQuantizationConfig
+
+    say("quantising to INT8 (dynamic, per-channel weights)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        qconfig = AutoQuantizationConfig.avx512_vnni(is_static=False, per_channel=True)
+        quantizer = ORTQuantizer.from_pretrained(str(fp32_dir), file_name="model.onnx")
+        quantizer.quantize(save_dir=str(int8_dir), quantization_config=qconfig)
+    return next(int8_dir.glob("*quantized*.onnx"))
+
+
+def _stage_model(src: Path, template: Path, int8_file: Path, stage: Path) -> Path:
+    """Step 3: gather the model directory in ``stage``: INT8 ``model.onnx``, ``tokenizer.json`` (truncation and
+    padding reset), ``profile.toml`` and licence files; returns ``stage``."""
+    stage.mkdir()
+    shutil.copyfile(int8_file, stage / "model.onnx")
+    tokenizer = _fast_tokenizer(src)
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    tokenizer.save(str(stage / "tokenizer.json"))
+    shutil.copyfile(template / "profile.toml", stage / "profile.toml")
+    for extra in ("LICENSE", "NOTICE"):
+        for candidate in (src / extra, template / extra):
+            if candidate.is_file():
+                shutil.copyfile(candidate, stage / extra)
+                break
+    return stage
+
+
+def _write_manifest(
+    stage: Path, src: Path, fidelity: tuple[float, float, int], provenance: dict[str, str] | None
+) -> None:
+    """Step 5: ``manifest.json``: sha256 of the installed files and of the source weights, provenance,
+    quantisation, fidelity (mean, min, samples) and tool versions."""
+    profile = load_profile(stage)
+    mean_cos, min_cos, samples = fidelity
+    weights = sorted(p for p in src.iterdir() if p.suffix in (".safetensors", ".bin") and p.is_file())
+    manifest = {
+        "name": profile.name,
+        "source": profile.source,
+        "revision": profile.revision,
+        "source_dir_provenance": provenance if provenance is not None else _source_provenance(src),
+        "source_weights_sha256": {p.name: sha256_file(p) for p in weights},
+        "quantization": "dynamic INT8, per-channel weights (optimum AutoQuantizationConfig.avx512_vnni)",
+        "fidelity": {"mean_cosine": round(mean_cos, 5), "min_cosine": round(min_cos, 5), "samples": samples},
+        "tools": _versions(),
+        "sha256": {f: sha256_file(stage / f) for f in ("model.onnx", "tokenizer.json")},
+    }
+    (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def _install(stage: Path, out: Path) -> None:
+    """Step 6: install ``stage`` as ``out`` atomically. The new directory is assembled beside ``out`` (same
+    filesystem): a copy of the existing ``out`` when there is one (files the export does not write, such as a
+    ``provenance.json``, are kept), with the staged files copied over it; then the old directory is renamed
+    aside, the new one renamed into place, and the old one deleted. A crash leaves the old model or the new
+    one, never a mix (at worst a ``.<name>.<pid>.new``/``.old`` sibling, removed by the next install).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    incoming = out.with_name(f".{out.name}.{os.getpid()}.new")
+    outgoing = out.with_name(f".{out.name}.{os.getpid()}.old")
+    for leftover in (*out.parent.glob(f".{out.name}.*.new"), *out.parent.glob(f".{out.name}.*.old")):
+        shutil.rmtree(leftover, ignore_errors=True)
+    try:
+        if out.is_dir():
+            shutil.copytree(out, incoming)
+        shutil.copytree(stage, incoming, dirs_exist_ok=True)
         if out.exists():
-            for child in stage.iterdir():
-                shutil.copyfile(child, out / child.name)
-        else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(stage, out)
-    return ExportReport(out, mean_cos, min_cos, samples, fp32_bytes, int8_bytes, time.perf_counter() - started)
+            os.replace(out, outgoing)
+        os.replace(incoming, out)
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
+        shutil.rmtree(outgoing, ignore_errors=True)
 
 
 def _fast_tokenizer(src: Path) -> Any:
@@ -282,7 +344,7 @@ def pull_model(name: str, *, out: Path, step: StepFn | None = None) -> ExportRep
             reached (bounded timeouts, see :mod:`codegraph.embed.hub`), or the export failed.
         FidelityError: the INT8 model is too far from fp32 (nothing installed).
     """
-    profile = load_profile(shipped_profile_dir(name))
+    profile = load_profile(bundled_profile_dir(name))
     if profile.source.startswith("codegraph/"):
         raise ModelError(
             f"'{name}' is codegraph's own model and ships with it: nothing to download. It is built from source "
@@ -306,7 +368,7 @@ def _fidelity(stage: Path, fp32_onnx: Path) -> tuple[float, float, int]:
     texts = fidelity_sample()
     if not texts:
         raise ModelError("no standard-library code found for the fidelity check")
-    int8 = OnnxEncoder(model, cache_optimized=False)._embed(texts, None)
-    fp32 = OnnxEncoder(model, onnx_path=fp32_onnx)._embed(texts, None)
+    int8 = OnnxEncoder(model, cache_optimized=False).embed_raw(texts)
+    fp32 = OnnxEncoder(model, onnx_path=fp32_onnx).embed_raw(texts)
     cos = np.sum(int8 * fp32, axis=1) / (np.linalg.norm(int8, axis=1) * np.linalg.norm(fp32, axis=1))
     return float(cos.mean()), float(cos.min()), len(texts)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from .profiles import ModelProfile
+    from .profile import ModelProfile
 
 
 class Embedder(Protocol):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ModelError
-from .profiles import ModelProfile, ResolvedModel
+from .profile import ModelProfile, ResolvedModel
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -55,7 +55,7 @@ def optimized_cache_path(path: Path) -> Path:
 
     import onnxruntime as ort
 
-    from .profiles import model_home
+    from ..home import codegraph_home
 
     try:
         flags = next(
@@ -66,7 +66,7 @@ def optimized_cache_path(path: Path) -> Path:
     st = path.stat()
     key = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ort.__version__}|{platform.machine()}|{flags}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-    return model_home().parent / "ort-cache" / f"{digest}.onnx"
+    return codegraph_home() / "ort-cache" / f"{digest}.onnx"
 
 
 ORT_CACHE_FILES = 8
@@ -312,12 +312,12 @@ class OnnxEncoder(ModelInfo):
             says so. Texts longer than ``max_tokens`` are truncated (the chunker splits them beforehand).
         """
         prefix = self.profile.document_prefix
-        return self._embed([prefix + t for t in texts] if prefix else list(texts), progress)
+        return self.embed_raw([prefix + t for t in texts] if prefix else texts, progress)
 
     def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embed search queries (the profile's query prefix is prepended). Shape ``(len(texts), dim)``."""
         prefix = self.profile.query_prefix
-        return self._embed([prefix + t for t in texts] if prefix else list(texts), None)
+        return self.embed_raw([prefix + t for t in texts] if prefix else texts)
 
     def iter_embed_documents(
         self, texts: Sequence[str]
@@ -351,7 +351,15 @@ class OnnxEncoder(ModelInfo):
                 mask[row, : lengths[i]] = 1
             yield idx, self._run(ids, mask)
 
-    def _embed(self, texts: list[str], progress: ProgressFn | None) -> npt.NDArray[np.float32]:
+    def embed_raw(self, texts: Sequence[str], progress: ProgressFn | None = None) -> npt.NDArray[np.float32]:
+        """Embed texts exactly as given, with no document or query prefix (the export's fidelity check compares
+        two models this way).
+
+        Returns:
+            float32 array of shape ``(len(texts), dim)``, rows in input order; L2-normalised when the profile
+            says so; texts over ``max_tokens`` are truncated.
+        """
+        texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for idx, vectors in self._iter_embed(texts):
             out[idx] = vectors

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelError
-from .profiles import ResolvedModel
+from .profile import ResolvedModel
 from .runtime import ModelInfo, ProgressFn, line_token_counts
 
 if TYPE_CHECKING:

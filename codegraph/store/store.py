@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import IndexNotFoundError
-from ..types import Chunk, SourceFile
+from ..types import Chunk, SourceFile, qualified_symbol
 from .fts import fts_query, fts_text
 from .migrations import migrate, reset_vector_table
 from .sqlite import connect
@@ -79,6 +79,11 @@ class ChunkRow:
     span_start: int
     span_end: int
     code: str
+
+    @property
+    def qualified_symbol(self) -> str | None:
+        """See :func:`codegraph.types.qualified_symbol`."""
+        return qualified_symbol(self.scope, self.symbol)
 
 
 @dataclass(frozen=True, slots=True)
