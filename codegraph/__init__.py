@@ -15,19 +15,26 @@ Library use::
 
 from typing import TYPE_CHECKING, Any
 
+from .errors import (  # stdlib only: cheap to import eagerly
+    CodegraphError,
+    ConfigError,
+    EvalError,
+    FidelityError,
+    IndexBusyError,
+    IndexNotFoundError,
+    IndexUnusableError,
+    LLMError,
+    ModelError,
+    OutputError,
+    SnippetNotFoundError,
+    SourceError,
+    StoreError,
+    TargetError,
+)
+
 if TYPE_CHECKING:
     from .config import Settings, resolve_settings
     from .embed import OnnxEncoder, ResolvedModel, resolve_model
-    from .errors import (
-        CodegraphError,
-        ConfigError,
-        FidelityError,
-        IndexError_,
-        IndexNotFoundError,
-        ModelError,
-        SourceError,
-        StoreError,
-    )
     from .index import index_repo
     from .search import Filters, Searcher
     from .types import Chunk, Hit, IndexStats, SourceFile
@@ -39,14 +46,6 @@ _EXPORTS = {
     "OnnxEncoder": "embed",
     "ResolvedModel": "embed",
     "resolve_model": "embed",
-    "CodegraphError": "errors",
-    "ConfigError": "errors",
-    "FidelityError": "errors",
-    "IndexError_": "errors",
-    "IndexNotFoundError": "errors",
-    "ModelError": "errors",
-    "SourceError": "errors",
-    "StoreError": "errors",
     "index_repo": "index",
     "Filters": "search",
     "Searcher": "search",
@@ -71,20 +70,26 @@ __all__ = [
     "Chunk",
     "CodegraphError",
     "ConfigError",
+    "EvalError",
     "FidelityError",
     "Filters",
     "Hit",
-    "IndexError_",
+    "IndexBusyError",
     "IndexNotFoundError",
     "IndexStats",
+    "IndexUnusableError",
+    "LLMError",
     "ModelError",
     "OnnxEncoder",
+    "OutputError",
     "ResolvedModel",
     "Searcher",
     "Settings",
+    "SnippetNotFoundError",
     "SourceError",
     "SourceFile",
     "StoreError",
+    "TargetError",
     "__version__",
     "index_repo",
     "resolve_model",

@@ -8,7 +8,7 @@ Exception tree::
     CodegraphError
     ├── ConfigError            bad value in flags, CODEGRAPH_* env vars or a config file
     ├── IndexNotFoundError     no .codegraph/index.db at or above the given path
-    ├── IndexError_            the index exists but cannot be used (newer schema, other model, corrupt)
+    ├── IndexUnusableError     the index exists but cannot be used (newer schema, other model, corrupt)
     ├── ModelError             model missing, unreadable, checksum mismatch, export failed
     │   └── FidelityError      the INT8 export does not match its fp32 source closely enough
     ├── StoreError             SQLite / sqlite-vec could not be opened or loaded
@@ -23,6 +23,23 @@ Exception tree::
 
 from __future__ import annotations
 
+__all__ = [
+    "CodegraphError",
+    "ConfigError",
+    "EvalError",
+    "FidelityError",
+    "IndexBusyError",
+    "IndexNotFoundError",
+    "IndexUnusableError",
+    "LLMError",
+    "ModelError",
+    "OutputError",
+    "SnippetNotFoundError",
+    "SourceError",
+    "StoreError",
+    "TargetError",
+]
+
 
 class CodegraphError(Exception):
     """Base class of every error codegraph raises on purpose."""
@@ -36,7 +53,7 @@ class IndexNotFoundError(CodegraphError):
     """No ``.codegraph/index.db`` exists at or above the given directory."""
 
 
-class IndexError_(CodegraphError):  # noqa: N801 - trailing underscore avoids shadowing the builtin
+class IndexUnusableError(CodegraphError):
     """The index exists but cannot be used as it is (schema from a newer codegraph, other model, corrupt)."""
 
 

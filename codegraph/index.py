@@ -25,13 +25,11 @@ from .embed.protocol import Embedder
 from .errors import SourceError
 from .store import INDEX_DIR, Store
 from .store.lock import DEFAULT_WAIT_S, writer_lock
-from .types import Chunk, IndexStats, SourceFile
+from .types import Chunk, IndexStats, ProgressFn, SourceFile
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-ProgressFn = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``; stages: ``"chunk"`` (files), ``"embed"`` (chunks), ``"store"`` (files)."""
 
 EMBED_COMMIT_ROWS = 64
 """Embeddings per cache transaction while embedding (a crash loses at most this many)."""
@@ -110,7 +108,7 @@ def index_repo(
         embedder: the model (see :class:`Embedder`); if the index was built with another model or chunker
             version it is emptied and rebuilt (``stats.rebuilt``).
         settings: resolved settings (default: resolved from ``root``'s config and the environment).
-        progress: optional callback, see :data:`ProgressFn`.
+        progress: optional callback, see :data:`~codegraph.types.ProgressFn`.
         lock_timeout_s: how long to wait while another process writes the index (seconds).
         on_wait: called once when that wait begins.
         paths: refresh only these repository-relative paths (``watch`` passes the files it saw change);
@@ -121,7 +119,7 @@ def index_repo(
 
     Raises:
         SourceError: ``root`` does not exist or is not a directory.
-        StoreError, IndexError_: the database cannot be opened or is from a newer codegraph.
+        StoreError, IndexUnusableError: the database cannot be opened or is from a newer codegraph.
         IndexBusyError: another writer held the index for longer than ``lock_timeout_s``.
         KeyboardInterrupt: propagated; the index stays consistent (see module docstring).
     """

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+ProgressFn = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: ``done`` of ``total`` items of a stage are finished. Stages of an index run:
+``"chunk"`` (files), ``"embed"`` (chunks), ``"store"`` (files); the encoders report ``"embed"`` (texts)."""
 
 
 def qualified_symbol(scope: str | None, symbol: str | None) -> str | None:

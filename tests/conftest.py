@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -103,6 +104,20 @@ SAMPLE_FILES: dict[str, str] = {
         Uploads files to the storage service and retries failures.
         """,
 }
+
+
+def wait_until(condition: Callable[[], bool], *, timeout_s: float = 120, poll_s: float = 0.02) -> bool:
+    """Poll ``condition`` until it is true or ``timeout_s`` seconds have passed; returns its last value.
+
+    Tests wait for an observable state this way (a row count, a process state), never for a fixed time.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:

@@ -7,14 +7,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from codegraph.store import Store
 
-from .conftest import CODEGRAPH, RunCli, default_sigint, write_files
+from .conftest import CODEGRAPH, RunCli, default_sigint, wait_until, write_files
 
 HIT_KEYS = {"path", "start_line", "end_line", "symbol", "kind", "language", "score", "snippet"}
 
@@ -122,7 +121,32 @@ def test_missing_explicit_model_says_how_to_install(tmp_repo: Path, run_cli: Run
     assert "codegraph model import codebert" in proc.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["index"], ["search"], ["model"], ["model", "import"]])
+def _registered_commands() -> list[list[str]]:
+    """Every command path the CLI registers (``[]`` for the top level, ``["model", "import"]``, ...)."""
+    import typer.main
+
+    from codegraph.cli.app import app
+
+    paths: list[list[str]] = [[]]
+
+    def walk(command: object, prefix: list[str]) -> None:
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            paths.append([*prefix, name])
+            walk(sub, [*prefix, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+def _embeddings(root: Path) -> int:
+    store = Store.open(root)
+    try:
+        return store.count("embeddings")
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("command", _registered_commands(), ids=lambda c: " ".join(c) or "codegraph")
 def test_every_command_has_help(run_cli: RunCli, tmp_path: Path, command: list[str]) -> None:
     proc = run_cli(*command, "--help", cwd=tmp_path)
     assert proc.returncode == 0
@@ -165,16 +189,9 @@ def test_ctrl_c_mid_index_exits_130_and_leaves_a_usable_index(tmp_path: Path, ru
         preexec_fn=default_sigint,
     )
     db = tmp_path / ".codegraph" / "index.db"
-    deadline = time.monotonic() + 120
-    embedded = 0
-    while time.monotonic() < deadline and proc.poll() is None:  # wait until embeddings are being committed
-        if db.exists():
-            store = Store.open(tmp_path)
-            embedded = store.count("embeddings")
-            store.close()
-            if embedded > 0:
-                break
-        time.sleep(0.05)
+    # Wait until embeddings are being committed (or the run ended too early to be interrupted).
+    wait_until(lambda: proc.poll() is not None or (db.exists() and _embeddings(tmp_path) > 0))
+    embedded = _embeddings(tmp_path) if db.exists() else 0
     assert proc.poll() is None and embedded > 0, "index finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from codegraph.status import index_status
 from codegraph.store import Store
 from codegraph.store.lock import writer_lock
 
-from .conftest import CODEGRAPH, RunCli, write_files
+from .conftest import CODEGRAPH, RunCli, wait_until, write_files
 
 
 def test_status_reports_counts_and_staleness(tmp_repo: Path, encoder: OnnxEncoder) -> None:
@@ -60,19 +59,20 @@ def test_a_second_writer_waits_or_says_one_is_running(tmp_path: Path, encoder: O
         with pytest.raises(IndexBusyError, match="another codegraph process"):
             index_repo(tmp_path, encoder, lock_timeout_s=0.2, on_wait=lambda: waited.append(True))
     assert waited == [True]
-    held = threading.Event()
-    holder = threading.Thread(target=_hold, args=(index_dir, held, 0.5))
+    held, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_hold, args=(index_dir, held, release))
     holder.start()
     assert held.wait(10)
-    stats = index_repo(tmp_path, encoder, lock_timeout_s=30)  # waits for the holder, then runs
+    # The holder lets go only once this writer has started waiting, so the wait is certain, not timed.
+    stats = index_repo(tmp_path, encoder, lock_timeout_s=30, on_wait=release.set)
     holder.join()
-    assert stats.files_seen == 0
+    assert release.is_set() and stats.files_seen == 0
 
 
-def _hold(index_dir: Path, held: threading.Event, seconds: float) -> None:
+def _hold(index_dir: Path, held: threading.Event, release: threading.Event) -> None:
     with writer_lock(index_dir):
         held.set()
-        time.sleep(seconds)  # keep the lock while the other writer has to wait
+        release.wait(30)  # keep the lock until the other writer is waiting for it
 
 
 def _snapshot(root: Path) -> dict[tuple[str, int, int, str | None], bytes]:
@@ -106,15 +106,18 @@ def test_kill_9_at_several_points_then_index_equals_a_clean_build(tmp_path: Path
         proc = subprocess.Popen(
             [*CODEGRAPH, "index", ".", "-q"], cwd=crashed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if db.exists():
-                store = Store.open(crashed)
-                done = store.count("embeddings")
-                store.close()
-                if done >= fraction * 600 and (fraction > 0 or done == 0):
-                    break
-            time.sleep(0.02)
+
+        def reached(fraction: float = fraction, proc: subprocess.Popen[bytes] = proc) -> bool:
+            if proc.poll() is not None:
+                return True
+            if not db.exists():
+                return False
+            store = Store.open(crashed)
+            done = store.count("embeddings")
+            store.close()
+            return done >= fraction * 600 and (fraction > 0 or done == 0)
+
+        wait_until(reached)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         if db.exists():

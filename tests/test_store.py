@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegraph.errors import IndexError_, IndexNotFoundError
+from codegraph.errors import IndexUnusableError, IndexNotFoundError
 from codegraph.identifiers import split_identifier
 from codegraph.store import Store, find_index_root
 from codegraph.store.fts import fts_query, fts_text
@@ -30,7 +30,7 @@ def test_migrations_are_numbered_and_idempotent(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     assert migrate(conn) == len(MIGRATIONS)  # second run: nothing to do
     conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-    with pytest.raises(IndexError_, match="newer than this codegraph"):
+    with pytest.raises(IndexUnusableError, match="newer than this codegraph"):
         migrate(conn)
 
 

@@ -26,7 +26,7 @@ def retrieve_context(store: Store, query: str, *, language: str | None, k: int, 
         settings: thread and batch settings for the query encoder.
 
     Raises:
-        IndexError_: the index has no model yet, or the installed model differs from the one that built it.
+        IndexUnusableError: the index has no model yet, or the installed model differs from the one that built it.
         ModelError: the index's model is not installed.
     """
     from ..embed import encoder_for_index

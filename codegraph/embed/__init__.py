@@ -3,7 +3,7 @@ quantisation."""
 
 from __future__ import annotations
 
-from ..errors import IndexError_
+from ..errors import IndexUnusableError
 from .profile import ModelProfile, ResolvedModel, load_profile
 from .protocol import Embedder
 from .registry import resolve_model
@@ -35,15 +35,15 @@ def encoder_for_index(model_id: str | None, *, threads: int = 0, batch_size: int
         threads, batch_size: as for :func:`open_embedder`.
 
     Raises:
-        IndexError_: the index has no model yet, or the installed model differs from the one that built it.
+        IndexUnusableError: the index has no model yet, or the installed model differs from the one that built it.
         ModelError: the model is not installed.
     """
     if not model_id:
-        raise IndexError_("the index is empty (no model recorded); run: codegraph index")
+        raise IndexUnusableError("the index is empty (no model recorded); run: codegraph index")
     name = model_id.split("@", 1)[0]
     model = resolve_model(name)
     if model.model_id != model_id:
-        raise IndexError_(
+        raise IndexUnusableError(
             f"the index was built with {model_id} but the installed '{name}' is {model.model_id}; "
             "re-index with: codegraph index"
         )

@@ -8,13 +8,14 @@ batches above 8 do not help on 2 cores.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ModelError
+from ..types import ProgressFn
 from .profile import ModelProfile, ResolvedModel
 
 if TYPE_CHECKING:
@@ -22,9 +23,6 @@ if TYPE_CHECKING:
 
 TOKENIZE_BLOCK = 1024
 """Texts tokenised per ``encode_batch`` call when embedding."""
-
-ProgressFn = Callable[[int], None]
-"""Called with the number of texts just embedded."""
 
 
 def available_cores() -> int:
@@ -361,10 +359,12 @@ class OnnxEncoder(ModelInfo):
         """
         texts = list(texts)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        done = 0
         for idx, vectors in self._iter_embed(texts):
             out[idx] = vectors
+            done += len(idx)
             if progress is not None:
-                progress(len(idx))
+                progress("embed", done, len(texts))
         return out
 
     def _run(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelError
+from ..types import ProgressFn
 from .profile import ResolvedModel
-from .runtime import ModelInfo, ProgressFn, line_token_counts
+from .runtime import ModelInfo, line_token_counts
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -75,10 +76,12 @@ class StaticEncoder(ModelInfo):
     def embed_documents(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> npt.NDArray[np.float32]:
         """Embed chunk texts: float32 ``(len(texts), dim)``, rows in input order, L2-normalised."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        done = 0
         for idx, vectors in self.iter_embed_documents(texts):
             out[idx] = vectors
+            done += len(idx)
             if progress is not None:
-                progress(len(idx))
+                progress("embed", done, len(texts))
         return out
 
     def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import IndexError_
+from ..errors import IndexUnusableError
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: files, content-hash embedding cache, chunks, FTS5 over identifier-split text.
@@ -111,11 +111,11 @@ def migrate(conn: Any) -> int:
         The schema version after migrating.
 
     Raises:
-        IndexError_: the database was written by a newer codegraph (its version is above ours).
+        IndexUnusableError: the database was written by a newer codegraph (its version is above ours).
     """
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     if current > len(MIGRATIONS):
-        raise IndexError_(
+        raise IndexUnusableError(
             f"index schema version {current} is newer than this codegraph supports ({len(MIGRATIONS)}); "
             "upgrade codegraph or delete .codegraph/ and re-index"
         )

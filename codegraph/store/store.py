@@ -135,7 +135,7 @@ class Store:
         Raises:
             IndexNotFoundError: no index and ``create`` is false.
             StoreError: SQLite / sqlite-vec could not be opened.
-            IndexError_: schema newer than this codegraph.
+            IndexUnusableError: schema newer than this codegraph.
         """
         db = root / INDEX_DIR / INDEX_FILE
         if not db.is_file():
