@@ -225,7 +225,8 @@ class TimingEmbedder:
     """Wraps an encoder (the ``Embedder`` protocol of ``codegraph.index``) and times its calls.
 
     ``embed_s`` is the time spent inside ``iter_embed_documents`` (tokenize + ONNX + pooling of the changed
-    chunks), excluding the caller's work between batches; ``count_s`` the chunker's token counting.
+    chunks), excluding the caller's work between batches; ``count_s`` the chunker's token counting
+    (``count_tokens`` and ``count_line_tokens``).
     """
 
     def __init__(self, inner: Any) -> None:
@@ -237,6 +238,10 @@ class TimingEmbedder:
     @property
     def model_id(self) -> str:
         return str(self.inner.model_id)
+
+    @property
+    def profile(self) -> Any:
+        return self.inner.profile
 
     @property
     def model_sha256(self) -> str:
@@ -254,6 +259,13 @@ class TimingEmbedder:
         t0 = time.perf_counter()
         try:
             return list(self.inner.count_tokens(texts))
+        finally:
+            self.count_s += time.perf_counter() - t0
+
+    def count_line_tokens(self, text: str) -> list[int]:
+        t0 = time.perf_counter()
+        try:
+            return list(self.inner.count_line_tokens(text))
         finally:
             self.count_s += time.perf_counter() - t0
 
