@@ -32,42 +32,41 @@ Load averages are printed at start, at each section and at the end. See ``benchm
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import threading
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-# Shared table, timing and version helpers (this directory is sys.path[0] when run as a script).
-from bench_index import (
-    Report,
+from _harness import (
+    CODEGRAPH_EXE,
+    EDIT_MAX_BYTES,
+    EDIT_MIN_BYTES,
+    STDLIB_EXCLUDED_DIRS,
+    Bench,
     alternate,
-    code_fingerprint,
-    code_version,
-    finish,
-    loadavg,
     log,
     median,
+    p50_p95_ms,
     percentile,
+    stdlib_files,
     target_mark,
+    temp_dir,
+    time_index,
+    time_walk,
     timed_process,
 )
+from _measure import TimingEmbedder
 
 import codegraph
 import codegraph.embed
@@ -86,37 +85,16 @@ from codegraph.types import SourceFile
 
 MODEL = "minilm"
 
-EXCLUDED_DIRS = ("site-packages", "__pycache__")
-"""Left out of the stdlib copy: installed third-party packages and bytecode caches (not part of a checkout)."""
-
 DEFAULT_RELEASES = ("rich==13.7.0,13.7.1,13.8.0", "requests==2.31.0,2.32.0,2.32.3", "click==8.1.5,8.1.6,8.1.7")
 """Consecutive releases indexed in section 3, ``name==v1,v2,v3``: rich (78 modules, ~2,000 chunks; 2 and 23
 files changed), requests (18 modules, ~420 chunks; 13 and 2 files changed with new and rewritten functions),
 click (16 modules, ~800 chunks; 2 and 3 files with small fixes)."""
 
-EDIT_MIN_BYTES, EDIT_MAX_BYTES = 2_000, 64_000
-"""Size range (of the real file) from which the files edited in section 2 are picked."""
-
 FAST_DEBOUNCE_S = 0.02
-
-SECTION_LOADS: list[str] = []
-
-
-def section(number: str, message: str) -> None:
-    """Start of a measured step of section ``number`` (labelled 1a, 1b, ...): log it with the load average and
-    note the 1-min load for the footer."""
-    load = loadavg()
-    label = number + "abcdefghijklmnopqrstuvwxyz"[sum(x.startswith(number) for x in SECTION_LOADS) % 26]
-    SECTION_LOADS.append(f"{label} {load.split()[0]}")
-    log(f"{label}. {message}  (load {load})")
 
 
 def ms(x: float) -> str:
     return f"{x * 1000:.0f}"
-
-
-def p50_p95_ms(values: Sequence[float]) -> str:
-    return f"{percentile(values, 50) * 1000:.0f} / {percentile(values, 95) * 1000:.0f}"
 
 
 def model_load_cmd() -> list[str]:
@@ -139,19 +117,6 @@ def is_binary(data: bytes) -> bool:
 def head_lines(data: bytes, n: int) -> bytes:
     """The first ``n`` lines of ``data`` (bytes, so files in other encodings stay as they are)."""
     return b"".join(data.splitlines(keepends=True)[:n])
-
-
-def stdlib_files(stdlib: Path, limit: int | None) -> list[str]:
-    """Regular files of the stdlib (relative POSIX paths, sorted), without ``EXCLUDED_DIRS``."""
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(stdlib):
-        dirnames[:] = sorted(d for d in dirnames if d not in EXCLUDED_DIRS)
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if path.is_file() and not path.is_symlink():
-                out.append(path.relative_to(stdlib).as_posix())
-    out.sort()
-    return out[:limit] if limit else out
 
 
 @dataclass
@@ -219,66 +184,6 @@ def build_tree(stdlib: Path, rels: list[str], dest: Path, head: int | None) -> t
 
 
 # -- section 2: watch ---------------------------------------------------------------------------------------
-
-
-class TimingEmbedder:
-    """Wraps an encoder (the ``Embedder`` protocol of ``codegraph.index``) and times its calls.
-
-    ``embed_s`` is the time spent inside ``iter_embed_documents`` (tokenize + ONNX + pooling of the changed
-    chunks), excluding the caller's work between batches; ``count_s`` the chunker's token counting.
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.embed_s = 0.0
-        self.count_s = 0.0
-        self.texts = 0
-
-    @property
-    def model_id(self) -> str:
-        return str(self.inner.model_id)
-
-    @property
-    def model_sha256(self) -> str:
-        return str(self.inner.model_sha256)
-
-    @property
-    def dim(self) -> int:
-        return int(self.inner.dim)
-
-    @property
-    def max_tokens(self) -> int:
-        return int(self.inner.max_tokens)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        t0 = time.perf_counter()
-        try:
-            return list(self.inner.count_tokens(texts))
-        finally:
-            self.count_s += time.perf_counter() - t0
-
-    def iter_embed_documents(self, texts: Sequence[str]) -> Iterator[tuple[Any, Any]]:
-        self.texts += len(texts)
-        it = iter(self.inner.iter_embed_documents(texts))
-        while True:
-            t0 = time.perf_counter()
-            try:
-                item = next(it)
-            except StopIteration:
-                self.embed_s += time.perf_counter() - t0
-                return
-            self.embed_s += time.perf_counter() - t0
-            yield item
-
-    def embed_queries(self, texts: Sequence[str]) -> Any:
-        return self.inner.embed_queries(texts)
-
-    def take(self) -> tuple[float, float, int]:
-        """(embed seconds, count_tokens seconds, texts embedded) since the last call; resets them."""
-        out = (self.embed_s, self.count_s, self.texts)
-        self.embed_s = self.count_s = 0.0
-        self.texts = 0
-        return out
 
 
 @dataclass
@@ -412,6 +317,11 @@ def pick_edit_files(stdlib: Path, tree: Path, count: int) -> list[str]:
     return [candidates[int(i * step)][1] for i in range(count)]
 
 
+def _arrived(errors: list[BaseException], seen: list[Any], rel: str, start: int) -> bool:
+    """The watcher failed, or a batch containing ``rel`` arrived after index ``start`` of ``seen``."""
+    return bool(errors) or any(rel in b.paths for _, b, _ in seen[start:])
+
+
 # -- section 3: releases ------------------------------------------------------------------------------------
 
 
@@ -493,25 +403,20 @@ def tree_keys(tree: Path, enc: Any, max_file_bytes: int) -> tuple[dict[str, byte
 @dataclass
 class Ctx:
     args: argparse.Namespace
-    report: Report
+    bench: Bench
     tmp: Path
     stdlib: Path
     enc: Any
     settings: Any
-    exe: Path
 
 
-def run_no_change(ctx: Ctx) -> Path:
-    """Section 1; returns the indexed stdlib tree (used by section 2)."""
-    args, report, enc, settings = ctx.args, ctx.report, ctx.enc, ctx.settings
-    stdlib, tmp, exe = ctx.stdlib, ctx.tmp, ctx.exe
-    repeat = max(1, args.repeat)
-    process_runs = max(1, args.process_runs)
-    tree = tmp / "stdlib"
+def build_stdlib_tree(ctx: Ctx) -> Path:
+    """Section 1's corpus: copy the stdlib (text files cut when the estimated build is too long), index it
+    from an empty index; header lines and the corpus row. Returns the tree."""
+    args, report, enc, settings, stdlib = ctx.args, ctx.bench.report, ctx.enc, ctx.settings, ctx.stdlib
+    tree = ctx.tmp / "stdlib"
     tree.mkdir()
-
-    # 1. no-change re-index of a large tree ------------------------------------------------------------
-    section("1", f"estimating the build time of a copy of {stdlib}")
+    ctx.bench.section("1", f"estimating the build time of a copy of {stdlib}")
     rels = stdlib_files(stdlib, args.max_files)
     est = estimate_build(stdlib, rels, enc)
     trim = est.seconds > args.max_build_minutes * 60
@@ -523,7 +428,7 @@ def run_no_change(ctx: Ctx) -> Path:
     )
     n_text, n_bytes = build_tree(stdlib, rels, tree, head)
     report.header.append(
-        f"corpus 1+2: copy of {stdlib} without {'/'.join(EXCLUDED_DIRS)}"
+        f"corpus 1+2: copy of {stdlib} without {'/'.join(STDLIB_EXCLUDED_DIRS)}"
         + (f" (first {args.max_files} files only)" if args.max_files else "")
         + f": {len(rels):,} files, {n_text:,} of them text ({sum(r.endswith('.py') for r in rels):,} .py)"
     )
@@ -539,9 +444,7 @@ def run_no_change(ctx: Ctx) -> Path:
         )
     )
     log("initial build (index_repo from an empty index)")
-    t0 = time.perf_counter()
-    first = codegraph.index_repo(tree, enc, settings=settings)
-    t_build = time.perf_counter() - t0
+    t_build, first = time_index(tree, enc, settings=settings)
     report.add(
         "1",
         "corpus: files / chunks",
@@ -551,27 +454,23 @@ def run_no_change(ctx: Ctx) -> Path:
         f"{settings.max_file_bytes:,} bytes; initial build {t_build:.0f} s, {first.embedded:,} embedded "
         f"({first.embedded / t_build:.0f}/s)",
     )
+    return tree
 
-    section("1", f"{repeat} x (index_repo nothing changed, walk_files) alternated")
 
-    def reindex() -> tuple[float, Any]:
-        t0 = time.perf_counter()
-        stats = codegraph.index_repo(tree, enc, settings=settings)
-        return time.perf_counter() - t0, stats
-
-    def walk_only() -> float:
-        t0 = time.perf_counter()
-        list(walk_files(tree, max_file_bytes=settings.max_file_bytes))
-        return time.perf_counter() - t0
-
-    reindex()  # warm-up (page cache, SQLite)
-    reruns, walks = alternate(repeat, reindex, walk_only)
+def no_change_row(ctx: Ctx, tree: Path) -> None:
+    """Section 1: ``index_repo`` with nothing changed vs ``walk_files`` alone."""
+    enc, settings, repeat = ctx.enc, ctx.settings, max(1, ctx.args.repeat)
+    ctx.bench.section("1", f"{repeat} x (index_repo nothing changed, walk_files) alternated")
+    time_index(tree, enc, settings=settings)  # warm-up (page cache, SQLite)
+    reruns, walks = alternate(
+        repeat, lambda: time_index(tree, enc, settings=settings), lambda: time_walk(tree, settings.max_file_bytes)
+    )
     t_re = median([t for t, _ in reruns])
     t_walk = median(walks)
     last = reruns[-1][1]
     re_embedded = sorted({s.embedded for _, s in reruns})
     re_changed = sorted({s.files_changed for _, s in reruns})
-    report.add(
+    ctx.bench.report.add(
         "1",
         "index_repo, nothing changed (s)",
         f"{t_re:.3f}",
@@ -583,8 +482,12 @@ def run_no_change(ctx: Ctx) -> Path:
         f"{last.files_seen - last.files_unchanged} not indexable files read again on every run",
     )
 
-    section("1", f"{process_runs} x (codegraph index . --json -q, model-load-only child) alternated")
-    index_cmd = [str(exe), "index", ".", "--json", "-q", "-m", MODEL]
+
+def process_rows(ctx: Ctx, tree: Path) -> None:
+    """Section 1: ``codegraph index`` and ``codegraph index --check`` as processes on the unchanged tree."""
+    report, tmp, process_runs = ctx.bench.report, ctx.tmp, max(1, ctx.args.process_runs)
+    ctx.bench.section("1", f"{process_runs} x (codegraph index . --json -q, model-load-only child) alternated")
+    index_cmd = [str(CODEGRAPH_EXE), "index", ".", "--json", "-q", "-m", MODEL]
     timed_process(index_cmd, tree)  # warm-up
     outputs: list[dict[str, Any]] = []
 
@@ -609,8 +512,8 @@ def run_no_change(ctx: Ctx) -> Path:
         + " s",
     )
 
-    section("1", f"{process_runs} x (codegraph index --check, python -c pass) alternated")
-    check_cmd = [str(exe), "index", "--check"]
+    ctx.bench.section("1", f"{process_runs} x (codegraph index --check, python -c pass) alternated")
+    check_cmd = [str(CODEGRAPH_EXE), "index", "--check"]
     timed_process(check_cmd, tree)  # warm-up; exit 1 (stale) would raise
     proc_chk, proc_bare = alternate(
         process_runs,
@@ -628,28 +531,17 @@ def run_no_change(ctx: Ctx) -> Path:
         f"median of {process_runs}: " + " ".join(f"{t:.3f}" for t in proc_chk) + "; exit 0 (fresh) every run",
     )
 
-    return tree
-
-
-def _arrived(errors: list[BaseException], seen: list[Any], rel: str, start: int) -> bool:
-    """The watcher failed, or a batch containing ``rel`` arrived after index ``start`` of ``seen``."""
-    return bool(errors) or any(rel in b.paths for _, b, _ in seen[start:])
-
 
 def run_watch(ctx: Ctx, tree: Path) -> None:
-    """Section 2 on the tree of section 1."""
-    report, stdlib, enc, settings = ctx.report, ctx.stdlib, ctx.enc, ctx.settings
+    """Section 2 on the tree of section 1: restore the edited files, then four watch blocks (ABBA)."""
+    stdlib, enc, settings = ctx.stdlib, ctx.enc, ctx.settings
     edits = max(2, ctx.args.edits)
-
-    # 2. one-file edits through watch ---------------------------------------------------------------------
-    section("2", "watch: restoring the edited files to their full content and indexing them")
+    ctx.bench.section("2", "watch: restoring the edited files to their full content and indexing them")
     targets = pick_edit_files(stdlib, tree, edits + 1)
     warmup, targets = targets[len(targets) // 2], targets[: len(targets) // 2] + targets[len(targets) // 2 + 1 :]
     for rel in [warmup, *targets]:
         (tree / rel).write_bytes((stdlib / rel).read_bytes())
-    t0 = time.perf_counter()
-    restored = codegraph.index_repo(tree, enc, settings=settings)
-    t_restore = time.perf_counter() - t0
+    t_restore, restored = time_index(tree, enc, settings=settings)
     sizes = [(stdlib / rel).stat().st_size for rel in targets]
     timing = TimingEmbedder(enc)
     default_db = codegraph.watch.DEBOUNCE_S
@@ -658,52 +550,12 @@ def run_watch(ctx: Ctx, tree: Path) -> None:
     blocks: dict[float, list[Block]] = {default_db: [], FAST_DEBOUNCE_S: []}
     for i, debounce in enumerate(settings_order):
         files = targets[:half] if i in (0, 1) else targets[half:]
-        section("2", f"watch block {i + 1}/4: debounce {debounce * 1000:.0f} ms, {len(files)} edits")
+        ctx.bench.section("2", f"watch block {i + 1}/4: debounce {debounce * 1000:.0f} ms, {len(files)} edits")
         tag = f"d{debounce * 1000:.0f}b{i}"
         blocks[debounce].append(watch_block(tree, timing, settings, debounce, files, warmup, tag))
     for debounce, label in ((default_db, "default DEBOUNCE_S"), (FAST_DEBOUNCE_S, "debounce_s")):
-        done = [e for b in blocks[debounce] for e in b.edits]
-        lat = [e.latency for e in done]
-        emb = [e.embed_s for e in done]
-        less_db = [e.latency - debounce for e in done]
-        overhead = [e.latency - debounce - e.embed_s for e in done]
-        embedded = Counter(e.embedded for e in done)
-        coalesced = sum(e.batch_paths > 1 for e in done)
-        extra = sum(b.extra for b in blocks[debounce])
-        slow = max(done, key=lambda e: e.latency - e.embed_s)
-        name = f"{label} {debounce * 1000:.0f} ms"
-        report.add(
-            "2",
-            f"watch, {name}: latency P50 / P95 (ms)",
-            p50_p95_ms(lat),
-            f"{p50_p95_ms(emb)} (embed changed chunks)",
-            f"{median(lat) / median(emb):.1f}x",
-            "",
-            f"{len(done)} edits to {len({e.path for e in done})} files ({min(sizes) / 1e3:.0f}-"
-            f"{max(sizes) / 1e3:.0f} KB, median {statistics.median(sizes) / 1e3:.0f} KB); chunks embedded "
-            "per edit " + ", ".join(f"{k}: {v}x" for k, v in sorted(embedded.items())) + f"; from the write "
-            f"{p50_p95_ms([e.from_write for e in done])} ms; index_repo {p50_p95_ms([e.index_s for e in done])} ms"
-            f", of which count_tokens {p50_p95_ms([e.count_s for e in done])} ms",
-        )
-        report.add(
-            "2",
-            "  latency - debounce P50 / P95 (ms)",
-            p50_p95_ms(less_db),
-            f"{p50_p95_ms(emb)} (embed changed chunks)",
-            f"{median(less_db) / median(emb):.1f}x",
-        )
-        report.add(
-            "2",
-            "  latency - debounce - embed P50 / P95 (ms)",
-            p50_p95_ms(overhead),
-            "",
-            "",
-            f"P95 < 100 ms: {target_mark(percentile(overhead, 95) < 0.1)}",
-            f"max {ms(max(overhead))} ms; slowest (latency - embed): {slow.path} ({slow.size / 1e3:.0f} KB, "
-            f"index_repo {ms(slow.index_s)} ms, count_tokens {ms(slow.count_s)} ms); {extra} extra batches, "
-            f"{coalesced} batches with other paths",
-        )
-    report.header.append(
+        watch_rows(ctx.bench, f"{label} {debounce * 1000:.0f} ms", debounce, blocks[debounce], sizes)
+    ctx.bench.report.header.append(
         f"  section 2: {len(targets)} files restored to full size and indexed in {t_restore:.0f} s "
         f"({restored.embedded:,} embedded); watch blocks ABBA: debounce {default_db * 1000:.0f}, "
         f"{FAST_DEBOUNCE_S * 1000:.0f}, {FAST_DEBOUNCE_S * 1000:.0f}, {default_db * 1000:.0f} ms, "
@@ -711,113 +563,158 @@ def run_watch(ctx: Ctx, tree: Path) -> None:
     )
 
 
-def run_releases(ctx: Ctx) -> None:
-    """Section 3."""
-    args, report, tmp, enc, settings = ctx.args, ctx.report, ctx.tmp, ctx.enc, ctx.settings
-    releases = [parse_release(s) for s in (args.release or DEFAULT_RELEASES)]
+def watch_rows(bench: Bench, name: str, debounce: float, blocks: list[Block], sizes: list[int]) -> None:
+    """Section 2's three rows for one debounce setting: latency, minus debounce, minus debounce and embed."""
+    done = [e for b in blocks for e in b.edits]
+    lat = [e.latency for e in done]
+    emb = [e.embed_s for e in done]
+    less_db = [e.latency - debounce for e in done]
+    overhead = [e.latency - debounce - e.embed_s for e in done]
+    embedded = Counter(e.embedded for e in done)
+    coalesced = sum(e.batch_paths > 1 for e in done)
+    extra = sum(b.extra for b in blocks)
+    slow = max(done, key=lambda e: e.latency - e.embed_s)
+    bench.report.add(
+        "2",
+        f"watch, {name}: latency P50 / P95 (ms)",
+        p50_p95_ms(lat),
+        f"{p50_p95_ms(emb)} (embed changed chunks)",
+        f"{median(lat) / median(emb):.1f}x",
+        "",
+        f"{len(done)} edits to {len({e.path for e in done})} files ({min(sizes) / 1e3:.0f}-"
+        f"{max(sizes) / 1e3:.0f} KB, median {statistics.median(sizes) / 1e3:.0f} KB); chunks embedded "
+        "per edit " + ", ".join(f"{k}: {v}x" for k, v in sorted(embedded.items())) + f"; from the write "
+        f"{p50_p95_ms([e.from_write for e in done])} ms; index_repo {p50_p95_ms([e.index_s for e in done])} ms"
+        f", of which count_tokens {p50_p95_ms([e.count_s for e in done])} ms",
+    )
+    bench.report.add(
+        "2",
+        "  latency - debounce P50 / P95 (ms)",
+        p50_p95_ms(less_db),
+        f"{p50_p95_ms(emb)} (embed changed chunks)",
+        f"{median(less_db) / median(emb):.1f}x",
+    )
+    bench.report.add(
+        "2",
+        "  latency - debounce - embed P50 / P95 (ms)",
+        p50_p95_ms(overhead),
+        "",
+        "",
+        f"P95 < 100 ms: {target_mark(percentile(overhead, 95) < 0.1)}",
+        f"max {ms(max(overhead))} ms; slowest (latency - embed): {slow.path} ({slow.size / 1e3:.0f} KB, "
+        f"index_repo {ms(slow.index_s)} ms, count_tokens {ms(slow.count_s)} ms); {extra} extra batches, "
+        f"{coalesced} batches with other paths",
+    )
 
-    # 3. embedding cache across releases ------------------------------------------------------------------
-    downloads = args.download_dir or tmp / "wheels"
-    for name, versions in releases:
-        section("3", f"cache across releases: {name} {', '.join(versions)}")
-        work = tmp / f"rel-{name}"
-        work.mkdir()
+
+def run_releases(ctx: Ctx) -> None:
+    """Section 3: each series of releases downloaded, unpacked and indexed in turn in one tree."""
+    downloads = ctx.args.download_dir or ctx.tmp / "wheels"
+    for name, versions in [parse_release(s) for s in (ctx.args.release or DEFAULT_RELEASES)]:
+        ctx.bench.section("3", f"cache across releases: {name} {', '.join(versions)}")
         unpacked: list[Path] = []
         for v in versions:
             wheel = download_wheel(name, v, downloads)
-            dest = tmp / f"src-{name}-{v}"
+            dest = ctx.tmp / f"src-{name}-{v}"
             unpack_wheel(wheel, dest)
             unpacked.append(dest)
-        report.header.append(
+        ctx.bench.report.header.append(
             f"corpus 3: {name} " + ", ".join(versions) + " wheels (pip download), importable package at the "
             "tree root, indexed in turn in one tree"
         )
-        prev_contents: dict[str, bytes] = {}
-        prev_defs: set[tuple[str, tuple[str, str | None]]] = set()
-        seen_keys: set[bytes] = set()
-        hits_total = looked_total = shifted_total = embedded_total = chunks_total = fresh_total = 0
-        for step, (v, src) in enumerate(zip(versions, unpacked, strict=True)):
-            replace_tree(work, src)
-            contents, keys = tree_keys(work, enc, settings.max_file_bytes)
-            changed = [p for p in contents if p in prev_contents and contents[p] != prev_contents[p]]
-            added = [p for p in contents if p not in prev_contents]
-            removed = [p for p in prev_contents if p not in contents]
-            changed_set = set(changed) | set(added)
-            new = {k.key: k for k in keys if k.key not in seen_keys}
-            # chunks of the changed files whose text no earlier version had: no cache can serve them
-            fresh = sum(1 for k in keys if k.path in changed_set and k.key not in seen_keys)
-            # windows of a definition the file had before, whose code is verbatim in the previous version of
-            # the file: only the window boundaries moved (lines inserted or removed earlier in the definition)
-            shifted = sum(
-                k.window
-                and (k.path, k.definition) in prev_defs
-                and k.code in prev_contents[k.path].decode("utf-8", "replace")
-                for k in new.values()
-            )
-            t0 = time.perf_counter()
-            st = codegraph.index_repo(work, enc, settings=settings)
-            wall = time.perf_counter() - t0
-            seen_keys.update(k.key for k in keys)
-            looked = st.cache_hits + st.embedded  # chunks of the changed files
-            reused = 1 - st.embedded / max(1, st.chunks)
-            if step == 0:
-                what = f"{name} {v}, empty index"
-            else:
-                what = f"{name} {versions[step - 1]} -> {v}"
-                hits_total += st.cache_hits
-                looked_total += looked
-                shifted_total += shifted
-                embedded_total += st.embedded
-                chunks_total += st.chunks
-                fresh_total += fresh
+        release_series(ctx, name, versions, unpacked)
+
+
+def release_series(ctx: Ctx, name: str, versions: list[str], unpacked: list[Path]) -> None:
+    """Section 3's rows for one series: per step the chunks not embedded and the cache_hit_ratio in the changed
+    files against its ceiling (every version chunked independently of the index), then the series' total."""
+    report, enc, settings = ctx.bench.report, ctx.enc, ctx.settings
+    work = ctx.tmp / f"rel-{name}"
+    work.mkdir()
+    prev_contents: dict[str, bytes] = {}
+    prev_defs: set[tuple[str, tuple[str, str | None]]] = set()
+    seen_keys: set[bytes] = set()
+    hits_total = looked_total = shifted_total = embedded_total = chunks_total = fresh_total = 0
+    for step, (v, src) in enumerate(zip(versions, unpacked, strict=True)):
+        replace_tree(work, src)
+        contents, keys = tree_keys(work, enc, settings.max_file_bytes)
+        changed = [p for p in contents if p in prev_contents and contents[p] != prev_contents[p]]
+        added = [p for p in contents if p not in prev_contents]
+        removed = [p for p in prev_contents if p not in contents]
+        changed_set = set(changed) | set(added)
+        new = {k.key: k for k in keys if k.key not in seen_keys}
+        # chunks of the changed files whose text no earlier version had: no cache can serve them
+        fresh = sum(1 for k in keys if k.path in changed_set and k.key not in seen_keys)
+        # windows of a definition the file had before, whose code is verbatim in the previous version of
+        # the file: only the window boundaries moved (lines inserted or removed earlier in the definition)
+        shifted = sum(
+            k.window
+            and (k.path, k.definition) in prev_defs
+            and k.code in prev_contents[k.path].decode("utf-8", "replace")
+            for k in new.values()
+        )
+        wall, st = time_index(work, enc, settings=settings)
+        seen_keys.update(k.key for k in keys)
+        looked = st.cache_hits + st.embedded  # chunks of the changed files
+        reused = 1 - st.embedded / max(1, st.chunks)
+        if step == 0:
+            what = f"{name} {v}, empty index"
+        else:
+            what = f"{name} {versions[step - 1]} -> {v}"
+            hits_total += st.cache_hits
+            looked_total += looked
+            shifted_total += shifted
+            embedded_total += st.embedded
+            chunks_total += st.chunks
+            fresh_total += fresh
+        report.add(
+            "3",
+            f"{what}: chunks not embedded",
+            f"{reused * 100:.1f} % ({st.embedded:,} of {st.chunks:,} embedded)",
+            f"{len(new):,} new texts (chunked independently)",
+            f"{st.embedded / len(new):.2f}" if new else "",
+            f"> 85 %: {target_mark(reused > 0.85)}" if step else "",
+            f"files changed {st.files_changed} (diff: {len(changed)} changed + {len(added)} added), removed "
+            f"{st.files_removed} (diff {len(removed)}), unchanged {st.files_unchanged}; {wall:.1f} s",
+        )
+        if step:
             report.add(
                 "3",
-                f"{what}: chunks not embedded",
-                f"{reused * 100:.1f} % ({st.embedded:,} of {st.chunks:,} embedded)",
-                f"{len(new):,} new texts (chunked independently)",
-                f"{st.embedded / len(new):.2f}" if new else "",
-                f"> 85 %: {target_mark(reused > 0.85)}" if step else "",
-                f"files changed {st.files_changed} (diff: {len(changed)} changed + {len(added)} added), removed "
-                f"{st.files_removed} (diff {len(removed)}), unchanged {st.files_unchanged}; {wall:.1f} s",
-            )
-            if step:
-                report.add(
-                    "3",
-                    "  cache_hit_ratio in the changed files",
-                    f"{st.cache_hit_ratio * 100:.1f} %",
-                    f"{100 * (1 - fresh / max(1, looked)):.1f} % (ceiling: texts seen before)",
-                    f"{st.cache_hit_ratio / max(1e-9, 1 - fresh / max(1, looked)):.2f}" if looked > fresh else "",
-                    "",
-                    f"cache hits {st.cache_hits:,} of {looked:,} chunks in changed files; {fresh:,} of them have a "
-                    f"text no earlier version had; {shifted} new texts are shifted windows (same definition, code "
-                    f"unchanged; as hits: {100 * (st.cache_hits + shifted) / max(1, looked):.1f} %)",
-                )
-            if st.files_changed != len(changed_set) or st.files_removed != len(removed):
-                report.footer.append(
-                    f"WARNING: {name} {v}: index_repo saw {st.files_changed} changed / {st.files_removed} "
-                    f"removed files, the diff {len(changed_set)} / {len(removed)}"
-                )
-            prev_contents = contents
-            prev_defs = {(k.path, k.definition) for k in keys}
-        if chunks_total:
-            report.add(
-                "3",
-                f"{name}, all updates: chunks not embedded",
-                f"{100 * (1 - embedded_total / chunks_total):.1f} %",
+                "  cache_hit_ratio in the changed files",
+                f"{st.cache_hit_ratio * 100:.1f} %",
+                f"{100 * (1 - fresh / max(1, looked)):.1f} % (ceiling: texts seen before)",
+                f"{st.cache_hit_ratio / max(1e-9, 1 - fresh / max(1, looked)):.2f}" if looked > fresh else "",
                 "",
-                "",
-                f"> 85 %: {target_mark(1 - embedded_total / chunks_total > 0.85)}",
-                f"{embedded_total:,} embedded of {chunks_total:,} chunks; in the changed files cache_hit_ratio "
-                f"{100 * hits_total / max(1, looked_total):.1f} % (ceiling "
-                f"{100 * (1 - fresh_total / max(1, looked_total)):.1f} %), shifted windows as hits "
-                f"{100 * (hits_total + shifted_total) / max(1, looked_total):.1f} %",
+                f"cache hits {st.cache_hits:,} of {looked:,} chunks in changed files; {fresh:,} of them have a "
+                f"text no earlier version had; {shifted} new texts are shifted windows (same definition, code "
+                f"unchanged; as hits: {100 * (st.cache_hits + shifted) / max(1, looked):.1f} %)",
             )
+        if st.files_changed != len(changed_set) or st.files_removed != len(removed):
+            report.footer.append(
+                f"WARNING: {name} {v}: index_repo saw {st.files_changed} changed / {st.files_removed} "
+                f"removed files, the diff {len(changed_set)} / {len(removed)}"
+            )
+        prev_contents = contents
+        prev_defs = {(k.path, k.definition) for k in keys}
+    if chunks_total:
+        report.add(
+            "3",
+            f"{name}, all updates: chunks not embedded",
+            f"{100 * (1 - embedded_total / chunks_total):.1f} %",
+            "",
+            "",
+            f"> 85 %: {target_mark(1 - embedded_total / chunks_total > 0.85)}",
+            f"{embedded_total:,} embedded of {chunks_total:,} chunks; in the changed files cache_hit_ratio "
+            f"{100 * hits_total / max(1, looked_total):.1f} % (ceiling "
+            f"{100 * (1 - fresh_total / max(1, looked_total)):.1f} %), shifted windows as hits "
+            f"{100 * (hits_total + shifted_total) / max(1, looked_total):.1f} %",
+        )
 
 
 # -- main ---------------------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs of the in-process no-change re-index (median)")
     parser.add_argument("--process-runs", type=int, default=3, help="runs of each codegraph subprocess (median)")
@@ -840,51 +737,27 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--sections: digits 1-3; section 2 needs section 1")
     for spec in args.release or ():
         parse_release(spec)  # fail early on a bad --release
+    return args
 
-    report = Report()
-    load_start = loadavg()
-    version_start = code_version()
-    fingerprint_start = code_fingerprint()
-    started = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="codegraph-fresh-"))
-    exe = Path(sys.executable).parent / "codegraph"
-    try:
-        stdlib = Path(sysconfig.get_paths()["stdlib"])
-        model = codegraph.resolve_model(MODEL)
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    bench = Bench("bench_fresh", lettered=True)
+    with temp_dir("codegraph-fresh-", keep=args.keep) as tmp:
         settings = resolve_settings(tmp)
+        model = codegraph.resolve_model(MODEL)
         enc = codegraph.OnnxEncoder(model, threads=settings.threads, batch_size=settings.batch_size)
-
-        from importlib.metadata import version
-
-        import onnxruntime as ort
-
-        from codegraph.store.sqlite import sqlite_module
-
-        report.header += [
-            f"codegraph {codegraph.__version__} bench_fresh  {dt.datetime.now().isoformat(timespec='seconds')}",
-            f"python {platform.python_version()}  onnxruntime {ort.__version__}  "
-            f"tokenizers {version('tokenizers')}  watchdog {version('watchdog')}  numpy {np.__version__}  "
-            f"sqlite module {sqlite_module().__name__} (SQLite {sqlite_module().sqlite_version})",
-            f"machine: {platform.machine()}, {os.cpu_count()} cores; encoder threads {enc.threads}, "
-            f"batch size {enc.batch_size}; model {enc.model_id} (max_tokens {enc.max_tokens})",
-            f"codegraph code: {version_start}",
-            f"load average (1/5/15 min) at start: {load_start}",
-        ]
-
-        ctx = Ctx(args, report, tmp, stdlib, enc, settings, exe)
+        bench.header([enc], ("onnxruntime", "tokenizers", "watchdog", "numpy"))
+        ctx = Ctx(args, bench, tmp, Path(sysconfig.get_paths()["stdlib"]), enc, settings)
         if "1" in args.sections:
-            tree = run_no_change(ctx)
+            tree = build_stdlib_tree(ctx)
+            no_change_row(ctx, tree)
+            process_rows(ctx, tree)
             if "2" in args.sections:
                 run_watch(ctx, tree)
         if "3" in args.sections:
             run_releases(ctx)
-    finally:
-        if args.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    finish(report, fingerprint_start, started, steps="step (named on stderr)", loads=SECTION_LOADS)
+    bench.finish()
     return 0
 
 

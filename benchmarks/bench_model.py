@@ -40,7 +40,7 @@ the standard-library packages of ``bench_index.py``), chunked with ``max_tokens`
    loads the model and embeds one text;
 5. one-function edit latency: after a full index, ``index_repo(root, encoder, paths=[file])`` after inserting a
    comment line into one function (``--edits`` edits, spread over files of 2-64 KB), P50 / P95 with the bundled
-   MiniLM and with the CodeBERT-size model, and the embedding part alone (``bench_fresh.TimingEmbedder``).
+   MiniLM and with the CodeBERT-size model, and the embedding part alone (``_measure.TimingEmbedder``).
 
 Timed sections alternate value and baseline runs so that noise from other processes hits both; medians are
 reported. The 1/5/15-minute load averages are printed at start and end. The default run takes ~20-25 minutes on
@@ -53,17 +53,12 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import datetime as dt
-import json
 import multiprocessing
-import os
-import platform
 import random
 import shutil
 import statistics
 import sys
 import sysconfig
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -72,34 +67,29 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-# Shared table, timing and version helpers (this directory is sys.path[0] when run as a script).
-from bench_fresh import EDIT_MAX_BYTES, EDIT_MIN_BYTES, TimingEmbedder, p50_p95_ms, stdlib_files
-from bench_index import (
+from _harness import (
     DEFAULT_PACKAGES,
-    EXCLUDED_DIRS,
-    SECTION_LOADS,
+    EDIT_MAX_BYTES,
+    EDIT_MIN_BYTES,
+    Bench,
     Report,
     alternate,
-    child_peak_rss,
-    chunk_corpus,
-    code_fingerprint,
-    code_version,
     copy_corpus,
-    finish,
+    copy_packages,
     fmt_rate,
     fresh_copy,
-    loadavg,
     log,
     median,
+    p50_p95_ms,
     percentile,
-    raw_session,
-    run_pipeline,
-    run_raw,
-    section,
+    scoped_env,
+    stdlib_files,
     target_mark,
+    temp_dir,
+    time_index,
     timed_process,
 )
+from _measure import ChunkRun, TimingEmbedder, chunk_corpus, index_peak_rss, pipeline_vs_raw
 
 import codegraph
 import codegraph.embed
@@ -255,15 +245,6 @@ def build_model(tmp_name: str) -> dict[str, Any]:
 
 
 # -- corpus and helpers ----------------------------------------------------------------------------------------
-
-
-def copy_packages(dest: Path, packages: Sequence[str]) -> str:
-    """Like ``bench_index.copy_corpus(None, dest)`` for another list of stdlib packages."""
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    dest.mkdir(parents=True)
-    for pkg in packages:
-        shutil.copytree(stdlib / pkg, dest / pkg, ignore=shutil.ignore_patterns(*EXCLUDED_DIRS))
-    return f"stdlib of Python {platform.python_version()} ({stdlib}): {', '.join(packages)}"
 
 
 def copy_subset(corpus: Path, dest: Path, names: Sequence[str]) -> None:
@@ -439,10 +420,287 @@ def edit_rows(report: Report, name: str, runs: list[EditRun], *, target: bool) -
     report.add("5", "  minus embed P50 / P95 (ms)", p50_p95_ms(rest))
 
 
+# -- sections -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    args: argparse.Namespace
+    bench: Bench
+    tmp: Path
+    corpus: Path
+    settings: Any
+    enc: Any  # the CodeBERT-size model, INT8
+    mini: Any  # the bundled MiniLM
+
+
+def encoder(name: str, settings: Any) -> Any:
+    model = codegraph.resolve_model(name)
+    return codegraph.OnnxEncoder(model, threads=settings.threads, batch_size=settings.batch_size)
+
+
+def copy_inputs(args: argparse.Namespace, corpus: Path) -> tuple[str, list[str]]:
+    """Fill ``corpus``; returns its description and the names of the row-2 subset."""
+    if args.corpus is not None:
+        description = copy_corpus(args.corpus, corpus)
+        return description, args.subset.split(",") if args.subset else sorted(p.name for p in corpus.iterdir())
+    description = copy_packages(corpus, QUICK_PACKAGES if args.quick else DEFAULT_PACKAGES)
+    return description, args.subset.split(",") if args.subset else ["json"] if args.quick else list(DEFAULT_SUBSET)
+
+
+def build_in_child(bench: Bench, tmp: Path) -> dict[str, Any]:
+    """Row 0's model: :func:`build_model` in a spawned child process."""
+    bench.section("0", "building the CodeBERT-size model in a child process (tokenizer, weights, import_model)")
+    log("  about 2-3 minutes on 2 quiet cores: ~15 s tokenizer, ~10 s weights, ~2 min import_model")
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        built: dict[str, Any] = pool.submit(build_model, str(tmp)).result()
+    return built
+
+
+def header(ctx: Ctx, built: dict[str, Any], description: str, subset_names: list[str]) -> None:
+    args = ctx.args
+    ctx.bench.header(
+        [ctx.enc, ctx.mini],
+        ("onnxruntime", "tokenizers", "numpy", "torch", "transformers", "optimum-onnx"),
+        [
+            f"MODEL: full-size RoBERTa with microsoft/codebert-base's exact configuration, {built['parameters']:,} "
+            f"parameters, RANDOM WEIGHTS (torch seed {SEED}): speed and memory do not depend on weight values",
+            f"TOKENIZER: byte-level BPE, vocab {built['vocab']:,}, TRAINED LOCALLY on {built['tok_files']:,} "
+            f"standard-library .py files ({mb(built['tok_bytes'])} MB), RoBERTa's special tokens at ids 0-4: "
+            "token counts per chunk are close to but not identical to real CodeBERT's",
+            f"corpus: {description}; row 2 subset: {', '.join(subset_names)}",
+            f"repeat {args.repeat} (medians), row-1 sample {args.sample}, edits {args.edits}, cold-start runs "
+            f"{args.cold_runs}, process runs {args.process_runs}" + (" (--quick)" if args.quick else ""),
+        ],
+    )
+
+
+def model_rows(ctx: Ctx, built: dict[str, Any]) -> None:
+    """Row 0: the model, the tokenizer, ``import_model``, the ONNX sizes, the fidelity."""
+    report = ctx.bench.report
+    report.add(
+        "0",
+        "model: codebert-base config, random weights",
+        f"{built['parameters']:,} parameters",
+        notes=f"transformers RobertaModel(RobertaConfig(...)), torch.manual_seed({SEED}); built in "
+        f"{built['init_seconds']:.1f} s, save_pretrained {built['save_seconds']:.1f} s "
+        f"({mb(built['weights_bytes'])} MB safetensors)",
+    )
+    report.add(
+        "0",
+        "tokenizer: byte-level BPE trained here",
+        f"vocab {built['vocab']:,}",
+        notes=f"trained in {built['tok_seconds']:.1f} s on {built['tok_files']:,} stdlib .py files "
+        f"({mb(built['tok_bytes'])} MB, which include the corpus); RobertaProcessing <s> ... </s>",
+    )
+    report.add(
+        "0",
+        "import_model: export + INT8 + fidelity (s)",
+        f"{built['import_seconds']:.0f}",
+        notes="steps at (s): "
+        + ", ".join(f"{t:.0f} {m.split(' into ')[0]}" for t, m in built["steps"])
+        + "; fp32 re-export for row 1 "
+        f"{built['fp32_seconds']:.0f} s ({mb(built['fp32_own_bytes'])} MB"
+        + (", same size as import_model's)" if built["fp32_own_bytes"] == built["fp32_bytes"] else ", SIZE DIFFERS!)"),
+    )
+    report.add(
+        "0",
+        "model.onnx size, INT8 (MB)",
+        mb(built["int8_bytes"]),
+        f"{mb(built['fp32_bytes'])} (fp32 ONNX)",
+        f"{built['int8_bytes'] / built['fp32_bytes']:.2f}",
+    )
+    ctx.bench.section("0", "cosine between different texts (what a random model gives any pair)")
+    pair = pairwise_cosine(ctx.enc, 40)
+    report.add(
+        "0",
+        "fidelity INT8 vs fp32: mean / min cosine",
+        f"{built['mean_cosine']:.4f} / {built['min_cosine']:.4f}",
+        f"{pair:.4f} (different texts, INT8)",
+        "",
+        "not enforced (0.0)",
+        f"{built['samples']} stdlib chunks; threshold set to 0.0 (codegraph's is 0.98); baseline: mean cosine "
+        "between the embeddings of two different chunks (40 of the same sample): random weights embed every "
+        "text near one common direction, so the fidelity says little about real CodeBERT",
+    )
+
+
+def corpus_row(ctx: Ctx) -> ChunkRun:
+    """Row 0: the corpus chunked with both models (real token counters)."""
+    ctx.bench.section("0", "chunking the corpus with both models (real token counters)")
+    enc, max_file_bytes = ctx.enc, ctx.settings.max_file_bytes
+    cr = chunk_corpus(ctx.corpus, enc, max_file_bytes)
+    mcr = chunk_corpus(ctx.corpus, ctx.mini, max_file_bytes)
+    bpe = enc.count_tokens(cr.texts)
+    wordpiece = ctx.mini.count_tokens(cr.texts)
+    over = sum(c > enc.max_tokens for c in bpe)
+    ctx.bench.report.add(
+        "0",
+        "corpus, max_tokens 512",
+        f"{cr.files - cr.skipped:,} files, {cr.bytes / 1e6:.2f} MB, {cr.chunks:,} chunks",
+        f"{mcr.chunks:,} chunks (minilm, 256)",
+        f"{cr.chunks / mcr.chunks:.2f}",
+        "",
+        f"{len(cr.texts):,} distinct texts; tokens per text: local BPE {token_stats(bpe)} "
+        f"({over} over 512 before truncation); MiniLM WordPiece on the same texts {token_stats(wordpiece)}",
+    )
+    return cr
+
+
+def precision_row(ctx: Ctx, cr: ChunkRun, estimate: Estimate, fp32_path: Path) -> float:
+    """Row 1: INT8 vs fp32 throughput on a seeded sample; returns the INT8 rate (chunks/s) and records the
+    estimate of rows 2-5 at the measured rates in the header."""
+    enc, repeat = ctx.enc, ctx.args.repeat
+    sample = random.Random(SEED).sample(cr.texts, estimate.sample)
+    ctx.bench.section("1", f"warm-up; then {repeat} x (INT8, fp32) alternated on a sample of {len(sample)} texts")
+    t8, t32 = compare_precisions(enc, fp32_path, sample, repeat)
+    rate8, rate32 = len(sample) / median(t8), len(sample) / median(t32)
+    ctx.bench.report.add(
+        "1",
+        "INT8 vs fp32 throughput (chunks/s)",
+        fmt_rate(rate8),
+        f"{fmt_rate(rate32)} (fp32 ONNX, same texts)",
+        f"{rate8 / rate32:.1f}x",
+        "≈ 2x expected",
+        f"SAMPLE of {len(sample)} of {len(cr.texts):,} distinct texts (uniform, seed {SEED}), tokens "
+        f"{token_stats(enc.count_tokens(sample))}; OnnxEncoder.embed_documents, same tokenizer; each run (s): "
+        "INT8 " + " ".join(f"{t:.1f}" for t in t8) + ", fp32 " + " ".join(f"{t:.1f}" for t in t32) + "; whole "
+        f"corpus at these rates: INT8 {len(cr.texts) / rate8 / 60:.1f} min, fp32 "
+        f"{len(cr.texts) / rate32 / 60:.1f} min",
+    )
+    scale = rate8 / FACTS_RATES["int8"]  # how loaded / fast this machine is compared with the quiet one
+    est = estimate.sections(rate8, rate32, FACTS_RATES["minilm"] * scale)
+    ctx.bench.report.header.insert(
+        -1, log_estimate({k: v for k, v in est.items() if k != "1"}, "of rows 2-5 after row 1")
+    )
+    return rate8
+
+
+def cold_start_row(ctx: Ctx) -> None:
+    """Row 3: creating the INT8 session in-process with the cached optimised graph, a cache miss, no cache."""
+    cold, model, threads = max(1, ctx.args.cold_runs), ctx.enc.model, ctx.enc.threads
+    cached = optimized_cache_path(model.path / "model.onnx")
+    ctx.bench.section("3", f"cold start: {cold} x (no cache, cache miss, cache hit) session creations, rotated")
+
+    def create(variant: str) -> tuple[float, float]:
+        """(OnnxEncoder() seconds: tokenizer load, first ``session`` access seconds) for one variant."""
+        if variant == "miss":
+            cached.unlink(missing_ok=True)
+        elif variant == "hit" and not cached.is_file():
+            codegraph.OnnxEncoder(model, threads=threads).session  # noqa: B018 - writes the cache
+        t0 = time.perf_counter()
+        e = codegraph.OnnxEncoder(model, threads=threads, cache_optimized=variant != "none")
+        t1 = time.perf_counter()
+        e.session  # noqa: B018 - the property creates the session
+        return t1 - t0, time.perf_counter() - t1
+
+    variants = ("none", "miss", "hit")
+    times: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
+    for i in range(cold):
+        for v in variants[i % 3 :] + variants[: i % 3]:
+            times[v].append(create(v))
+    sess = {v: [s for _, s in times[v]] for v in variants}
+    hit, none = median(sess["hit"]), median(sess["none"])
+    ctx.bench.report.add(
+        "3",
+        "cold start in-process: session, cached (s)",
+        f"{hit:.3f}",
+        f"{none:.3f} (no cache: optimise at load)",
+        f"{hit / none:.2f}",
+        "",
+        f"first `session` access of the INT8 model, median of {cold}, warm page cache; cache miss (optimise + "
+        f"write {mb(cached.stat().st_size)} MB to ort-cache/) {median(sess['miss']):.3f} s; each run (s): hit "
+        + " ".join(f"{s:.2f}" for s in sess["hit"])
+        + ", no cache "
+        + " ".join(f"{s:.2f}" for s in sess["none"])
+        + f"; OnnxEncoder() itself (tokenizer load) {median([t for v in variants for t, _ in times[v]]):.3f} s",
+    )
+
+
+def cold_process_row(ctx: Ctx) -> None:
+    """Row 3b: a process from start to a ready model, with and without the cached optimised graph."""
+    runs_n, tmp = max(1, ctx.args.process_runs), ctx.tmp
+    ctx.bench.section("3", f"cold start as a process: {runs_n} x (cached, no cache) alternated, and python -c pass")
+    ready = (
+        "import codegraph; e = codegraph.OnnxEncoder(codegraph.resolve_model({name!r}), cache_optimized={c}); e.session"
+    )
+    cmd_hit = [sys.executable, "-c", ready.format(name=MODEL, c=True)]
+    cmd_none = [sys.executable, "-c", ready.format(name=MODEL, c=False)]
+    timed_process(cmd_hit, tmp)  # warm-up (page cache, sha256 cache)
+    p_hit, p_none = alternate(runs_n, lambda: timed_process(cmd_hit, tmp)[0], lambda: timed_process(cmd_none, tmp)[0])
+    bare = [timed_process([sys.executable, "-c", "pass"], tmp)[0] for _ in range(runs_n)]
+    ctx.bench.report.add(
+        "3b",
+        "cold start as a process, cached (s)",
+        f"{median(p_hit):.3f} / {percentile(p_hit, 95):.3f}",
+        f"{median(p_none):.3f} / {percentile(p_none, 95):.3f} (no cache)",
+        f"{median(p_hit) / median(p_none):.2f}",
+        "",
+        "median / p95 wall: process start, import codegraph, resolve_model (sha256 checked via its cache), "
+        f"OnnxEncoder, session; {runs_n} runs each; python -c pass {median(bare):.3f} s",
+    )
+
+
+def peak_rss_row(ctx: Ctx, cr: ChunkRun, rate8: float) -> Path:
+    """Row 4: peak RSS of ``codegraph index -m codebert`` of a fresh copy of the corpus; returns that tree."""
+    ctx.bench.section("4", f"peak RSS: codegraph index -m {MODEL} of a fresh copy of the corpus in a child process")
+    log(f"  ~{len(cr.texts) / rate8 / 60:.1f} min at row 1's INT8 rate")
+    fresh = ctx.tmp / "rss"
+    fresh_copy(ctx.corpus, fresh)
+    # cwd = tmp, not the corpus: ``-c`` puts the cwd first on sys.path, where the copied stdlib packages
+    # would shadow the real ones.
+    rss = index_peak_rss(ctx.bench.report, MODEL, fresh, cwd=ctx.tmp, chunks=cr.chunks)
+    ctx.bench.report.add(
+        "4",
+        "codegraph index -m codebert peak RSS (MiB)",
+        *rss.cells(),
+        f"< 1 GB: {target_mark(rss.rss < 1024)}",
+        f"whole corpus; {rss.notes()}",
+    )
+    return fresh
+
+
+def edit_rows_both(ctx: Ctx, cb_tree: Path) -> None:
+    """Row 5: one-function edits, each indexed with both models (order alternated); ``cb_tree`` is row 4's
+    index of the corpus with the CodeBERT-size model, MiniLM's is built here."""
+    report, enc, mini, settings = ctx.bench.report, ctx.enc, ctx.mini, ctx.settings
+    ctx.bench.section("5", f"indexing a copy of the corpus with {BUNDLED} for the edit latencies")
+    mini_tree = ctx.tmp / "edit-minilm"
+    fresh_copy(ctx.corpus, mini_tree)
+    codegraph.index_repo(mini_tree, mini, settings=settings)
+    cb_timing, mini_timing = TimingEmbedder(enc), TimingEmbedder(mini)
+    again = codegraph.index_repo(cb_tree, cb_timing, settings=settings)
+    if again.embedded or again.rebuilt:
+        report.footer.append(f"WARNING: the in-process encoder re-embedded {again.embedded} texts of the child's index")
+    targets = edit_candidates(mini_tree, ctx.args.edits + 1, (mini, enc))
+    ctx.bench.section("5", f"{ctx.args.edits} one-function edits, each indexed with both models (order alternated)")
+    runs: dict[str, list[EditRun]] = {BUNDLED: [], MODEL: []}
+    trees = {BUNDLED: (mini_tree, mini_timing), MODEL: (cb_tree, cb_timing)}
+    edited: list[str] = []
+    for n, rel in enumerate(targets):  # edit 0 is an unrecorded warm-up
+        text = (mini_tree / rel).read_bytes().decode("utf-8")
+        new, span = edit_one_function(text, rel, (mini, enc), n)
+        data = new.encode("utf-8")
+        edited.append(f"{rel}:{span}")
+        for name in (BUNDLED, MODEL) if n % 2 == 0 else (MODEL, BUNDLED):
+            root, timing = trees[name]
+            (root / rel).write_bytes(data)
+            timing.take()
+            wall, stats = time_index(root, timing, settings=settings, paths=[rel])
+            embed_s, count_s, _ = timing.take()
+            if stats.files_changed != 1:
+                report.footer.append(f"WARNING: edit {n} ({rel}, {name}): {stats.files_changed} files changed")
+            if n:
+                runs[name].append(EditRun(rel, len(data), wall, embed_s, count_s, stats.embedded))
+    edit_rows(report, f"{BUNDLED} (bundled)", runs[BUNDLED], target=True)
+    edit_rows(report, "codebert-size", runs[MODEL], target=False)
+    log(f"  edited (path:function lines): {' '.join(edited[:6])} ...")
+
+
 # -- main ---------------------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, help="directory to index (copied to a temp dir first)")
     parser.add_argument(
@@ -462,350 +720,38 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.sample, args.repeat, args.edits = min(args.sample, 24), 1, min(args.edits, 8)
         args.cold_runs, args.process_runs = min(args.cold_runs, 2), min(args.process_runs, 2)
-    repeat = max(1, args.repeat)
+    args.repeat = max(1, args.repeat)
+    return args
 
-    report = Report()
-    started_at = dt.datetime.now().isoformat(timespec="seconds")
-    load_start = loadavg()
-    version_start = code_version()
-    fingerprint_start = code_fingerprint()
-    started = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="codegraph-model-"))
-    home_before = os.environ.get("CODEGRAPH_HOME")
-    os.environ["CODEGRAPH_HOME"] = str(tmp / "home")  # inherited by every child process
-    exe = Path(sys.executable).parent / "codegraph"
-    try:
-        corpus = tmp / "corpus"
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    bench = Bench("bench_model")
+    with temp_dir("codegraph-model-", keep=args.keep) as tmp, scoped_env("CODEGRAPH_HOME", str(tmp / "home")):
+        corpus = tmp / "corpus"  # CODEGRAPH_HOME (models, caches) is inherited by every child process
         log(f"copying corpus to {corpus}; CODEGRAPH_HOME={tmp / 'home'}")
-        if args.corpus is not None:
-            description = copy_corpus(args.corpus, corpus)
-            subset_names = args.subset.split(",") if args.subset else sorted(p.name for p in corpus.iterdir())
-        else:
-            packages = QUICK_PACKAGES if args.quick else DEFAULT_PACKAGES
-            description = copy_packages(corpus, packages)
-            subset_names = args.subset.split(",") if args.subset else ["json"] if args.quick else list(DEFAULT_SUBSET)
+        description, subset_names = copy_inputs(args, corpus)
         settings = resolve_settings(corpus)
-
-        # 0. the model -----------------------------------------------------------------------------------
-        section("0", "building the CodeBERT-size model in a child process (tokenizer, weights, import_model)")
-        log("  about 2-3 minutes on 2 quiet cores: ~15 s tokenizer, ~10 s weights, ~2 min import_model")
-        with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            built: dict[str, Any] = pool.submit(build_model, str(tmp)).result()
-        model = codegraph.resolve_model(MODEL)
-        mini_model = codegraph.resolve_model(BUNDLED)
-        enc = codegraph.OnnxEncoder(model, threads=settings.threads, batch_size=settings.batch_size)
-        mini = codegraph.OnnxEncoder(mini_model, threads=settings.threads, batch_size=settings.batch_size)
-
-        from importlib.metadata import version
-
-        import onnxruntime as ort
-
-        from codegraph.store.sqlite import sqlite_module
-
-        report.header += [
-            f"codegraph {codegraph.__version__} bench_model  {started_at}",
-            f"python {platform.python_version()}  onnxruntime {ort.__version__}  "
-            f"tokenizers {version('tokenizers')}  numpy {np.__version__}  torch {version('torch')}  "
-            f"transformers {version('transformers')}  optimum-onnx {version('optimum-onnx')}  "
-            f"sqlite module {sqlite_module().__name__} (SQLite {sqlite_module().sqlite_version})",
-            f"machine: {platform.machine()}, {os.cpu_count()} cores; encoder threads {enc.threads}, "
-            f"batch size {enc.batch_size}; models {enc.model_id} (max_tokens {enc.max_tokens}), "
-            f"{mini.model_id} (max_tokens {mini.max_tokens})",
-            f"codegraph code: {version_start}",
-            f"MODEL: full-size RoBERTa with microsoft/codebert-base's exact configuration, {built['parameters']:,} "
-            f"parameters, RANDOM WEIGHTS (torch seed {SEED}): speed and memory do not depend on weight values",
-            f"TOKENIZER: byte-level BPE, vocab {built['vocab']:,}, TRAINED LOCALLY on {built['tok_files']:,} "
-            f"standard-library .py files ({mb(built['tok_bytes'])} MB), RoBERTa's special tokens at ids 0-4: "
-            "token counts per chunk are close to but not identical to real CodeBERT's",
-            f"corpus: {description}; row 2 subset: {', '.join(subset_names)}",
-            f"repeat {repeat} (medians), row-1 sample {args.sample}, edits {args.edits}, cold-start runs "
-            f"{args.cold_runs}, process runs {args.process_runs}" + (" (--quick)" if args.quick else ""),
-            f"load average (1/5/15 min) at start: {load_start}",
-        ]
-        steps = built["steps"]
-        report.add(
-            "0",
-            "model: codebert-base config, random weights",
-            f"{built['parameters']:,} parameters",
-            notes=f"transformers RobertaModel(RobertaConfig(...)), torch.manual_seed({SEED}); built in "
-            f"{built['init_seconds']:.1f} s, save_pretrained {built['save_seconds']:.1f} s "
-            f"({mb(built['weights_bytes'])} MB safetensors)",
-        )
-        report.add(
-            "0",
-            "tokenizer: byte-level BPE trained here",
-            f"vocab {built['vocab']:,}",
-            notes=f"trained in {built['tok_seconds']:.1f} s on {built['tok_files']:,} stdlib .py files "
-            f"({mb(built['tok_bytes'])} MB, which include the corpus); RobertaProcessing <s> ... </s>",
-        )
-        report.add(
-            "0",
-            "import_model: export + INT8 + fidelity (s)",
-            f"{built['import_seconds']:.0f}",
-            notes="steps at (s): "
-            + ", ".join(f"{t:.0f} {m.split(' into ')[0]}" for t, m in steps)
-            + "; fp32 re-export for row 1 "
-            f"{built['fp32_seconds']:.0f} s ({mb(built['fp32_own_bytes'])} MB"
-            + (
-                ", same size as import_model's)"
-                if built["fp32_own_bytes"] == built["fp32_bytes"]
-                else ", SIZE DIFFERS!)"
-            ),
-        )
-        report.add(
-            "0",
-            "model.onnx size, INT8 (MB)",
-            mb(built["int8_bytes"]),
-            f"{mb(built['fp32_bytes'])} (fp32 ONNX)",
-            f"{built['int8_bytes'] / built['fp32_bytes']:.2f}",
-        )
-        section("0", "cosine between different texts (what a random model gives any pair)")
-        pair = pairwise_cosine(enc, 40)
-        report.add(
-            "0",
-            "fidelity INT8 vs fp32: mean / min cosine",
-            f"{built['mean_cosine']:.4f} / {built['min_cosine']:.4f}",
-            f"{pair:.4f} (different texts, INT8)",
-            "",
-            "not enforced (0.0)",
-            f"{built['samples']} stdlib chunks; threshold set to 0.0 (codegraph's is 0.98); baseline: mean cosine "
-            "between the embeddings of two different chunks (40 of the same sample): random weights embed every "
-            "text near one common direction, so the fidelity says little about real CodeBERT",
-        )
-
-        # corpus -------------------------------------------------------------------------------------------
-        section("0", "chunking the corpus with both models (real token counters)")
-        cr = chunk_corpus(corpus, enc, settings.max_file_bytes)
-        mcr = chunk_corpus(corpus, mini, settings.max_file_bytes)
-        bpe = enc.count_tokens(cr.texts)
-        wordpiece = mini.count_tokens(cr.texts)
-        over = sum(c > enc.max_tokens for c in bpe)
-        report.add(
-            "0",
-            "corpus, max_tokens 512",
-            f"{cr.files - cr.skipped:,} files, {cr.bytes / 1e6:.2f} MB, {cr.chunks:,} chunks",
-            f"{mcr.chunks:,} chunks (minilm, 256)",
-            f"{cr.chunks / mcr.chunks:.2f}",
-            "",
-            f"{len(cr.texts):,} distinct texts; tokens per text: local BPE {token_stats(bpe)} "
-            f"({over} over 512 before truncation); MiniLM WordPiece on the same texts {token_stats(wordpiece)}",
-        )
-        estimate = Estimate(len(cr.texts), 0, min(args.sample, len(cr.texts)), repeat, args.edits)
+        built = build_in_child(bench, tmp)
+        enc, mini = encoder(MODEL, settings), encoder(BUNDLED, settings)
+        ctx = Ctx(args, bench, tmp, corpus, settings, enc, mini)
+        header(ctx, built, description, subset_names)
+        model_rows(ctx, built)
+        cr = corpus_row(ctx)
         subset = tmp / "subset"
         copy_subset(corpus, subset, subset_names)
         scr = chunk_corpus(subset, enc, settings.max_file_bytes)
-        estimate.subset_texts = len(scr.texts)
-        est = estimate.sections(FACTS_RATES["int8"], FACTS_RATES["fp32"], FACTS_RATES["minilm"])
-        log_estimate(est, "(rates of a quiet 2-core machine)")
-
-        # 1. INT8 vs fp32 ------------------------------------------------------------------------------------
-        sample = random.Random(SEED).sample(cr.texts, estimate.sample)
-        section("1", f"warm-up; then {repeat} x (INT8, fp32) alternated on a sample of {len(sample)} texts")
-        t8, t32 = compare_precisions(enc, Path(built["fp32_path"]), sample, repeat)
-        rate8, rate32 = len(sample) / median(t8), len(sample) / median(t32)
-        report.add(
-            "1",
-            "INT8 vs fp32 throughput (chunks/s)",
-            fmt_rate(rate8),
-            f"{fmt_rate(rate32)} (fp32 ONNX, same texts)",
-            f"{rate8 / rate32:.1f}x",
-            "≈ 2x expected",
-            f"SAMPLE of {len(sample)} of {len(cr.texts):,} distinct texts (uniform, seed {SEED}), tokens "
-            f"{token_stats(enc.count_tokens(sample))}; OnnxEncoder.embed_documents, same tokenizer; each run (s): "
-            "INT8 " + " ".join(f"{t:.1f}" for t in t8) + ", fp32 " + " ".join(f"{t:.1f}" for t in t32) + "; whole "
-            f"corpus at these rates: INT8 {len(cr.texts) / rate8 / 60:.1f} min, fp32 "
-            f"{len(cr.texts) / rate32 / 60:.1f} min",
-        )
-        scale = rate8 / FACTS_RATES["int8"]  # how loaded / fast this machine is compared with the quiet one
-        est = estimate.sections(rate8, rate32, FACTS_RATES["minilm"] * scale)
-        report.header.insert(-1, log_estimate({k: v for k, v in est.items() if k != "1"}, "of rows 2-5 after row 1"))
-
-        # 2. pipeline vs raw onnxruntime ---------------------------------------------------------------------
-        session = raw_session(model.path / "model.onnx", enc.threads)
-        n = len(scr.texts)
-        section("2", f"warm-up; then {repeat} x (index_repo, raw onnxruntime) alternated on {n} texts")
-        enc.embed_documents(scr.texts[:16])
-        run_raw(session, enc.tokenizer, scr.texts[:16], enc.max_tokens, enc.batch_size)
-        pipes, raws = alternate(
-            repeat,
-            lambda: run_pipeline(subset, enc),
-            lambda: run_raw(session, enc.tokenizer, scr.texts, enc.max_tokens, enc.batch_size),
-        )
-        embedded = [p.stats.embedded for p in pipes]
-        if any(e != n for e in embedded):
-            report.footer.append(f"WARNING: index_repo embedded {embedded} texts, the baseline {n}")
-        pipe_wall = median([p.wall for p in pipes])
-        raw_run = median([r.t_run for r in raws])
-        raw_all = median([r.t_tokenize + r.t_run + r.t_pool for r in raws])
-        pipe_rate, raw_rate = n / pipe_wall, n / raw_run
-        stages = {k: median([p.stages.get(k, float("nan")) for p in pipes]) for k in pipes[-1].stages}
-        r0 = raws[-1]
-        report.add(
-            "2",
-            "index_repo, empty index (chunks embedded/s)",
-            fmt_rate(pipe_rate),
-            f"{fmt_rate(raw_rate)} (session.run only)",
-            f"{pipe_rate / raw_rate:.2f}",
-            f">= 0.9: {target_mark(pipe_rate / raw_rate >= 0.9)}",
-            f"subset {', '.join(subset_names)}: {scr.chunks:,} chunks, {n:,} texts; wall {pipe_wall:.1f} s vs "
-            f"session.run {raw_run:.1f} s; stages: "
-            + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
-            + "; each run (s): index_repo "
-            + " ".join(f"{p.wall:.1f}" for p in pipes)
-            + ", session.run "
-            + " ".join(f"{r.t_run:.1f}" for r in raws),
-        )
-        report.add(
-            "2b",
-            "  same, baseline incl. tokenize+pad+pool",
-            fmt_rate(pipe_rate),
-            fmt_rate(n / raw_all),
-            f"{pipe_rate / (n / raw_all):.2f}",
-            "",
-            f"baseline tokenize+pad {median([r.t_tokenize for r in raws]):.2f} s, pool "
-            f"{median([r.t_pool for r in raws]):.2f} s; {r0.tokens:,} tokens, {r0.padded:,} padded "
-            f"({100 * (1 - r0.tokens / max(1, r0.padded)):.1f} % padding)",
-        )
-
-        # 3. cold start ---------------------------------------------------------------------------------------
-        cold = max(1, args.cold_runs)
-        cached = optimized_cache_path(model.path / "model.onnx")
-        section("3", f"cold start: {cold} x (no cache, cache miss, cache hit) session creations, rotated")
-
-        def create(variant: str) -> tuple[float, float]:
-            """(OnnxEncoder() seconds: tokenizer load, first ``session`` access seconds) for one variant."""
-            if variant == "miss":
-                cached.unlink(missing_ok=True)
-            elif variant == "hit" and not cached.is_file():
-                codegraph.OnnxEncoder(model, threads=enc.threads).session  # noqa: B018 - writes the cache
-            t0 = time.perf_counter()
-            e = codegraph.OnnxEncoder(model, threads=enc.threads, cache_optimized=variant != "none")
-            t1 = time.perf_counter()
-            e.session  # noqa: B018 - the property creates the session
-            return t1 - t0, time.perf_counter() - t1
-
-        variants = ("none", "miss", "hit")
-        times: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
-        for i in range(cold):
-            for v in variants[i % 3 :] + variants[: i % 3]:
-                times[v].append(create(v))
-        sess = {v: [s for _, s in times[v]] for v in variants}
-        hit, none = median(sess["hit"]), median(sess["none"])
-        report.add(
-            "3",
-            "cold start in-process: session, cached (s)",
-            f"{hit:.3f}",
-            f"{none:.3f} (no cache: optimise at load)",
-            f"{hit / none:.2f}",
-            "",
-            f"first `session` access of the INT8 model, median of {cold}, warm page cache; cache miss (optimise + "
-            f"write {mb(cached.stat().st_size)} MB to ort-cache/) {median(sess['miss']):.3f} s; each run (s): hit "
-            + " ".join(f"{s:.2f}" for s in sess["hit"])
-            + ", no cache "
-            + " ".join(f"{s:.2f}" for s in sess["none"])
-            + f"; OnnxEncoder() itself (tokenizer load) {median([t for v in variants for t, _ in times[v]]):.3f} s",
-        )
-        runs_n = max(1, args.process_runs)
-        section("3", f"cold start as a process: {runs_n} x (cached, no cache) alternated, and python -c pass")
-        ready = (
-            "import codegraph; e = codegraph.OnnxEncoder(codegraph.resolve_model({name!r}), cache_optimized={c}); "
-            "e.session"
-        )
-        cmd_hit = [sys.executable, "-c", ready.format(name=MODEL, c=True)]
-        cmd_none = [sys.executable, "-c", ready.format(name=MODEL, c=False)]
-        timed_process(cmd_hit, tmp)  # warm-up (page cache, sha256 cache)
-        p_hit, p_none = alternate(
-            runs_n, lambda: timed_process(cmd_hit, tmp)[0], lambda: timed_process(cmd_none, tmp)[0]
-        )
-        bare = [timed_process([sys.executable, "-c", "pass"], tmp)[0] for _ in range(runs_n)]
-        report.add(
-            "3b",
-            "cold start as a process, cached (s)",
-            f"{median(p_hit):.3f} / {percentile(p_hit, 95):.3f}",
-            f"{median(p_none):.3f} / {percentile(p_none, 95):.3f} (no cache)",
-            f"{median(p_hit) / median(p_none):.2f}",
-            "",
-            "median / p95 wall: process start, import codegraph, resolve_model (sha256 checked via its cache), "
-            f"OnnxEncoder, session; {runs_n} runs each; python -c pass {median(bare):.3f} s",
-        )
-
-        # 4. peak RSS ---------------------------------------------------------------------------------------
-        section("4", f"peak RSS: codegraph index -m {MODEL} of a fresh copy of the corpus in a child process")
-        log(f"  ~{len(cr.texts) / rate8 / 60:.1f} min at row 1's INT8 rate")
-        fresh = tmp / "rss"
-        fresh_copy(corpus, fresh)
-        load_only = (
-            f"import codegraph; e = codegraph.OnnxEncoder(codegraph.resolve_model({MODEL!r})); "
-            "e.embed_documents(['def f(x):\\n    return x'])"
-        )
-        # cwd = tmp, not the corpus: ``-c`` puts the cwd first on sys.path, where the copied stdlib packages
-        # would shadow the real ones.
-        _, base_rss, _ = child_peak_rss([sys.executable, "-c", load_only], tmp)
-        wall, rss, out = child_peak_rss([str(exe), "index", str(fresh), "-q", "--json", "-m", MODEL], tmp)
-        st = json.loads(out)
-        if st["chunks"] != cr.chunks:
-            report.footer.append(
-                f"WARNING: the codegraph index child made {st['chunks']:,} chunks, the in-process run "
-                f"{cr.chunks:,}: the library on disk differs from the one imported at start"
-            )
-        report.add(
-            "4",
-            "codegraph index -m codebert peak RSS (MiB)",
-            f"{rss:.0f}",
-            f"{base_rss:.0f} (model load + 1 embed)",
-            f"{rss / base_rss:.1f}x",
-            f"< 1 GB: {target_mark(rss < 1024)}",
-            f"whole corpus; child wall {wall:.1f} s, {st['embedded']:,} embedded, {st['chunks']:,} chunks "
-            f"({st['embedded'] / wall:,.1f} chunks/s incl. start-up)",
-        )
-
-        # 5. one-function edits ----------------------------------------------------------------------------
-        section("5", f"indexing a copy of the corpus with {BUNDLED} for the edit latencies")
-        cb_tree, mini_tree = fresh, tmp / "edit-minilm"
-        fresh_copy(corpus, mini_tree)
-        codegraph.index_repo(mini_tree, mini, settings=settings)
-        cb_timing, mini_timing = TimingEmbedder(enc), TimingEmbedder(mini)
-        again = codegraph.index_repo(cb_tree, cb_timing, settings=settings)
-        if again.embedded or again.rebuilt:
-            report.footer.append(
-                f"WARNING: the in-process encoder re-embedded {again.embedded} texts of the child's index"
-            )
-        targets = edit_candidates(mini_tree, args.edits + 1, (mini, enc))
-        section("5", f"{args.edits} one-function edits, each indexed with both models (order alternated)")
-        runs: dict[str, list[EditRun]] = {BUNDLED: [], MODEL: []}
-        trees = {BUNDLED: (mini_tree, mini_timing), MODEL: (cb_tree, cb_timing)}
-        edited: list[str] = []
-        for n, rel in enumerate(targets):  # edit 0 is an unrecorded warm-up
-            text = (mini_tree / rel).read_bytes().decode("utf-8")
-            new, span = edit_one_function(text, rel, (mini, enc), n)
-            data = new.encode("utf-8")
-            edited.append(f"{rel}:{span}")
-            for name in (BUNDLED, MODEL) if n % 2 == 0 else (MODEL, BUNDLED):
-                root, timing = trees[name]
-                (root / rel).write_bytes(data)
-                timing.take()
-                t0 = time.perf_counter()
-                stats = codegraph.index_repo(root, timing, settings=settings, paths=[rel])
-                wall = time.perf_counter() - t0
-                embed_s, count_s, _ = timing.take()
-                if stats.files_changed != 1:
-                    report.footer.append(f"WARNING: edit {n} ({rel}, {name}): {stats.files_changed} files changed")
-                if n:
-                    runs[name].append(EditRun(rel, len(data), wall, embed_s, count_s, stats.embedded))
-        edit_rows(report, f"{BUNDLED} (bundled)", runs[BUNDLED], target=True)
-        edit_rows(report, "codebert-size", runs[MODEL], target=False)
-        log(f"  edited (path:function lines): {' '.join(edited[:6])} ...")
-    finally:
-        if home_before is None:
-            os.environ.pop("CODEGRAPH_HOME", None)
-        else:
-            os.environ["CODEGRAPH_HOME"] = home_before
-        if args.keep:
-            log(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    finish(report, fingerprint_start, started, steps="section", loads=SECTION_LOADS)
+        estimate = Estimate(len(cr.texts), len(scr.texts), min(args.sample, len(cr.texts)), args.repeat, args.edits)
+        quiet = estimate.sections(FACTS_RATES["int8"], FACTS_RATES["fp32"], FACTS_RATES["minilm"])
+        log_estimate(quiet, "(rates of a quiet 2-core machine)")
+        rate8 = precision_row(ctx, cr, estimate, Path(built["fp32_path"]))
+        notes = f"subset {', '.join(subset_names)}: {scr.chunks:,} chunks, "
+        pipeline_vs_raw(bench, "2", subset, enc, scr.texts, args.repeat, notes)
+        cold_start_row(ctx)
+        cold_process_row(ctx)
+        cb_tree = peak_rss_row(ctx, cr, rate8)
+        edit_rows_both(ctx, cb_tree)
+    bench.finish()
     return 0
 
 

@@ -3,7 +3,8 @@
 
 Usage::
 
-    python benchmarks/bench_models.py [--models minilm,code,fast] [--corpus DIR] [--first-corpus DIR]
+    python benchmarks/bench_models.py [--models minilm,code,fast] [--corpus DIR] [--skip-first]
+                                      [--first-packages NAMES] [--query TEXT]
 
 1. **Throughput per model on the same real tree** (default: the standard-library packages of
    ``bench_index.py``): ``codegraph.index_repo`` from an empty index, end to end, in distinct texts embedded
@@ -11,9 +12,9 @@ Usage::
    ``onnxruntime.InferenceSession`` run over length-sorted, per-batch-padded inputs, as ``bench_index.py``;
    static models: tokenisation + numpy gather/mean, i.e. the encoder's own ``embed_documents``).
 2. **Time to first result on a fresh repository** of ~10k chunks (default: a larger standard-library set,
-   copied into a fresh git work tree): ``codegraph search QUERY --json`` as a process on the unindexed tree
-   (it indexes with the fast static model first), against ``codegraph index`` with the default model followed
-   by the same search.
+   ``--first-packages`` picks others; copied into a fresh git work tree): ``codegraph search QUERY --json`` as a
+   process on the unindexed tree (it indexes with the fast static model first), against ``codegraph index`` with
+   the default model followed by the same search.
 
 Results go to stdout as tables; progress to stderr.
 """
@@ -21,22 +22,19 @@ Results go to stdout as tables; progress to stderr.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import banner, copy_corpus, copy_packages, log
+from _measure import raw_session, run_raw
 
-from bench_index import copy_corpus, raw_session, run_raw  # noqa: E402
-
-from codegraph.chunk import embedding_text  # noqa: E402
-from codegraph.embed import OnnxEncoder, StaticEncoder, open_embedder, resolve_model  # noqa: E402
-from codegraph.index import cache_key, index_repo  # noqa: E402
+from codegraph.chunk import embedding_text
+from codegraph.embed import OnnxEncoder, StaticEncoder, open_embedder, resolve_model
+from codegraph.index import cache_key, index_repo
 
 FIRST_PACKAGES = (
     "asyncio",
@@ -64,10 +62,6 @@ FIRST_PACKAGES = (
     "idlelib",
 )
 """Standard-library packages for the time-to-first-result tree (~10k chunks on CPython 3.11)."""
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def distinct_texts(root: Path, enc: OnnxEncoder | StaticEncoder) -> list[str]:
@@ -115,24 +109,18 @@ def throughput(models: list[str], corpus: Path) -> list[tuple[str, int, float, f
     return rows
 
 
-def first_result(corpus_packages: tuple[str, ...], query: str) -> list[tuple[str, float, str]]:
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
+def first_result(corpus_packages: Sequence[str], query: str) -> list[tuple[str, float, str]]:
     cg = [sys.executable, "-m", "codegraph"]
     out = []
     with tempfile.TemporaryDirectory(prefix="cg-first-") as tmp:
         for label in ("fast", "full"):
             root = Path(tmp) / label
-            for name in corpus_packages:
-                if (stdlib / name).is_dir():
-                    shutil.copytree(
-                        stdlib / name, root / name, ignore=shutil.ignore_patterns("test", "tests", "__pycache__")
-                    )
+            copy_packages(root, corpus_packages, skip_missing=True)
             subprocess.run(["git", "init", "-q", str(root)], check=True)
-            env = os.environ.copy()
             t0 = time.perf_counter()
             if label == "full":
-                subprocess.run([*cg, "index", ".", "-q"], cwd=root, check=True, env=env, capture_output=True)
-            proc = subprocess.run([*cg, "search", query, "--json"], cwd=root, env=env, capture_output=True, text=True)
+                subprocess.run([*cg, "index", ".", "-q"], cwd=root, check=True, capture_output=True)
+            proc = subprocess.run([*cg, "search", query, "--json"], cwd=root, capture_output=True, text=True)
             wall = time.perf_counter() - t0
             note = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
             out.append((label, wall, note))
@@ -144,17 +132,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="minilm,code,fast")
     ap.add_argument("--corpus", type=Path, default=None, help="tree for throughput (default: bench_index's)")
-    ap.add_argument("--skip-first", action="store_true")
+    ap.add_argument("--skip-first", action="store_true", help="leave out the time-to-first-result table")
+    ap.add_argument(
+        "--first-packages",
+        default=",".join(FIRST_PACKAGES),
+        help="comma-separated stdlib packages of the time-to-first-result tree (default: ~10k chunks' worth)",
+    )
     ap.add_argument("--query", default="parse an email address header")
     args = ap.parse_args()
-    print(f"# bench_models ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load {os.getloadavg()})")
+    print(banner("bench_models"))
     rows = throughput(args.models.split(","), args.corpus)
     print("\n| model | texts embedded | pipeline chunks/s | model alone chunks/s | ratio | baseline |")
     print("|---|---:|---:|---:|---:|---|")
     for name, n, pipe, raw, baseline in rows:
         print(f"| {name} | {n} | {pipe:.1f} | {raw:.1f} | {pipe / raw:.2f} | {baseline} |")
     if not args.skip_first:
-        first = first_result(FIRST_PACKAGES, args.query)
+        first = first_result(args.first_packages.split(","), args.query)
         print("\n| fresh git work tree | seconds to first result | what happened |")
         print("|---|---:|---|")
         for label, wall, note in first:

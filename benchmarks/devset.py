@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _harness import log
+
 from codegraph.chunk import CHUNKER_VERSION
 from codegraph.embed import open_embedder, resolve_model
 from codegraph.index import index_repo
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             indexing["embedded"] += stats.embedded
             indexing["seconds"] += stats.seconds if stats.embedded else 0.0
             indexing["chunks"] += stats.chunks
-            print(f"{model_name} {lang}/{package}: {stats.chunks} chunks, {stats.embedded} embedded", file=sys.stderr)
+            log(f"{model_name} {lang}/{package}: {stats.chunks} chunks, {stats.embedded} embedded")
             with Searcher(Store.open(root), embedder) as searcher:
                 for config, fields in configs.items():
                     searcher.options = SearchOptions(**fields)
