@@ -15,6 +15,8 @@ import pytest
 
 from codegraph.embed import OnnxEncoder, resolve_model
 
+from .fake_embedder import HashingEncoder
+
 CODEGRAPH = [sys.executable, "-m", "codegraph"]
 
 SAMPLE_FILES: dict[str, str] = {
@@ -134,6 +136,13 @@ def tmp_repo(tmp_path: Path) -> Path:
     root = tmp_path / "repo"
     write_files(root, SAMPLE_FILES)
     return root
+
+
+@pytest.fixture(scope="session")
+def fake_encoder() -> HashingEncoder:
+    """The deterministic fake embedder (real tokenizer and batching, no ONNX pass) for tests where what the
+    vectors mean does not matter; pipeline and CLI tests use the real model (:func:`encoder`)."""
+    return HashingEncoder()
 
 
 @pytest.fixture(scope="session")

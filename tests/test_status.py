@@ -20,6 +20,7 @@ from codegraph.store import Store
 from codegraph.store.lock import writer_lock
 
 from .conftest import CODEGRAPH, RunCli, wait_until, write_files
+from .fake_embedder import HashingEncoder
 
 
 def test_status_reports_counts_and_staleness(tmp_repo: Path, encoder: OnnxEncoder) -> None:
@@ -52,7 +53,8 @@ def test_index_check_exit_codes(tmp_repo: Path, run_cli: RunCli) -> None:
     assert status["stale"]["changed"] == ["web/cart.js"] and status["files"] == 5
 
 
-def test_a_second_writer_waits_or_says_one_is_running(tmp_path: Path, encoder: OnnxEncoder) -> None:
+def test_a_second_writer_waits_or_says_one_is_running(tmp_path: Path, fake_encoder: HashingEncoder) -> None:
+    encoder = fake_encoder
     index_dir = tmp_path / ".codegraph"
     waited: list[bool] = []
     with writer_lock(index_dir):
