@@ -183,6 +183,25 @@ class IndexStats:
 
 
 @dataclass(frozen=True, slots=True)
+class SnippetDraft:
+    """A snippet revision about to be stored: every attribute of :class:`Snippet` except the ``id`` and
+    ``created_at`` the store assigns (same meanings)."""
+
+    parent_id: int | None
+    origin: str
+    title: str
+    language: str
+    code: str
+    explanation: str
+    plan: str | None
+    prompt: str
+    model: str
+    context: list[dict[str, Any]]
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class Snippet:
     """One stored snippet revision.
 

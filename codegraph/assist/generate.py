@@ -15,7 +15,7 @@ from ..store import Store
 from ..types import Hit, Snippet
 from . import prompts
 from .llm import Completion, complete
-from .snippets import add_snippet, context_of, get_snippet
+from .snippets import context_of, get_snippet, store_answer
 
 TextFn = Callable[[str], None]
 
@@ -54,20 +54,17 @@ def generate_snippet(
     done = complete(prompts.generate_messages(description, language, hits, plan=plan_text), settings, on_text=on_text)
     _add(usage, done)
     answer = prompts.parse_answer(done.text, language)
-    return add_snippet(
+    return store_answer(
         store,
-        parent_id=None,
+        answer,
         origin="generate",
-        title=answer.title or prompts.fallback_title(description),
         language=language,
-        code=answer.code,
-        explanation=answer.explanation,
-        plan=plan_text,
         prompt=description,
         model=done.model,
+        usage=(usage[0], usage[1]),
         context=context_of(hits),
-        prompt_tokens=usage[0],
-        completion_tokens=usage[1],
+        default_title=prompts.fallback_title(description),
+        plan=plan_text,
     )
 
 
@@ -94,20 +91,16 @@ def refine_snippet(
         on_text=on_text,
     )
     answer = prompts.parse_answer(done.text, parent.language)
-    return add_snippet(
+    return store_answer(
         store,
-        parent_id=parent.id,
+        answer,
         origin="refine",
-        title=answer.title or parent.title,
         language=parent.language,
-        code=answer.code,
-        explanation=answer.explanation,
-        plan=None,
         prompt=feedback,
         model=done.model,
+        usage=(done.prompt_tokens, done.completion_tokens),
         context=context_of(hits),
-        prompt_tokens=done.prompt_tokens,
-        completion_tokens=done.completion_tokens,
+        parent=parent,
     )
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from ..errors import SnippetNotFoundError
 from ..store import Store
 from ..store.snippets import delete_snippet_row, insert_snippet, select_snippet, select_snippets
-from ..types import Hit, Snippet
+from ..types import Hit, Snippet, SnippetDraft
+from .prompts import Answer
 
 
 def context_of(hits: Sequence[Hit]) -> list[dict[str, Any]]:
@@ -17,39 +18,51 @@ def context_of(hits: Sequence[Hit]) -> list[dict[str, Any]]:
     return [{"path": h.path, "start_line": h.start_line, "end_line": h.end_line, "symbol": h.symbol} for h in hits]
 
 
-def add_snippet(
+def store_answer(
     store: Store,
+    answer: Answer,
     *,
-    parent_id: int | None,
     origin: str,
-    title: str,
     language: str,
-    code: str,
-    explanation: str,
-    plan: str | None,
     prompt: str,
     model: str,
+    usage: tuple[int, int],
     context: list[dict[str, Any]],
-    prompt_tokens: int,
-    completion_tokens: int,
+    parent: Snippet | None = None,
+    default_title: str = "",
+    plan: str | None = None,
 ) -> Snippet:
-    """Insert a revision and return it (with its new id)."""
-    snippet_id = insert_snippet(
-        store,
-        parent_id=parent_id,
+    """Store a parsed model answer as a snippet revision (the one call ``generate``, ``refine`` and
+    ``test --fix`` save through) and return it with its new id.
+
+    Args:
+        store: the index store.
+        answer: the parsed answer (title, code, explanation).
+        origin: ``generate``, ``refine`` or ``fix``.
+        language: language id of the code.
+        prompt: the request, feedback or failure report the revision answers.
+        model: model name the server reported.
+        usage: (prompt tokens, completion tokens) billed for the revision, all calls included.
+        context: the context record (:func:`context_of`).
+        parent: the revision this one revises (its id becomes ``parent_id``), or ``None``.
+        default_title: the title when neither the answer nor ``parent`` has one.
+        plan: the plan text when one was asked for.
+    """
+    draft = SnippetDraft(
+        parent_id=parent.id if parent else None,
         origin=origin,
-        title=title,
+        title=answer.title or (parent.title if parent else default_title),
         language=language,
-        code=code,
-        explanation=explanation,
+        code=answer.code,
+        explanation=answer.explanation,
         plan=plan,
         prompt=prompt,
         model=model,
         context=context,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
+        prompt_tokens=usage[0],
+        completion_tokens=usage[1],
     )
-    return get_snippet(store, snippet_id)
+    return get_snippet(store, insert_snippet(store, draft))
 
 
 def get_snippet(store: Store, snippet_id: int) -> Snippet:

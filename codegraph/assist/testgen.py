@@ -21,7 +21,7 @@ from ..types import Hit, Snippet
 from . import prompts
 from .llm import complete
 from .sandbox import SandboxLimits, TestReport, run_tests
-from .snippets import add_snippet, context_of, get_snippet
+from .snippets import context_of, get_snippet, store_answer
 
 TEST_FILES = {"python": "test_snippet.py", "javascript": "snippet.test.js", "ruby": "test_snippet.rb"}
 """Name of the generated test file for a snippet, per language."""
@@ -299,35 +299,25 @@ def run_test_rounds(
             tests = answer.code
         else:
             code = answer.code
-            revision = _store_fix(store, target, code, answer.title, answer.explanation, answer_text.model, usage, hits)
+            revision = _store_fix(store, target, answer, answer_text.model, usage, hits)
             target.snippet_id = revision.id
             target.label = str(revision.id)
     return rounds
 
 
 def _store_fix(
-    store: Store,
-    target: Target,
-    code: str,
-    title: str,
-    explanation: str,
-    model: str,
-    usage: tuple[int, int],
-    hits: Sequence[Hit],
+    store: Store, target: Target, answer: prompts.Answer, model: str, usage: tuple[int, int], hits: Sequence[Hit]
 ) -> Snippet:
     parent = get_snippet(store, target.snippet_id) if target.snippet_id is not None else None
-    return add_snippet(
+    return store_answer(
         store,
-        parent_id=parent.id if parent else None,
+        answer,
         origin="fix",
-        title=title or (parent.title if parent else f"fix of {target.label}"),
         language=target.language,
-        code=code,
-        explanation=explanation,
-        plan=None,
         prompt=f"make the failing tests of {target.label} pass",
         model=model,
+        usage=usage,
         context=context_of(hits) if parent is None else parent.context,
-        prompt_tokens=usage[0],
-        completion_tokens=usage[1],
+        parent=parent,
+        default_title=f"fix of {target.label}",
     )

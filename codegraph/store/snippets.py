@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..types import Snippet
+from ..types import Snippet, SnippetDraft
 from .store import Store
 
 _COLUMNS = (
@@ -40,40 +40,25 @@ def _snippet(r: Sequence[Any]) -> Snippet:
     )
 
 
-def insert_snippet(
-    store: Store,
-    *,
-    parent_id: int | None,
-    origin: str,
-    title: str,
-    language: str,
-    code: str,
-    explanation: str,
-    plan: str | None,
-    prompt: str,
-    model: str,
-    context: list[dict[str, Any]],
-    prompt_tokens: int,
-    completion_tokens: int,
-) -> int:
+def insert_snippet(store: Store, draft: SnippetDraft) -> int:
     """Insert one snippet revision (one transaction); ``created_at`` is now. Returns its id (1-based)."""
     with store.transaction():
         cur = store.conn.execute(
             "INSERT INTO snippets(parent_id, origin, title, language, code, explanation, plan, prompt, model, "
             "context, prompt_tokens, completion_tokens, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                parent_id,
-                origin,
-                title,
-                language,
-                code,
-                explanation,
-                plan,
-                prompt,
-                model,
-                json.dumps(context),
-                prompt_tokens,
-                completion_tokens,
+                draft.parent_id,
+                draft.origin,
+                draft.title,
+                draft.language,
+                draft.code,
+                draft.explanation,
+                draft.plan,
+                draft.prompt,
+                draft.model,
+                json.dumps(draft.context),
+                draft.prompt_tokens,
+                draft.completion_tokens,
                 time.time(),
             ),
         )
