@@ -5,12 +5,34 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
 
 from ..config import Settings, resolve_settings
 
 if TYPE_CHECKING:
     from ..embed import OnnxEncoder, StaticEncoder
+
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model", "-m", help="Model: code (default, bundled), fast (static, ~100x faster), minilm, or one you pulled."
+    ),
+]
+"""The ``--model`` option of ``index`` and ``watch``."""
+
+
+def languages_option(values: list[str] | None) -> frozenset[str] | None:
+    """``--lang`` values as language ids (``None``: every language); an unknown id is a usage error (exit 2)."""
+    from ..errors import ConfigError
+    from ..languages import parse_languages
+
+    try:
+        return parse_languages(values)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--lang") from None
 
 
 def stdout_json(obj: Any) -> None:

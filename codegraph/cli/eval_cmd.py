@@ -77,21 +77,16 @@ def evaluate(
     Rust, Ruby, C# doc lines, Javadoc) and bodies of 3+ code lines; test,
     example and vendored code is left out.
     """
-    from ..errors import ConfigError
     from ..evaluate import build_eval_set
     from ..evaluate import evaluate as run_eval
-    from ..languages import parse_languages
     from . import render
-    from .common import settings_for, stdout_json
+    from .common import languages_option, settings_for, stdout_json
 
     modes = _split(mode)
     bad = [m for m in modes if m not in MODES]
     if not modes or bad:
         raise typer.BadParameter(f"must be one of: {', '.join(MODES)} (comma-separated)", param_hint="--mode")
-    try:
-        languages = parse_languages(lang)
-    except ConfigError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--lang") from None
+    languages = languages_option(lang)
     models = _split(model) if model is not None else []
     if model is not None and not models:
         raise typer.BadParameter("give at least one model name", param_hint="--model")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-MODEL_HELP = "Model: code (default, bundled), fast (static, ~100x faster), minilm, or one you pulled."
+from .common import ModelOption
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -18,14 +18,7 @@ def index(
     path: Annotated[Path, typer.Argument(help="Repository root to index (default: the current directory).")] = Path(
         "."
     ),
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help=MODEL_HELP,
-        ),
-    ] = None,
+    model: ModelOption = None,
     max_file_bytes: Annotated[
         int | None,
         typer.Option("--max-file-bytes", help="Skip files larger than this (bytes; default 1000000)."),

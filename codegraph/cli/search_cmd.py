@@ -54,22 +54,17 @@ def search(
     A query that names an identifier (ConfigDict, parse_header, Client.send) ranks its definition first.
     """
     from ..embed import encoder_for_index
-    from ..errors import ConfigError, IndexNotFoundError
-    from ..languages import parse_languages
+    from ..errors import IndexNotFoundError
     from ..search import Filters, Searcher, SearchOptions
     from ..store import Store, find_index_root
     from ..types import SearchResults
-    from .common import settings_for, stdout_json
+    from .common import languages_option, settings_for, stdout_json
 
     if mode not in MODES:
         raise typer.BadParameter(f"must be one of: {', '.join(MODES)}", param_hint="--mode")
     if tests not in TEST_MODES:
         raise typer.BadParameter(f"must be one of: {', '.join(TEST_MODES)}", param_hint="--tests")
-    try:
-        languages = parse_languages(lang)
-    except ConfigError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--lang") from None
-    filters = Filters(languages=languages, path_glob=path_glob)
+    filters = Filters(languages=languages_option(lang), path_glob=path_glob)
     try:
         root = find_index_root(directory)
     except IndexNotFoundError:

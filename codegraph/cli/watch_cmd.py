@@ -7,21 +7,14 @@ from typing import Annotated
 
 import typer
 
-MODEL_HELP = "Model: code (default, bundled), fast (static, ~100x faster), minilm, or one you pulled."
+from .common import ModelOption
 
 
 def watch(
     path: Annotated[Path, typer.Argument(help="Repository root to watch (default: the current directory).")] = Path(
         "."
     ),
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model",
-            "-m",
-            help=MODEL_HELP,
-        ),
-    ] = None,
+    model: ModelOption = None,
     debounce_ms: Annotated[
         int, typer.Option("--debounce-ms", min=10, max=5000, help="Quiet time that closes a batch of changes.")
     ] = 150,

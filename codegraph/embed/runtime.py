@@ -178,6 +178,23 @@ class ModelInfo:
         """Embedding width."""
         return self.profile.dim
 
+    def _collect(
+        self,
+        batches: Iterator[tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]],
+        count: int,
+        progress: ProgressFn | None,
+    ) -> npt.NDArray[np.float32]:
+        """Gather ``(indices, vectors)`` batches into one float32 ``(count, dim)`` array in input order,
+        reporting ``progress("embed", done, count)`` after each batch."""
+        out = np.zeros((count, self.dim), dtype=np.float32)
+        done = 0
+        for idx, vectors in batches:
+            out[idx] = vectors
+            done += len(idx)
+            if progress is not None:
+                progress("embed", done, count)
+        return out
+
 
 class OnnxEncoder(ModelInfo):
     """Embeds text with an (INT8) ONNX encoder exported from a Hugging Face model.
@@ -358,14 +375,7 @@ class OnnxEncoder(ModelInfo):
             says so; texts over ``max_tokens`` are truncated.
         """
         texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        done = 0
-        for idx, vectors in self._iter_embed(texts):
-            out[idx] = vectors
-            done += len(idx)
-            if progress is not None:
-                progress("embed", done, len(texts))
-        return out
+        return self._collect(self._iter_embed(texts), len(texts), progress)
 
     def _run(self, ids: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         session = self.session

@@ -75,14 +75,7 @@ class StaticEncoder(ModelInfo):
 
     def embed_documents(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> npt.NDArray[np.float32]:
         """Embed chunk texts: float32 ``(len(texts), dim)``, rows in input order, L2-normalised."""
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        done = 0
-        for idx, vectors in self.iter_embed_documents(texts):
-            out[idx] = vectors
-            done += len(idx)
-            if progress is not None:
-                progress("embed", done, len(texts))
-        return out
+        return self._collect(self.iter_embed_documents(texts), len(texts), progress)
 
     def embed_queries(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Embed search queries (the profile's query prefix is prepended). Shape ``(len(texts), dim)``."""
