@@ -184,8 +184,8 @@ class IndexStats:
 
 @dataclass(frozen=True, slots=True)
 class SnippetDraft:
-    """A snippet revision about to be stored: every attribute of :class:`Snippet` except the ``id`` and
-    ``created_at`` the store assigns (same meanings)."""
+    """A snippet revision about to be stored (attributes as documented on :class:`Snippet`, which adds the
+    ``id`` and ``created_at`` the store assigns)."""
 
     parent_id: int | None
     origin: str
@@ -202,8 +202,8 @@ class SnippetDraft:
 
 
 @dataclass(frozen=True, slots=True)
-class Snippet:
-    """One stored snippet revision.
+class Snippet(SnippetDraft):
+    """One stored snippet revision: a :class:`SnippetDraft` with the id and time the store gave it.
 
     Attributes:
         id: 1-based row id (what ``codegraph snippets show ID`` takes).
@@ -219,18 +219,6 @@ class Snippet:
     """
 
     id: int
-    parent_id: int | None
-    origin: str
-    title: str
-    language: str
-    code: str
-    explanation: str
-    plan: str | None
-    prompt: str
-    model: str
-    context: list[dict[str, Any]]
-    prompt_tokens: int
-    completion_tokens: int
     created_at: float
 
     def to_json(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import IndexNotFoundError
-from ..types import Chunk, SourceFile, qualified_symbol
+from ..types import Chunk, SourceFile
 from .fts import fts_query, fts_text
 from .migrations import migrate, reset_vector_table
 from .sqlite import connect
@@ -64,26 +64,16 @@ class FileRow:
 
 
 @dataclass(frozen=True, slots=True)
-class ChunkRow:
-    """A stored chunk joined with its file."""
+class ChunkRow(Chunk):
+    """A stored chunk joined with its file: a :class:`~codegraph.types.Chunk` with its row ids.
+
+    Attributes:
+        id: the chunk's row id.
+        embedding_id: row id of its embedding (chunks with identical text share one).
+    """
 
     id: int
     embedding_id: int
-    path: str
-    language: str
-    kind: str
-    symbol: str | None
-    scope: str | None
-    start_line: int
-    end_line: int
-    span_start: int
-    span_end: int
-    code: str
-
-    @property
-    def qualified_symbol(self) -> str | None:
-        """See :func:`codegraph.types.qualified_symbol`."""
-        return qualified_symbol(self.scope, self.symbol)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +101,10 @@ class RowFilter:
 
 
 _CHUNK_COLUMNS = (
-    "c.id, c.embedding_id, f.path, f.language, c.kind, c.symbol, c.scope, "
-    "c.start_line, c.end_line, c.span_start, c.span_end, c.code"
+    "f.path, f.language, c.kind, c.symbol, c.scope, c.start_line, c.end_line, c.span_start, c.span_end, c.code, "
+    "c.id, c.embedding_id"
 )
+"""The columns of a :class:`ChunkRow`, in its field order."""
 
 
 class Store:
