@@ -75,7 +75,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Literal, NoReturn
 
-from ..errors import CodegraphError
+from ..errors import SandboxError
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -94,11 +94,6 @@ _RESULT_CAP = 32 * MIB
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
 Language = Literal["python", "javascript", "ruby"]
-
-
-class SandboxError(CodegraphError):
-    """The sandbox could not run: a missing runner (message says what to install), a bad file path, or a failed
-    sandbox setup."""
 
 
 @dataclass(frozen=True, slots=True)
