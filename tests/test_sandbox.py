@@ -216,7 +216,7 @@ def test_infinite_loop_is_killed_with_its_whole_process_tree() -> None:
             """
         ),
     }
-    result: dict[str, sb.TestReport] = {}
+    result: dict[str, sb.RunReport] = {}
     limits = sb.SandboxLimits(wall_time_s=2)
     worker = threading.Thread(target=lambda: result.update(report=sb.run_tests("python", files, limits)))
     start = time.monotonic()

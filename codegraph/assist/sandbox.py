@@ -73,7 +73,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, ClassVar, Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
 from ..errors import SandboxError
 
@@ -160,7 +160,7 @@ class SandboxRun:
 
 
 @dataclass(frozen=True, slots=True)
-class TestCase:
+class CaseResult:
     """One test's result.
 
     Attributes:
@@ -172,8 +172,6 @@ class TestCase:
         output: details: traceback and the test's captured stdout/stderr when the runner reports them.
     """
 
-    __test__: ClassVar[bool] = False  # not a pytest test class
-
     name: str
     outcome: Outcome
     message: str = ""
@@ -181,7 +179,7 @@ class TestCase:
 
 
 @dataclass(frozen=True, slots=True)
-class TestReport:
+class RunReport:
     """Result of :func:`run_tests`.
 
     Attributes:
@@ -195,10 +193,8 @@ class TestReport:
             file, no test files, timeout, crash, killed by a limit), or ``None``.
     """
 
-    __test__: ClassVar[bool] = False  # not a pytest test class
-
     language: str
-    tests: tuple[TestCase, ...]
+    tests: tuple[CaseResult, ...]
     passed: int
     failed: int
     skipped: int
@@ -986,9 +982,11 @@ def _one_line(text: str | None, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _make_report(language: str, tests: Sequence[TestCase], run: SandboxRun, collection_error: str | None) -> TestReport:
-    """A :class:`TestReport` with the counts computed from ``tests``."""
-    return TestReport(
+def _make_report(
+    language: str, tests: Sequence[CaseResult], run: SandboxRun, collection_error: str | None
+) -> RunReport:
+    """A :class:`RunReport` with the counts computed from ``tests``."""
+    return RunReport(
         language=language,
         tests=tuple(tests),
         passed=sum(t.outcome == "passed" for t in tests),
@@ -1026,7 +1024,7 @@ def _collection_message(text: str) -> str:
     return lines[-1] + (f" (line {where})" if where else "")
 
 
-def parse_pytest_junit(xml_text: str) -> tuple[list[TestCase], list[str]]:
+def parse_pytest_junit(xml_text: str) -> tuple[list[CaseResult], list[str]]:
     """Per-test results and collection errors from pytest's ``--junitxml`` (``junit_family=xunit1``).
 
     Returns:
@@ -1035,7 +1033,7 @@ def parse_pytest_junit(xml_text: str) -> tuple[list[TestCase], list[str]]:
     Raises:
         xml.etree.ElementTree.ParseError: malformed XML.
     """
-    tests: list[TestCase] = []
+    tests: list[CaseResult] = []
     errors: list[str] = []
     for case in ET.fromstring(xml_text).iter("testcase"):
         file = case.get("file") or ""
@@ -1065,20 +1063,20 @@ def parse_pytest_junit(xml_text: str) -> tuple[list[TestCase], list[str]]:
                 if captured:
                     details.append(f"--- captured std{child.tag[7:]} ---\n{captured}")
         else:
-            tests.append(TestCase(test_id, outcome, message, "\n".join(details)))
+            tests.append(CaseResult(test_id, outcome, message, "\n".join(details)))
     return tests, errors
 
 
 _PYTEST_VERBOSE = re.compile(r"^(\S+::\S.*?) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
 
 
-def parse_pytest_verbose(stdout: str, timed_out: bool) -> list[TestCase]:
+def parse_pytest_verbose(stdout: str, timed_out: bool) -> list[CaseResult]:
     """Per-test outcomes from ``pytest -v`` output, used when no JUnit file was written (the run was killed).
 
     A final test id without an outcome is the test that was running when the run was killed: it is reported as
     an ``error`` with message ``"killed at the wall-time limit"`` (or ``"killed"``).
     """
-    tests: list[TestCase] = []
+    tests: list[CaseResult] = []
     outcome_map: dict[str, Outcome] = {
         "PASSED": "passed",
         "FAILED": "failed",
@@ -1091,13 +1089,13 @@ def parse_pytest_verbose(stdout: str, timed_out: bool) -> list[TestCase]:
     for line in stdout.splitlines():
         match = _PYTEST_VERBOSE.match(line)
         if match:
-            tests.append(TestCase(match.group(1), outcome_map[match.group(2)]))
+            tests.append(CaseResult(match.group(1), outcome_map[match.group(2)]))
             last_started = ""
         elif "::" in line and not line.startswith(" ") and line.split(" ", 1)[0].count("::"):
             last_started = line.split(" ", 1)[0]
     if last_started and all(t.name != last_started for t in tests):
         why = "killed at the wall-time limit" if timed_out else "killed"
-        tests.append(TestCase(last_started, "error", why))
+        tests.append(CaseResult(last_started, "error", why))
     return tests
 
 
@@ -1105,7 +1103,7 @@ _PYTEST_CONFIGS = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "se
 """Top-level files pytest takes its configuration from."""
 
 
-def _run_python(files: Mapping[str, str], limits: SandboxLimits) -> TestReport:
+def _run_python(files: Mapping[str, str], limits: SandboxLimits) -> RunReport:
     """pytest runner of :func:`run_tests`; raises :class:`SandboxError` when pytest is not installed."""
     import importlib.util
 
@@ -1132,7 +1130,7 @@ def _run_python(files: Mapping[str, str], limits: SandboxLimits) -> TestReport:
     if not any(name in files for name in _PYTEST_CONFIGS):  # else pytest looks for one in /tmp, /, ...
         files = {**files, "pytest.ini": "[pytest]\n"}
     run, junit, _ = _sandboxed(argv, files, limits, _JUNIT)
-    tests: list[TestCase] = []
+    tests: list[CaseResult] = []
     errors: list[str] = []
     if junit is not None:
         try:
@@ -1160,7 +1158,7 @@ def _run_python(files: Mapping[str, str], limits: SandboxLimits) -> TestReport:
     return _make_report("python", tests, run, problem)
 
 
-def parse_node_junit(xml_text: str, workdir: str) -> tuple[list[TestCase], list[str]]:
+def parse_node_junit(xml_text: str, workdir: str) -> tuple[list[CaseResult], list[str]]:
     """Per-test results from ``node --test --test-reporter=junit``; nested ``describe`` suites become
     ``suite > test``. A test case named after a test file is node's record of a file that failed to load or exit
     cleanly: it is returned as a file error (``"file: message"``), not as a test.
@@ -1168,7 +1166,7 @@ def parse_node_junit(xml_text: str, workdir: str) -> tuple[list[TestCase], list[
     Raises:
         xml.etree.ElementTree.ParseError: malformed XML.
     """
-    tests: list[TestCase] = []
+    tests: list[CaseResult] = []
     errors: list[str] = []
     prefix = workdir.rstrip("/") + "/"
 
@@ -1189,22 +1187,22 @@ def parse_node_junit(xml_text: str, workdir: str) -> tuple[list[TestCase], list[
                     kind = failure.get("type") or ""
                     outcome: Outcome = "failed" if kind in ("testCodeFailure", "") else "error"
                     text = (failure.text or "").strip()
-                    tests.append(TestCase(full, outcome, _one_line(failure.get("message")), text))
+                    tests.append(CaseResult(full, outcome, _one_line(failure.get("message")), text))
                 elif skipped is not None:
-                    tests.append(TestCase(full, "skipped", _one_line(skipped.get("message"))))
+                    tests.append(CaseResult(full, "skipped", _one_line(skipped.get("message"))))
                 else:
-                    tests.append(TestCase(full, "passed"))
+                    tests.append(CaseResult(full, "passed"))
 
     walk(ET.fromstring(xml_text), [])
     return tests, errors
 
 
-def parse_node_tap(tap: str) -> list[TestCase]:
+def parse_node_tap(tap: str) -> list[CaseResult]:
     """Per-test results from node's ``tap`` reporter (fallback for a node without the junit reporter).
 
     Subtests are named ``parent > child``; a result whose YAML block says ``type: 'suite'`` is not a test itself.
     """
-    tests: list[TestCase] = []
+    tests: list[CaseResult] = []
     lines = tap.splitlines()
     subtests: dict[int, str] = {}
     result = re.compile(r"^( *)(not ok|ok) \d+ - (.*?)(?: # (SKIP|TODO)\b.*)?$")
@@ -1239,11 +1237,11 @@ def parse_node_tap(tap: str) -> list[TestCase]:
             block = [y.strip() for y in yaml[yaml.index(next(y for y in yaml if y.startswith("error:"))) + 1 :]]
             error = next((b for b in block if b), "")
         if match.group(4) == "SKIP":
-            tests.append(TestCase(name, "skipped"))
+            tests.append(CaseResult(name, "skipped"))
         elif match.group(2) == "ok":
-            tests.append(TestCase(name, "passed"))
+            tests.append(CaseResult(name, "passed"))
         else:
-            tests.append(TestCase(name, "failed", error.strip("'\""), "\n".join(yaml)))
+            tests.append(CaseResult(name, "failed", error.strip("'\""), "\n".join(yaml)))
     return tests
 
 
@@ -1263,7 +1261,7 @@ def _node_has_junit(node: str) -> bool:
     return _NODE_JUNIT[node]
 
 
-def _run_javascript(files: Mapping[str, str], limits: SandboxLimits) -> TestReport:
+def _run_javascript(files: Mapping[str, str], limits: SandboxLimits) -> RunReport:
     """``node --test`` runner of :func:`run_tests`; raises :class:`SandboxError` when node is missing."""
     node = shutil.which("node")
     if node is None:
@@ -1278,7 +1276,7 @@ def _run_javascript(files: Mapping[str, str], limits: SandboxLimits) -> TestRepo
     else:
         argv += ["--test-reporter=tap", "--test-reporter-destination=stdout"]
     run, junit, workdir = _sandboxed(argv, files, limits, _JUNIT if junit_ok else None)
-    tests: list[TestCase] = []
+    tests: list[CaseResult] = []
     errors: list[str] = []
     if junit_ok and junit is not None:
         try:
@@ -1305,7 +1303,7 @@ _MINITEST_LINE = re.compile(r"^(\S+#\S+) = [\d.]+ s = ([.FES])\s*$")
 _MINITEST_DETAIL = re.compile(r"^\s*\d+\) (Failure|Error|Skipped):\s*$")
 
 
-def parse_minitest(stdout: str) -> tuple[list[TestCase], bool]:
+def parse_minitest(stdout: str) -> tuple[list[CaseResult], bool]:
     """Per-test results from minitest's verbose output (``-v``): lines ``Class#test = 0.00 s = .`` (``F`` failure,
     ``E`` error, ``S`` skip), then numbered ``Failure:``/``Error:``/``Skipped:`` blocks with the details.
 
@@ -1342,7 +1340,7 @@ def parse_minitest(stdout: str) -> tuple[list[TestCase], bool]:
     tests = []
     for name in order:
         body = "\n".join(details.get(name, [])).strip()
-        tests.append(TestCase(name, outcomes[name], _one_line(body), body))
+        tests.append(CaseResult(name, outcomes[name], _one_line(body), body))
     return tests, summary
 
 
@@ -1351,7 +1349,7 @@ _RUBY_DRIVER = (
 )
 
 
-def _run_ruby(files: Mapping[str, str], limits: SandboxLimits) -> TestReport:
+def _run_ruby(files: Mapping[str, str], limits: SandboxLimits) -> RunReport:
     """minitest runner of :func:`run_tests`; raises :class:`SandboxError` when ruby is missing."""
     ruby = shutil.which("ruby")
     if ruby is None:
@@ -1375,7 +1373,7 @@ def _run_ruby(files: Mapping[str, str], limits: SandboxLimits) -> TestReport:
     return _make_report("ruby", tests, run, problem)
 
 
-def run_tests(language: str, files: Mapping[str, str], limits: SandboxLimits | None = None) -> TestReport:
+def run_tests(language: str, files: Mapping[str, str], limits: SandboxLimits | None = None) -> RunReport:
     """Run the test files in ``files`` with ``language``'s runner inside the sandbox; per-test results.
 
     Runners: ``python``: ``sys.executable -m pytest`` (JUnit XML, so captured output is per test; falls back to
@@ -1393,7 +1391,7 @@ def run_tests(language: str, files: Mapping[str, str], limits: SandboxLimits | N
             file name.
     """
     limits = limits or SandboxLimits()
-    runners: dict[str, Callable[[Mapping[str, str], SandboxLimits], TestReport]] = {
+    runners: dict[str, Callable[[Mapping[str, str], SandboxLimits], RunReport]] = {
         "python": _run_python,
         "javascript": _run_javascript,
         "js": _run_javascript,
