@@ -75,7 +75,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NoReturn
 
-from ..errors import SandboxError
+from ...errors import SandboxError
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -499,7 +499,7 @@ _PLATFORM: dict[bool, tuple[bool, bool]] = {}
 
 def _package_root() -> str:
     """The directory holding the ``codegraph`` package, for the launcher's ``sys.path``."""
-    return str(Path(__file__).resolve().parents[2])
+    return str(Path(__file__).resolve().parents[3])
 
 
 def _world_traversable(path: str) -> bool:
