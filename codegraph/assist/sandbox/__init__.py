@@ -57,7 +57,6 @@ exploit.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
@@ -73,9 +72,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any, NoReturn
+from typing import Any
 
 from ...errors import SandboxError
+from . import launch
+from .launch import SETUP_FAILED, LaunchConfig, is_under
 from .limits import GIB, MIB, SandboxLimits
 from .parsers import (
     parse_minitest,
@@ -125,300 +126,16 @@ _RESULT_CAP = 32 * MIB
 # Launcher (runs in the child, between fork and exec)
 # --------------------------------------------------------------------------------------------------------------
 
-# Constants from <sched.h>, <sys/mount.h>, <linux/prctl.h>, <linux/sockios.h>, <net/if.h>.
-_CLONE_NEWNS = 0x00020000
-_CLONE_NEWUSER = 0x10000000
-_CLONE_NEWPID = 0x20000000
-_CLONE_NEWNET = 0x40000000
-_MS_RDONLY = 1
-_MS_NOSUID = 2
-_MS_NODEV = 4
-_MS_NOEXEC = 8
-_MS_REMOUNT = 32
-_MS_NOATIME = 1024
-_MS_NODIRATIME = 2048
-_MS_BIND = 4096
-_MS_MOVE = 8192
-_MS_REC = 16384
-_MS_PRIVATE = 1 << 18
-_MS_RELATIME = 1 << 21
-_MS_STRICTATIME = 1 << 24
-_PR_SET_PDEATHSIG = 1
-_PR_SET_NO_NEW_PRIVS = 38
-_SIOCGIFFLAGS = 0x8913
-_SIOCSIFFLAGS = 0x8914
-_IFF_UP = 0x1
-
-_SETUP_FAILED = 125
-"""Exit status of the launcher when sandbox setup failed (details on the report pipe)."""
-
-_EXEC_FAILED = 127
-"""Exit status when the command could not be executed."""
-
-# Mount options (from /proc/self/mountinfo) that must be repeated in a bind remount: inside a user namespace the
-# kernel refuses to clear flags that were locked when the namespace was created (mount_namespaces(7)).
-_MOUNT_OPTION_FLAGS = {
-    "nosuid": _MS_NOSUID,
-    "nodev": _MS_NODEV,
-    "noexec": _MS_NOEXEC,
-    "noatime": _MS_NOATIME,
-    "nodiratime": _MS_NODIRATIME,
-    "relatime": _MS_RELATIME,
-    "strictatime": _MS_STRICTATIME,
-}
-
-
-class _Libc:
-    """The few libc calls the launcher needs, through ``ctypes``; each raises ``OSError`` on failure (``ENOSYS``
-    where libc lacks the function, e.g. ``prctl`` off Linux)."""
-
-    def __init__(self) -> None:
-        import ctypes
-
-        self._ctypes = ctypes
-        self._lib = ctypes.CDLL(None, use_errno=True)
-
-    def _call(self, name: str, argtypes: list[Any], *args: Any) -> None:
-        fn = getattr(self._lib, name, None)
-        if fn is None:
-            raise OSError(errno.ENOSYS, f"{name}: not available on this system")
-        fn.argtypes = argtypes
-        if int(fn(*args)) != 0:
-            err = self._ctypes.get_errno()
-            raise OSError(err, f"{name}: {os.strerror(err)}")
-
-    def unshare(self, flags: int) -> None:
-        self._call("unshare", [self._ctypes.c_int], flags)
-
-    def mount(self, source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-        c = self._ctypes
-        paths = [None if a is None else os.fsencode(a) for a in (source, target, fstype)]
-        options = None if data is None else data.encode()
-        try:
-            self._call("mount", [c.c_char_p] * 3 + [c.c_ulong, c.c_char_p], *paths, flags, options)
-        except OSError as exc:
-            raise OSError(exc.errno, f"mount {target}: {exc.strerror}") from None
-
-    def prctl(self, option: int, arg: int) -> None:
-        c = self._ctypes
-        self._call("prctl", [c.c_int] + [c.c_ulong] * 4, option, arg, 0, 0, 0)
-
-
-def _mountinfo() -> list[tuple[str, set[str]]]:
-    """Mount points of the current mount namespace with their per-mount options, parents first."""
-    points: list[tuple[str, set[str]]] = []
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as fh:
-        for line in fh:
-            fields = line.split()
-            if len(fields) < 6:
-                continue
-            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-            points.append((point, set(fields[5].split(","))))
-    points.sort(key=lambda p: p[0].count("/") if p[0] != "/" else 0)
-    return points
-
-
-def _is_under(path: str, root: str) -> bool:
-    """True if ``path`` is ``root`` or below it (both absolute, normalized)."""
-    return path == root or path.startswith(root.rstrip("/") + "/")
-
-
-def _loopback_up() -> None:
-    """Bring up ``lo`` in the new network namespace (``SIOCSIFFLAGS`` with ``IFF_UP``, see ``netdevice(7)``)."""
-    import fcntl
-    import socket
-    import struct
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        ifreq = struct.pack("16sh22x", b"lo", 0)
-        flags = struct.unpack("16sh22x", fcntl.ioctl(sock.fileno(), _SIOCGIFFLAGS, ifreq))[1]
-        fcntl.ioctl(sock.fileno(), _SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", flags | _IFF_UP))
-
-
-def _setup_mounts(cfg: Mapping[str, Any], libc: _Libc, applied: list[str], missing: list[str]) -> None:
-    """Private /proc, everything read-only except the sandbox directory, tmpfs masks (home, untraversable dirs)."""
-    libc.mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # nothing below propagates back to the host
-    try:
-        libc.mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
-        applied.append("private_proc")
-    except OSError as exc:
-        missing.append(f"private_proc ({exc.strerror})")
-    work: str = cfg["work"]
-    libc.mount(work, work, None, _MS_BIND | _MS_REC)
-    masks: dict[str, list[str]] = cfg["masks"]
-    staged: list[tuple[str, str]] = []
-    for i, paths in enumerate(masks.values()):
-        for j, path in enumerate(paths):
-            stage = os.path.join(cfg["stage"], f"{i}-{j}")
-            os.mkdir(stage, 0o700)
-            libc.mount(path, stage, None, _MS_BIND | _MS_REC)
-            staged.append((stage, path))
-    failed: list[str] = []
-    for point, options in _mountinfo():
-        if _is_under(point, work):
-            continue
-        flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY
-        for option in options:
-            flags |= _MOUNT_OPTION_FLAGS.get(option, 0)
-        try:
-            libc.mount(None, point, None, flags)
-        except OSError as exc:
-            failed.append(f"{point}: {exc.strerror}")
-    if any(f.startswith("/: ") for f in failed):
-        missing.append("fs_readonly (remounting / read-only failed)")
-    else:
-        applied.append("fs_readonly")
-        missing.extend(f"fs_readonly ({f})" for f in failed)
-    moves = iter(staged)
-    for ancestor, paths in masks.items():
-        libc.mount("tmpfs", ancestor, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=0755,size=1m")
-        for _ in paths:
-            stage, path = next(moves)
-            rel = Path(path).relative_to(ancestor)
-            current = Path(ancestor)
-            for part in rel.parts:
-                current = current / part
-                current.mkdir(mode=0o755, exist_ok=True)
-                os.chmod(current, 0o755)
-            libc.mount(stage, path, None, _MS_MOVE)
-        libc.mount(None, ancestor, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
-        applied.append(f"hidden:{ancestor}")
-
-
-def _apply_process_limits(cfg: Mapping[str, Any], libc: _Libc, applied: list[str], missing: list[str]) -> None:
-    """Drop to the unprivileged uid (root only), set no_new_privs and the rlimits, in that order."""
-    import resource
-
-    drop: list[int] | None = cfg["drop_to"]
-    if drop is not None:
-        uid, gid = drop
-        os.setgroups([])
-        os.setgid(gid)  # as root, setgid/setuid set the real, effective and saved ids
-        os.setuid(uid)
-        applied.append("user_nobody")
-    try:
-        libc.prctl(_PR_SET_NO_NEW_PRIVS, 1)
-        applied.append("no_new_privs")
-    except OSError as exc:
-        missing.append(f"no_new_privs ({exc.strerror})")
-    for name, value in cfg["rlimits"]:
-        try:
-            resource.setrlimit(getattr(resource, name), (value, value))
-            applied.append(name.lower())
-        except (OSError, ValueError) as exc:
-            missing.append(f"{name.lower()} ({exc})")
-
-
-def _exec_target(cfg: Mapping[str, Any], report_fd: int) -> NoReturn:
-    """Replace this process with the command; on failure print why and exit with :data:`_EXEC_FAILED`."""
-    try:
-        os.close(report_fd)
-        os.chdir(cfg["work"])  # again: the old cwd is on the now read-only mount, not on the writable bind mount
-        os.execve(cfg["argv"][0], cfg["argv"], cfg["env"])
-    except BaseException as exc:  # noqa: B036 - must never return into the launcher's code
-        try:
-            os.write(2, f"codegraph sandbox: cannot run {cfg['argv'][0]}: {exc}\n".encode())
-        finally:
-            os._exit(_EXEC_FAILED)
-
-
-def _relay_exit(pid: int) -> NoReturn:
-    """Wait for ``pid`` and end this process the same way (exit status, or the same signal)."""
-    _, status = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
-        os.kill(os.getpid(), sig)
-        os._exit(128 + sig)
-    os._exit(os.waitstatus_to_exitcode(status))
-
-
-def _launch_main(config_json: str) -> NoReturn:
-    """Entry point of the launcher process (see the module docstring); never returns.
-
-    Protocol: the parent passes a JSON config as ``argv[1]`` and a pipe ``report_fd``; the launcher writes JSON
-    lines to it: ``{"applied": [...], "missing": [...]}`` just before the command starts, then (namespace mode)
-    ``{"exit": n}`` or ``{"signal": n}`` when it ends, or ``{"error": "..."}`` if setup failed (exit status
-    :data:`_SETUP_FAILED`).
-    """
-    import resource  # noqa: F401 - imported before the mounts can hide the standard library
-
-    cfg = json.loads(config_json)
-    report_fd: int = cfg["report_fd"]
-
-    def say(obj: object) -> None:
-        os.write(report_fd, (json.dumps(obj) + "\n").encode())
-
-    applied: list[str] = []
-    missing: list[str] = []
-    try:
-        libc = _Libc()
-        if not cfg["namespaces"]:
-            _apply_process_limits(cfg, libc, applied, missing)
-            say({"applied": applied, "missing": missing})
-            _exec_target(cfg, report_fd)
-        flags = _CLONE_NEWNS | _CLONE_NEWPID | (_CLONE_NEWNET if cfg["netns"] else 0)
-        userns = os.geteuid() != 0
-        uid, gid = os.getuid(), os.getgid()
-        libc.unshare(flags | (_CLONE_NEWUSER if userns else 0))
-        if userns:  # map only our own ids (user_namespaces(7): "setgroups" must be denied before gid_map)
-            for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
-                with open(f"/proc/self/{name}", "w", encoding="ascii") as fh:
-                    fh.write(text)
-            applied.append("userns")
-        init_pid = os.fork()
-        if init_pid:
-            os.close(report_fd)
-            _relay_exit(init_pid)
-        # From here on: PID 1 of the new PID namespace.
-        applied.append("pidns")
-        if cfg["netns"]:
-            applied.append("netns")
-            try:
-                _loopback_up()
-            except OSError as exc:
-                missing.append(f"loopback ({exc.strerror}; no network at all)")
-        _setup_mounts(cfg, libc, applied, missing)
-        _apply_process_limits(cfg, libc, applied, missing)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
-        say({"applied": applied, "missing": missing})
-        child = os.fork()
-        if child == 0:
-            _exec_target(cfg, report_fd)
-        while True:  # reap orphans until the command itself ends; leaving PID 1 kills the rest of the namespace
-            pid, status = os.wait()
-            if pid == child:
-                break
-        if os.WIFSIGNALED(status):
-            say({"signal": os.WTERMSIG(status)})
-            os._exit(128 + os.WTERMSIG(status))
-        code = os.waitstatus_to_exitcode(status)
-        say({"exit": code})
-        os._exit(code)
-    except BaseException as exc:  # noqa: B036 - the launcher must exit, never return
-        try:
-            say({"error": f"{type(exc).__name__}: {exc}"})
-        finally:
-            os._exit(_SETUP_FAILED)
-
 
 # --------------------------------------------------------------------------------------------------------------
 # Parent side
 # --------------------------------------------------------------------------------------------------------------
 
-_LAUNCH_CODE = (
-    "import sys; sys.path.insert(0, sys.argv[2]); "
-    "from codegraph.assist.sandbox import _launch_main; _launch_main(sys.argv[1])"
-)
-"""``python -I -S -c`` code of the launcher: import this module from the package root given as ``argv[2]``."""
+_LAUNCHER = str(Path(launch.__file__).resolve())
+"""Path of the launcher script, run as ``python -I -S _LAUNCHER CONFIG_JSON``."""
 
 _PLATFORM: dict[bool, tuple[bool, bool]] = {}
 """Probe results, keyed by "network wanted": (namespaces usable, network namespace usable)."""
-
-
-def _package_root() -> str:
-    """The directory holding the ``codegraph`` package, for the launcher's ``sys.path``."""
-    return str(Path(__file__).resolve().parents[3])
 
 
 def _world_traversable(path: str) -> bool:
@@ -447,7 +164,7 @@ def _masks_for(
     for raw in sorted({os.path.realpath(p) for p in needed if p}):
         for h in [h for h in masks if h == raw]:
             del masks[h]  # a needed directory cannot be hidden
-        owner = next((h for h in masks if _is_under(raw, h)), None)
+        owner = next((h for h in masks if is_under(raw, h)), None)
         if owner is None and for_other_uid and not _world_traversable(raw):
             parents = [d for d in reversed(Path(raw).parents) if d != Path("/")]
             blocked = [d for d in parents if not os.stat(d).st_mode & stat.S_IXOTH]
@@ -458,12 +175,12 @@ def _masks_for(
         if owner is not None:
             masks.setdefault(owner, []).append(raw)
     for key in sorted(masks, key=len, reverse=True):  # a mask inside another one: fold it into the outer one
-        outer = next((k for k in masks if k != key and _is_under(key, k)), None)
+        outer = next((k for k in masks if k != key and is_under(key, k)), None)
         if outer is not None:
             masks[outer] += masks.pop(key)
     for key, paths in masks.items():  # bind each needed tree once
         unique = sorted(set(paths), key=len)
-        masks[key] = [p for i, p in enumerate(unique) if not any(_is_under(p, q) for q in unique[:i])]
+        masks[key] = [p for i, p in enumerate(unique) if not any(is_under(p, q) for q in unique[:i])]
     return masks, unfixable
 
 
@@ -634,7 +351,7 @@ def _run(
                 f"no temporary directory the sandbox user can reach ({tempfile.gettempdir()}); set TMPDIR"
             )
     homes = _homes() if namespaces else []
-    kept_homes = [h for h in homes if not _is_under(os.path.realpath(base), h)]
+    kept_homes = [h for h in homes if not is_under(os.path.realpath(base), h)]
     masks, unfixable = _masks_for(needed, kept_homes, for_other_uid=is_root)
     if namespaces:
         drop = is_root and not unfixable
@@ -693,17 +410,17 @@ def _run(
             rlimits.append(("RLIMIT_NPROC", in_use + 2 + int(limits.max_processes)))
         else:
             notes.append("rlimit_nproc (the child runs as root, which the kernel exempts)")
-        cfg = {
-            "argv": [exe, *argv[1:]],
-            "env": env,
-            "work": str(work),
-            "stage": str(stage),
-            "namespaces": namespaces,
-            "netns": netns,
-            "masks": masks,
-            "drop_to": [NOBODY_UID, NOBODY_UID] if drop else None,
-            "rlimits": rlimits,
-        }
+        cfg = LaunchConfig(
+            argv=(exe, *argv[1:]),
+            env=env,
+            work=str(work),
+            stage=str(stage),
+            namespaces=namespaces,
+            netns=netns,
+            masks=tuple((ancestor, tuple(paths)) for ancestor, paths in masks.items()),
+            drop_to=(NOBODY_UID, NOBODY_UID) if drop else None,
+            rlimits=tuple(rlimits),
+        )
         run = _supervise(cfg, limits, is_root, notes)
         result = _read_capped(work / result_file, _RESULT_CAP) if result_file else None
         return run, result, str(work)
@@ -711,19 +428,19 @@ def _run(
         _rmtree(root)
 
 
-def _supervise(cfg: dict[str, Any], limits: SandboxLimits, is_root: bool, notes: list[str]) -> SandboxRun:
+def _supervise(cfg: LaunchConfig, limits: SandboxLimits, is_root: bool, notes: list[str]) -> SandboxRun:
     """Start the launcher, pump its output under the caps, enforce the wall time, collect the result."""
     report_r, report_w = os.pipe()
-    cfg["report_fd"] = report_w
+    cfg = replace(cfg, report_fd=report_w)
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _LAUNCH_CODE, json.dumps(cfg), _package_root()],
+            [sys.executable, "-I", "-S", _LAUNCHER, cfg.to_json()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=cfg["work"],
-            env=cfg["env"],
+            cwd=cfg.work,
+            env=cfg.env,
             pass_fds=(report_w,),
             start_new_session=True,
         )
@@ -802,15 +519,15 @@ def _supervise(cfg: dict[str, Any], limits: SandboxLimits, is_root: bool, notes:
             returncode = -int(msg["signal"])
         elif "error" in msg:
             error = str(msg["error"])
-    if error is not None or (returncode == _SETUP_FAILED and not applied):
+    if error is not None or (returncode == SETUP_FAILED and not applied):
         raise SandboxError(f"sandbox setup failed: {error or 'launcher exited early'}")
     if timed_out:
         returncode = -signal.SIGKILL
 
     enforced = ["tempdir", "env_whitelist", "stdin_devnull", "output_cap", "wall_time", "process_group", *applied]
-    if not cfg["namespaces"]:
+    if not cfg.namespaces:
         missing.append("namespaces (unshare(2) unavailable here: network not blocked, filesystem writable)")
-    elif not cfg["netns"] and not limits.network:
+    elif not cfg.netns and not limits.network:
         missing.append("netns (network namespaces unavailable: network NOT blocked)")
     missing += notes
     if not is_root and "fs_readonly" not in applied:
