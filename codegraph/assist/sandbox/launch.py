@@ -90,26 +90,28 @@ class LaunchConfig:
         if not isinstance(raw, dict) or set(raw) != fields:
             raise ValueError(f"launch config needs exactly the keys {sorted(fields)}")
         try:
-            drop = raw["drop_to"]
+            drop = None if raw["drop_to"] is None else _pair(raw["drop_to"], int, int)
             return cls(
-                argv=tuple(_typed(a, str) for a in raw["argv"]),
-                env={_typed(k, str): _typed(v, str) for k, v in raw["env"].items()},
+                argv=tuple(_typed(a, str) for a in _typed(raw["argv"], list)),
+                env={_typed(k, str): _typed(v, str) for k, v in _typed(raw["env"], dict).items()},
                 work=_typed(raw["work"], str),
                 stage=_typed(raw["stage"], str),
                 namespaces=_typed(raw["namespaces"], bool),
                 netns=_typed(raw["netns"], bool),
                 masks=tuple(
-                    (_typed(ancestor, str), tuple(_typed(p, str) for p in paths)) for ancestor, paths in raw["masks"]
+                    (ancestor, tuple(_typed(p, str) for p in paths))
+                    for ancestor, paths in (_pair(m, str, list) for m in _typed(raw["masks"], list))
                 ),
-                drop_to=None if drop is None else (_typed(drop[0], int), _typed(drop[1], int)),
-                rlimits=tuple((_typed(name, str), _typed(value, int)) for name, value in raw["rlimits"]),
+                drop_to=drop,
+                rlimits=tuple(_pair(r, str, int) for r in _typed(raw["rlimits"], list)),
                 report_fd=_typed(raw["report_fd"], int),
             )
-        except (TypeError, AttributeError, IndexError) as exc:
+        except TypeError as exc:
             raise ValueError(f"malformed launch config: {exc}") from None
 
 
 _T = TypeVar("_T")
+_U = TypeVar("_U")
 
 
 def _typed(value: object, kind: type[_T]) -> _T:
@@ -117,6 +119,14 @@ def _typed(value: object, kind: type[_T]) -> _T:
     if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
         return value
     raise TypeError(f"expected {kind.__name__}, got {value!r}")
+
+
+def _pair(value: object, first: type[_T], second: type[_U]) -> tuple[_T, _U]:
+    """A two-element JSON array as a typed pair; raises ``TypeError`` otherwise."""
+    items = _typed(value, list)
+    if len(items) != 2:
+        raise TypeError(f"expected a pair, got {value!r}")
+    return _typed(items[0], first), _typed(items[1], second)
 
 
 # Constants from <sched.h>, <sys/mount.h>, <linux/prctl.h>, <linux/sockios.h>, <net/if.h>.
