@@ -35,6 +35,7 @@ __all__ = [
     "LLMError",
     "ModelError",
     "OutputError",
+    "SandboxError",
     "SnippetNotFoundError",
     "SourceError",
     "StoreError",
