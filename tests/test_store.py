@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegraph.errors import IndexUnusableError, IndexNotFoundError
+from codegraph.errors import IndexNotFoundError, IndexUnusableError
 from codegraph.identifiers import split_identifier
 from codegraph.store import Store, find_index_root
 from codegraph.store.fts import fts_query, fts_text
