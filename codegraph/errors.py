@@ -18,7 +18,8 @@ Exception tree::
     ├── SnippetNotFoundError   no stored snippet has the given id
     ├── TargetError            codegraph test: the target is malformed, unknown, or in an unsupported language
     ├── OutputError            the language model's answer does not have the expected shape
-    └── LLMError               the language-model API failed (unreachable, key missing, refused, rate-limited)
+    ├── LLMError               the language-model API failed (unreachable, key missing, refused, rate-limited)
+    └── SandboxError           generated tests cannot run: runner missing, bad file name, sandbox setup failed
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "LLMError",
     "ModelError",
     "OutputError",
+    "SandboxError",
     "SnippetNotFoundError",
     "SourceError",
     "StoreError",
@@ -96,3 +98,8 @@ class OutputError(CodegraphError):
 
 class LLMError(CodegraphError):
     """The chat-completions call failed; the message is one line that says how to fix it."""
+
+
+class SandboxError(CodegraphError):
+    """The sandbox could not run: a missing runner (message says what to install), a bad file path, or a failed
+    sandbox setup."""

@@ -43,3 +43,4 @@ def test_wheel_contains_bundled_model_and_queries(tmp_path: Path) -> None:
     assert checks == {"minilm": True, "code": True}
     assert {f"codegraph/chunk/queries/{lang}.scm" for lang in ("python", "go", "csharp", "ruby")} <= names
     assert "codegraph = codegraph.cli:main" in entry_points
+    assert "codegraph/assist/sandbox/launch.py" in names  # the sandbox runs its launcher by path

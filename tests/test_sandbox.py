@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -15,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from codegraph.assist import sandbox as sb
+from codegraph.assist.sandbox import launch
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="these tests need Linux (/proc)")
 
@@ -216,7 +220,7 @@ def test_infinite_loop_is_killed_with_its_whole_process_tree() -> None:
             """
         ),
     }
-    result: dict[str, sb.TestReport] = {}
+    result: dict[str, sb.RunReport] = {}
     limits = sb.SandboxLimits(wall_time_s=2)
     worker = threading.Thread(target=lambda: result.update(report=sb.run_tests("python", files, limits)))
     start = time.monotonic()
@@ -475,3 +479,59 @@ def test_enforced_limits_lists_this_platform() -> None:
         assert "network blocked" in text
     else:
         assert "NOT enforced" in text
+
+
+def test_the_launcher_imports_only_the_standard_library() -> None:
+    tree = ast.parse(Path(launch.__file__).read_text(encoding="utf-8"))
+    imports = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert not [node for node in imports if isinstance(node, ast.ImportFrom) and node.level > 0]
+    top = {alias.name.split(".")[0] for node in imports if isinstance(node, ast.Import) for alias in node.names}
+    top |= {node.module.split(".")[0] for node in imports if isinstance(node, ast.ImportFrom) and node.module}
+    assert top <= set(sys.stdlib_module_names) | {"__future__"}, top - set(sys.stdlib_module_names)
+
+
+def test_a_copy_of_the_launcher_alone_runs_a_command_by_path(tmp_path: Path) -> None:
+    """No codegraph on any path: ``python -I -S launch.py CONFIG`` applies the config and runs the command."""
+    copy = tmp_path / "bin" / "launch.py"
+    copy.parent.mkdir()
+    copy.write_text(Path(launch.__file__).read_text(encoding="utf-8"), encoding="utf-8")
+    report_r, report_w = os.pipe()
+    config = launch.LaunchConfig(
+        argv=("/bin/sh", "-c", 'echo "ran in $PWD as $CODEGRAPH_MARK"; exit 3'),
+        env={"PATH": "/usr/bin:/bin", "CODEGRAPH_MARK": "configured"},
+        work=str(tmp_path),
+        stage=str(tmp_path),
+        namespaces=False,
+        netns=False,
+        masks=(),
+        drop_to=None,
+        rlimits=(("RLIMIT_CORE", 0), ("RLIMIT_NOFILE", 64)),
+        report_fd=report_w,
+    )
+    assert launch.LaunchConfig.from_json(config.to_json()) == config
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-S", str(copy), config.to_json()],
+            cwd="/",
+            pass_fds=(report_w,),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(report_w)
+    with os.fdopen(report_r, "rb") as fh:
+        report = [json.loads(line) for line in fh.read().splitlines()]
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, f"ran in {tmp_path} as configured\n", "")
+    assert report == [{"applied": ["no_new_privs", "rlimit_core", "rlimit_nofile"], "missing": []}]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"argv": "/bin/sh"}, {"namespaces": 1}, {"report_fd": True}, {"drop_to": ["0", 0]}, {"extra": 1}],
+)
+def test_a_malformed_launch_config_is_refused(change: dict[str, object]) -> None:
+    config = launch.LaunchConfig(("/bin/true",), {}, "/tmp", "/tmp", False, False, (), None, ())
+    raw = {**json.loads(config.to_json()), **change}
+    with pytest.raises(ValueError):
+        launch.LaunchConfig.from_json(json.dumps(raw))

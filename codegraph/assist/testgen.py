@@ -20,7 +20,7 @@ from ..store.snippets import insert_test_run
 from ..types import Hit, Snippet
 from . import prompts
 from .llm import complete
-from .sandbox import SandboxLimits, TestReport, run_tests
+from .sandbox import RunReport, SandboxLimits, run_tests
 from .snippets import context_of, get_snippet, store_answer
 
 TEST_FILES = {"python": "test_snippet.py", "javascript": "snippet.test.js", "ruby": "test_snippet.rb"}
@@ -78,7 +78,7 @@ class Round:
 
     run_id: int
     round: int
-    report: TestReport
+    report: RunReport
     tests: str
     fixed: str
     snippet_id: int | None
@@ -178,12 +178,12 @@ def _top_level_names(code: str, language: str) -> list[str]:
     return [m.group(1) for m in re.finditer(pattern, code, re.MULTILINE) if not m.group(1).startswith("_")][:8]
 
 
-def all_passed(report: TestReport) -> bool:
+def all_passed(report: RunReport) -> bool:
     """The verdict of a run: at least one test ran, none failed or errored, and the runner reported no error."""
     return report.failed == 0 and report.passed > 0 and not report.collection_error
 
 
-def failure_report(report: TestReport) -> str:
+def failure_report(report: RunReport) -> str:
     """The failing part of a report as plain text for the model (capped at :data:`MAX_REPORT_CHARS`)."""
     parts = []
     if report.collection_error:
@@ -198,7 +198,7 @@ def failure_report(report: TestReport) -> str:
 
 
 def _store_round(
-    store: Store, target: Target, round_no: int, tests: str, report: TestReport, model: str, usage: tuple[int, int]
+    store: Store, target: Target, round_no: int, tests: str, report: RunReport, model: str, usage: tuple[int, int]
 ) -> int:
     results = [{"name": c.name, "outcome": c.outcome, "message": c.message, "output": c.output} for c in report.tests]
     sandbox = {
