@@ -13,12 +13,16 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from codegraph.assist import sandbox as sb
 from codegraph.assist.sandbox import launch
+
+from .conftest import wait_until
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="these tests need Linux (/proc)")
 
@@ -153,8 +157,18 @@ def test_home_directory_is_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def test_writes_outside_the_sandbox_fail(tmp_path: Path) -> None:
-    protected = tmp_path / "protected.txt"
+@dataclass(frozen=True)
+class _EscapeRun:
+    report: sb.RunReport
+    protected: Path
+    shared: Path
+    probe: Path
+
+
+@pytest.fixture(scope="module")
+def escape_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_EscapeRun]:
+    """One sandboxed pytest run that tries to write a user's file, a world-writable file and /etc."""
+    protected = tmp_path_factory.mktemp("outside") / "protected.txt"
     protected.write_text("original")
     protected.chmod(0o644)
     shared_dir = Path(tempfile.mkdtemp(prefix="codegraph-sandbox-test-", dir="/tmp"))
@@ -181,27 +195,49 @@ def test_writes_outside_the_sandbox_fail(tmp_path: Path) -> None:
         ),
     }
     try:
-        report = sb.run_tests("python", files)
-        enforced = report.run.enforced
-        outcomes = {t.name.split("::")[-1]: t for t in report.tests}
-        assert outcomes["test_write_inside"].outcome == "passed"
-        if "user_nobody" not in enforced and "fs_readonly" not in enforced:
-            pytest.skip(f"writes outside are not blocked on this platform: {report.run.not_enforced}")
-        assert protected.read_text() == "original"
-        assert not probe.exists()
-        protected_case = next(t for n, t in outcomes.items() if "protected" in n)
-        assert protected_case.outcome == "failed"
-        assert "PermissionError" in protected_case.message or "Read-only" in protected_case.message
-        if "fs_readonly" in enforced:
-            assert shared.read_text() == "original"
-            shared_case = next(t for n, t in outcomes.items() if "shared" in n)
-            assert "Read-only file system" in shared_case.message
+        yield _EscapeRun(sb.run_tests("python", files), protected, shared, probe)
     finally:
         probe.unlink(missing_ok=True)
         shutil.rmtree(shared_dir, ignore_errors=True)
 
 
-def test_infinite_loop_is_killed_with_its_whole_process_tree() -> None:
+def _outcomes(report: sb.RunReport) -> dict[str, sb.CaseResult]:
+    return {t.name.split("::")[-1]: t for t in report.tests}
+
+
+def test_writes_outside_the_sandbox_fail(escape_run: _EscapeRun) -> None:
+    enforced = escape_run.report.run.enforced
+    outcomes = _outcomes(escape_run.report)
+    assert outcomes["test_write_inside"].outcome == "passed"
+    if "user_nobody" not in enforced and "fs_readonly" not in enforced:
+        pytest.skip(f"writes outside are not blocked on this platform: {escape_run.report.run.not_enforced}")
+    assert escape_run.protected.read_text() == "original"
+    assert not escape_run.probe.exists()
+    protected_case = next(t for n, t in outcomes.items() if "protected" in n)
+    assert protected_case.outcome == "failed"
+    assert "PermissionError" in protected_case.message or "Read-only" in protected_case.message
+
+
+def test_world_writable_files_outside_are_read_only(escape_run: _EscapeRun) -> None:
+    if "fs_readonly" not in escape_run.report.run.enforced:
+        pytest.skip(f"no read-only mount namespace here: {escape_run.report.run.not_enforced}")
+    assert escape_run.shared.read_text() == "original"
+    shared_case = next(t for n, t in _outcomes(escape_run.report).items() if "shared" in n)
+    assert "Read-only file system" in shared_case.message
+
+
+@dataclass(frozen=True)
+class _LoopRun:
+    report: sb.RunReport
+    elapsed_s: float
+    seen: int
+    in_group: str
+    escaped: str
+
+
+@pytest.fixture(scope="module")
+def loop_run() -> _LoopRun:
+    """One sandboxed pytest run that loops forever after starting two grandchildren, one in a new session."""
     tag = f"{os.getpid() % 1000}.{time.time_ns() % 1000000:06d}"
     in_group, escaped = f"sleep {tag}1", f"sleep {tag}2"  # unique `sleep` command lines to look for in /proc
     files = {
@@ -226,21 +262,33 @@ def test_infinite_loop_is_killed_with_its_whole_process_tree() -> None:
     start = time.monotonic()
     worker.start()
     seen: list[int] = []
-    while worker.is_alive() and len(seen) < 2:
+
+    def both_started() -> bool:
+        nonlocal seen
         seen = _processes_with(in_group) + _processes_with(escaped)
-        time.sleep(0.05)
+        return len(seen) >= 2 or not worker.is_alive()
+
+    wait_until(both_started, timeout_s=30, poll_s=0.05)
     worker.join(timeout=30)
-    elapsed = time.monotonic() - start
-    report = result["report"]
-    assert len(seen) == 2, "the grandchildren never started; the test would prove nothing"
+    return _LoopRun(result["report"], time.monotonic() - start, len(seen), in_group, escaped)
+
+
+def test_infinite_loop_is_killed_with_its_whole_process_tree(loop_run: _LoopRun) -> None:
+    report = loop_run.report
+    assert loop_run.seen == 2, "the grandchildren never started; the test would prove nothing"
     assert report.run.timed_out and report.run.killed_by_signal == 9
-    assert 2.0 <= elapsed < 8.0
-    assert not _processes_with(in_group)
-    if "pidns" in report.run.enforced:  # without a PID namespace a setsid() escapee is a documented gap
-        assert not _processes_with(escaped)
+    assert 2.0 <= loop_run.elapsed_s < 8.0
+    assert not _processes_with(loop_run.in_group)
     assert report.collection_error is not None and "wall-time limit" in report.collection_error
     outcomes = {t.name: t.outcome for t in report.tests}  # from pytest -v: the JUnit file was never written
     assert outcomes == {"test_forever.py::test_quick": "passed", "test_forever.py::test_forever": "error"}
+
+
+def test_a_process_that_leaves_the_session_dies_too(loop_run: _LoopRun) -> None:
+    if "pidns" not in loop_run.report.run.enforced:
+        pytest.skip("no PID namespace here: a setsid() escapee outliving the run is a documented gap")
+    assert loop_run.seen == 2, "the grandchildren never started; the test would prove nothing"
+    assert not _processes_with(loop_run.escaped)
 
 
 def test_background_processes_die_with_the_run() -> None:
@@ -249,8 +297,7 @@ def test_background_processes_die_with_the_run() -> None:
     run = sb.run_in_sandbox(["/bin/sh", "-c", f"sleep {tag} & echo started"], {}, sb.SandboxLimits(wall_time_s=20))
     assert run.returncode == 0 and run.stdout == "started\n" and not run.timed_out
     assert run.wall_s < 5  # did not wait for the sleep
-    time.sleep(0.1)
-    assert not _processes_with(f"sleep {tag}")
+    assert wait_until(lambda: not _processes_with(f"sleep {tag}"), timeout_s=5)
 
 
 def test_cpu_and_file_size_limits() -> None:
