@@ -77,6 +77,11 @@ def get_snippet(store: Store, snippet_id: int) -> Snippet:
     return snippet
 
 
+def snippets_json(items: Sequence[Snippet]) -> dict[str, Any]:
+    """``{"snippets": [record, ...]}`` as printed by ``codegraph snippets list --json``."""
+    return {"snippets": [s.to_json() for s in items]}
+
+
 def list_snippets(store: Store) -> list[Snippet]:
     """All snippets, newest first."""
     return select_snippets(store)

@@ -87,7 +87,7 @@ def snippets_list(
     directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
 ) -> None:
     """List stored snippets, newest first (id, parent, language, title, model, when)."""
-    from ..assist.snippets import list_snippets
+    from ..assist.snippets import list_snippets, snippets_json
     from ..store import Store, find_index_root
     from . import render
     from .common import stdout_json
@@ -95,7 +95,7 @@ def snippets_list(
     with Store.open(find_index_root(directory)) as store:
         items = list_snippets(store)
     if as_json:
-        stdout_json({"snippets": [s.to_json() for s in items]})
+        stdout_json(snippets_json(items))
     else:
         render.snippet_list(items)
 

@@ -52,22 +52,17 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print the models as one JSON object.")] = False,
 ) -> None:
     """Show every known model: installed or not, size, where it lives, and which one is the default."""
-    from ..embed.registry import list_models, model_home
+    from ..embed.registry import model_catalog
     from . import render
     from .common import stdout_json
 
-    entries = list_models()
+    catalog = model_catalog()
     if as_json:
-        stdout_json(
-            {
-                "model_store": str(model_home()),
-                "models": [e.to_json() for e in entries],
-            }
-        )
+        stdout_json(catalog.to_json())
         return
-    render.model_table(entries)
+    render.model_table(catalog.models)
     render.err.print(
-        f"model store: {model_home()}\n"
+        f"model store: {catalog.model_store}\n"
         "install a model with: codegraph model pull NAME   (offline: codegraph model import NAME --from DIR)",
         highlight=False,
     )

@@ -30,7 +30,7 @@ FAST_MODEL = "fast"
 unindexed git work tree indexes with it."""
 
 BUNDLED_MODEL = "minilm"
-"""all-MiniLM-L6-v2, INT8, shipped inside codegraph so it works offline with no download."""
+"""all-MiniLM-L6-v2, INT8, bundled with codegraph so it works offline with no download."""
 
 
 def model_home() -> Path:
@@ -209,7 +209,7 @@ class ModelEntry:
 
 
 def list_models() -> list[ModelEntry]:
-    """Every model with a profile (shipped or installed in the model store), sorted by name.
+    """Every model with a profile (bundled, or installed in the model store), sorted by name.
 
     Checksums are not verified here (that happens on load); a broken manifest shows as unknown fidelity.
     """
@@ -238,3 +238,25 @@ def list_models() -> list[ModelEntry]:
             )
         )
     return entries
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCatalog:
+    """What ``codegraph model list`` shows: the model store's location and every known model.
+
+    Attributes:
+        model_store: :func:`model_home`.
+        models: :func:`list_models`, sorted by name.
+    """
+
+    model_store: Path
+    models: tuple[ModelEntry, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"model_store", "models": [entry, ...]}`` as printed by ``codegraph model list --json``."""
+        return {"model_store": str(self.model_store), "models": [m.to_json() for m in self.models]}
+
+
+def model_catalog() -> ModelCatalog:
+    """The model store's location and :func:`list_models`."""
+    return ModelCatalog(model_home(), tuple(list_models()))
