@@ -1,4 +1,5 @@
-"""Helpers shared by the commands: settings and model loading with the user-facing notice."""
+"""Helpers shared by the commands: settings, model loading with the user-facing notice, shared options
+(``--model``, ``--lang``) and JSON output."""
 
 from __future__ import annotations
 
