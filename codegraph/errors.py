@@ -34,6 +34,7 @@ __all__ = [
     "IndexUnusableError",
     "LLMError",
     "ModelError",
+    "OutputClosed",
     "OutputError",
     "SandboxError",
     "SnippetNotFoundError",
@@ -103,3 +104,11 @@ class LLMError(CodegraphError):
 class SandboxError(CodegraphError):
     """The sandbox could not run: a missing runner (message says what to install), a bad file path, or a failed
     sandbox setup."""
+
+
+class OutputClosed(Exception):  # noqa: N818 - a signal, not an error: the reader of stdout left
+    """The reader of stdout went away (``codegraph search QUERY | head -1``): the command stops and exits 0.
+
+    Not an ``OSError``, so click's own EPIPE handling (which exits 1) does not catch it first; not a
+    :class:`CodegraphError`, since nothing went wrong.
+    """

@@ -254,3 +254,17 @@ def test_search_outside_a_work_tree_without_an_index_says_how_to_build_one(tmp_r
     subprocess.run(["git", "init", "-q", str(tmp_repo)], check=True)
     opted_out = run_cli("search", "retry", "--no-auto-index", cwd=tmp_repo)
     assert opted_out.returncode == 1 and not (tmp_repo / ".codegraph").exists()
+
+
+@pytest.mark.parametrize("json_output", [False, True], ids=["human", "json"])
+def test_a_closed_stdout_pipe_exits_0_quietly(tmp_repo: Path, run_cli: RunCli, json_output: bool) -> None:
+    """`codegraph search QUERY | head -1`: the reader is gone before the results are written."""
+    assert run_cli("index", ".", "-q", cwd=tmp_repo).returncode == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `head` after its first line: every write to stdout now fails with EPIPE
+    args = ["search", "retry upload", "-k", "5", *(["--json"] if json_output else [])]
+    try:
+        proc = subprocess.run([*CODEGRAPH, *args], cwd=tmp_repo, stdout=write_end, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (0, "")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from ..errors import CodegraphError
+from ..errors import CodegraphError, OutputClosed
 from . import eval_cmd, generate_cmd, index_cmd, model_cmd, search_cmd, status_cmd, test_cmd, watch_cmd
 
 INTERRUPTED = 130
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
         render.error(str(exc))
         return 1
-    except BrokenPipeError:  # e.g. `codegraph search ... | head`
+    except (OutputClosed, BrokenPipeError):  # the reader of stdout left (`codegraph search ... | head -1`)
         return 0
     if code == INTERRUPTED:
         from . import render

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..config import Settings, resolve_settings
+from ..errors import OutputClosed
 
 if TYPE_CHECKING:
     from ..embed import OnnxEncoder, StaticEncoder
@@ -36,10 +38,22 @@ def languages_option(values: list[str] | None) -> frozenset[str] | None:
         raise typer.BadParameter(str(exc), param_hint="--lang") from None
 
 
+def output_closed(stream: Any) -> OutputClosed:
+    """Point ``stream``'s file descriptor at ``/dev/null`` (so later writes and the final flush are silent) and
+    return the :class:`OutputClosed` to raise."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    return OutputClosed()
+
+
 def stdout_json(obj: Any) -> None:
     """One JSON document (or JSON Lines record) on stdout, flushed."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise output_closed(sys.stdout) from None
 
 
 def load_encoder(name: str | None, settings: Settings) -> OnnxEncoder | StaticEncoder:

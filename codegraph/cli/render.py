@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.syntax import Syntax
 
 from ..types import Hit, IndexStats
+from .common import output_closed
 
 if TYPE_CHECKING:
     from ..assist.testgen import Round
@@ -27,8 +29,16 @@ WARNINGS_SHOWN = 10
 
 _LEXERS = {"csharp": "csharp", "cpp": "cpp", "tsx": "tsx", "text": "text"}
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+
+class _Console(Console):
+    """A rich Console whose closed pipe ends the command with exit 0 (rich's default raises ``SystemExit(1)``)."""
+
+    def on_broken_pipe(self) -> None:
+        raise output_closed(sys.stderr if self.stderr else sys.stdout)
+
+
+out = _Console(soft_wrap=True)
+err = _Console(stderr=True, soft_wrap=True)
 
 
 def error(message: str) -> None:
