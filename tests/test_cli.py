@@ -268,3 +268,17 @@ def test_a_closed_stdout_pipe_exits_0_quietly(tmp_repo: Path, run_cli: RunCli, j
     finally:
         os.close(write_end)
     assert (proc.returncode, proc.stderr) == (0, "")
+
+
+def test_index_in_a_subdirectory_refreshes_the_enclosing_index(tmp_repo: Path, run_cli: RunCli) -> None:
+    assert run_cli("index", ".", "-q", cwd=tmp_repo).returncode == 0
+    write_files(tmp_repo, {"app/payments.py": "def refund_invoice(invoice):\n    return invoice.total * -1\n"})
+    sub = run_cli("index", ".", "--json", cwd=tmp_repo / "app")
+    assert sub.returncode == 0, sub.stderr
+    assert f"inside the index of {tmp_repo.resolve()}" in sub.stderr
+    assert not (tmp_repo / "app" / ".codegraph").exists()  # no nested index shadows the real one
+    assert json.loads(sub.stdout)["files_changed"] == 1
+    found = json.loads(run_cli("search", "refund invoice", "--json", "-k", "1", cwd=tmp_repo).stdout)
+    assert found["results"][0]["path"] == "app/payments.py"
+    nested = run_cli("index", ".", "-q", "--nested", cwd=tmp_repo / "app")
+    assert nested.returncode == 0 and (tmp_repo / "app" / ".codegraph" / "index.db").is_file()

@@ -27,6 +27,40 @@ ModelOption = Annotated[
 """The ``--model`` option of ``index`` and ``watch``."""
 
 
+NestedOption = Annotated[
+    bool,
+    typer.Option(
+        "--nested",
+        help="Build a separate index in PATH even though an index of an enclosing directory exists "
+        "(by default that enclosing index is refreshed, as git uses the enclosing repository).",
+    ),
+]
+"""The ``--nested`` option of ``index`` and ``watch``."""
+
+
+def index_root_for(path: Path, *, nested: bool) -> Path:
+    """The directory whose index ``index``/``watch`` PATH works on: PATH itself when it holds an index, when
+    ``nested``, or when no parent directory holds one; else the nearest enclosing indexed directory (with a
+    notice on stderr), so that ``cd sub/dir && codegraph index .`` refreshes the repository's index instead of
+    creating a second one that would shadow it."""
+    from ..errors import IndexNotFoundError
+    from ..store import INDEX_DIR, INDEX_FILE, find_index_root
+
+    here = path.resolve()
+    if nested or (here / INDEX_DIR / INDEX_FILE).is_file() or here.parent == here:
+        return path
+    try:
+        root = find_index_root(here.parent)
+    except IndexNotFoundError:
+        return path
+    from . import render
+
+    render.notice(
+        f"codegraph: {here} is inside the index of {root}; refreshing that index (--nested builds a separate one here)"
+    )
+    return root
+
+
 def languages_option(values: list[str] | None) -> frozenset[str] | None:
     """``--lang`` values as language ids (``None``: every language); an unknown id is a usage error (exit 2)."""
     from ..errors import ConfigError

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .common import ModelOption
+from .common import ModelOption, NestedOption
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -29,8 +29,12 @@ def index(
         bool,
         typer.Option("--check", help="Change nothing; list files changed since the last index and exit 1 if any."),
     ] = False,
+    nested: NestedOption = False,
 ) -> None:
     """Build or refresh the index in PATH/.codegraph/index.db (only changed chunks are embedded).
+
+    Inside a directory that an enclosing index covers, that index is refreshed (like git finds .git);
+    --nested builds a separate index in PATH instead.
 
     Honours .gitignore (nested), .git/info/exclude and .codegraphignore. Binary, undecodable, unreadable
     and oversized files are skipped with a warning. Safe to interrupt: the next run completes the work.
@@ -38,10 +42,11 @@ def index(
     from ..errors import SourceError
     from ..index import index_repo
     from . import render
-    from .common import load_encoder, settings_for, stdout_json
+    from .common import index_root_for, load_encoder, settings_for, stdout_json
 
     if not path.exists():
         raise SourceError(f"{path}: no such directory")
+    path = index_root_for(path, nested=nested)
     settings = settings_for(path, model=model, max_file_bytes=max_file_bytes)
     if check:
         _check(path, settings, as_json=as_json)

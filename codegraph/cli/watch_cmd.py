@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import ModelOption
+from .common import ModelOption, NestedOption
 
 
 def watch(
@@ -18,6 +18,7 @@ def watch(
     debounce_ms: Annotated[
         int, typer.Option("--debounce-ms", min=10, max=5000, help="Quiet time that closes a batch of changes.")
     ] = 150,
+    nested: NestedOption = False,
 ) -> None:
     """Index PATH, then keep the index fresh as files change (Ctrl-C to stop).
 
@@ -29,10 +30,11 @@ def watch(
     from ..index import index_repo
     from ..watch import Batch, watch_repo
     from . import render
-    from .common import load_encoder, settings_for
+    from .common import index_root_for, load_encoder, settings_for
 
     if not path.is_dir():
         raise SourceError(f"{path}: no such directory")
+    path = index_root_for(path, nested=nested)
     settings = settings_for(path, model=model)
     encoder = load_encoder(settings.model, settings)
     with render.index_progress(True) as progress:
