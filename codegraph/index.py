@@ -1,9 +1,11 @@
 """The indexer: discover → chunk → hash → cache lookup → embed misses → store.
 
-Crash safety: embeddings are committed to the content-hash cache batch by batch as they are computed, and
-each file's chunks are replaced together with its ``files`` row in one transaction, after all its
-embeddings exist. A crash or Ctrl-C therefore leaves every file either fully old or fully new; the next run
-sees the stale ``size``/``mtime_ns`` and finishes the work, re-using every embedding already cached.
+Crash safety: changed files are chunked, embedded and stored in groups as the walk goes on (:class:`_Run`);
+embeddings are committed to the content-hash cache batch by batch as they are computed, and each group's
+files are replaced together with their ``files`` rows in one transaction, after all their embeddings exist. A
+crash or Ctrl-C therefore keeps every finished group and leaves every file either fully old or fully new; the
+next run sees the stale ``size``/``mtime_ns`` of the rest and finishes the work, re-using every embedding
+already cached. ``meta.run_started_at`` later than ``meta.last_indexed_at`` marks an unfinished run.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ EMBED_COMMIT_ROWS = 64
 """Embeddings per cache transaction while embedding (a crash loses at most this many)."""
 
 STORE_FILES_PER_TXN = 200
-"""Files per transaction when writing chunks."""
+"""Files per transaction when writing chunks (and most files in one group of :class:`_Run`)."""
+
+GROUP_CHUNKS = 4096
+"""Most chunks in one group: changed files are embedded and stored group by group, so an interrupted run keeps
+every finished group and memory holds one group's chunks at a time."""
 
 
 def cache_key(model_id: str, text: str) -> bytes:
@@ -145,6 +151,7 @@ def _index_locked(
         )
         if stats.rebuilt:
             stats.previous_model = previous_model
+        store.set_meta({"run_started_at": f"{time.time():.3f}"})
         known = store.file_rows(paths)
         skipped: list[Skipped] = []
         if paths is None:
@@ -154,7 +161,7 @@ def _index_locked(
         stats.files_seen = len(files)
         seen_paths = {f.path for f in files}
 
-        pending: list[_Pending] = []
+        run = _Run(store, embedder, stats, report)
         touched: list[tuple[int, int, int]] = []
         for n, file in enumerate(files, 1):
             row = known.get(file.path)
@@ -167,22 +174,13 @@ def _index_locked(
                     touched.append((row.id, file.size, file.mtime_ns))
                 stats.files_unchanged += 1
             else:
-                pending.append(_prepare(file, check, embedder))
+                run.add(_prepare(file, check, embedder))
             report("chunk", n, len(files))
-        stats.files_changed = len(pending)
+        run.finish()
         stats.files_skipped = len(skipped)
         stats.warnings = [f"{s.path}: {s.reason}" for s in skipped]
         if touched:
             store.touch_files(touched)
-
-        ids = _embed_missing(store, embedder, pending, stats, report)
-
-        for start in range(0, len(pending), STORE_FILES_PER_TXN):
-            group = pending[start : start + STORE_FILES_PER_TXN]
-            stats.chunks_new += store.replace_files(
-                [(p.file, p.language, p.content_hash, p.chunks, [ids[k] for k in p.keys]) for p in group]
-            )
-            report("store", min(start + STORE_FILES_PER_TXN, len(pending)), len(pending))
         stats.files_removed = store.remove_files(sorted(set(known) - seen_paths))
         stats.chunks = store.count("chunks")
         looked_up = stats.cache_hits + stats.embedded
@@ -192,36 +190,74 @@ def _index_locked(
         store.close()
 
 
-def _embed_missing(
-    store: Store, embedder: Embedder, pending: list[_Pending], stats: IndexStats, report: ProgressFn
-) -> dict[bytes, int]:
-    """Embedding id for every key of ``pending``: from the cache, or embedded now and committed per batch."""
-    texts_by_key: dict[bytes, str] = {}
-    for p in pending:
-        for text, key in zip(p.texts, p.keys, strict=True):
-            texts_by_key.setdefault(key, text)
-    ids = store.lookup_embeddings(list(texts_by_key))
-    total_chunks = sum(len(p.keys) for p in pending)
-    missing = [k for k in texts_by_key if k not in ids]
-    stats.cache_hits = total_chunks - sum(1 for p in pending for k in p.keys if k not in ids)
-    stats.embedded = len(missing)
-    report("embed", 0, len(missing))
-    done = 0
-    buf_keys: list[bytes] = []
-    buf_vecs: list[npt.NDArray[np.float32]] = []
+class _Run:
+    """The changed files of one run, embedded and stored group by group as chunking goes on, so that an
+    interrupted first index keeps every finished group (files, chunks and embeddings), not only its embeddings.
 
-    def flush() -> None:
-        if buf_keys:
-            ids.update(zip(buf_keys, store.add_embeddings(buf_keys, np.vstack(buf_vecs)), strict=True))
-            buf_keys.clear()
-            buf_vecs.clear()
+    A group closes at :data:`STORE_FILES_PER_TXN` files or :data:`GROUP_CHUNKS` chunks: its missing embeddings
+    are computed (committed every :data:`EMBED_COMMIT_ROWS`), then its files are written in one transaction.
+    """
 
-    for idx, vectors in embedder.iter_embed_documents([texts_by_key[k] for k in missing]):
-        buf_keys.extend(missing[i] for i in idx)
-        buf_vecs.append(vectors)
-        done += len(idx)
-        if len(buf_keys) >= EMBED_COMMIT_ROWS:
-            flush()
-        report("embed", done, len(missing))
-    flush()
-    return ids
+    def __init__(self, store: Store, embedder: Embedder, stats: IndexStats, report: ProgressFn) -> None:
+        self.store, self.embedder, self.stats, self.report = store, embedder, stats, report
+        self.group: list[_Pending] = []
+        self.group_chunks = 0
+        self.embedded_now: set[bytes] = set()  # keys embedded by this run: not cache hits when seen again
+        self.to_embed = 0  # distinct texts found missing so far (the embed bar's total)
+        self.stored = 0
+
+    def add(self, pending: _Pending) -> None:
+        self.group.append(pending)
+        self.group_chunks += len(pending.keys)
+        self.stats.files_changed += 1
+        if len(self.group) >= STORE_FILES_PER_TXN or self.group_chunks >= GROUP_CHUNKS:
+            self.flush()
+
+    def finish(self) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        if not self.group:
+            return
+        ids = self._embed_missing(self.group)
+        for start in range(0, len(self.group), STORE_FILES_PER_TXN):
+            part = self.group[start : start + STORE_FILES_PER_TXN]
+            self.stats.chunks_new += self.store.replace_files(
+                [(p.file, p.language, p.content_hash, p.chunks, [ids[k] for k in p.keys]) for p in part]
+            )
+            self.stored += len(part)
+            self.report("store", self.stored, self.stats.files_changed)
+        self.group, self.group_chunks = [], 0
+
+    def _embed_missing(self, group: list[_Pending]) -> dict[bytes, int]:
+        """Embedding id for every key of ``group``: from the cache, or embedded now and committed per batch."""
+        texts_by_key: dict[bytes, str] = {}
+        for p in group:
+            for text, key in zip(p.texts, p.keys, strict=True):
+                texts_by_key.setdefault(key, text)
+        ids = self.store.lookup_embeddings(list(texts_by_key))
+        missing = [k for k in texts_by_key if k not in ids]
+        self.stats.cache_hits += sum(1 for p in group for k in p.keys if k in ids and k not in self.embedded_now)
+        self.stats.embedded += len(missing)
+        self.embedded_now.update(missing)
+        done = self.to_embed
+        self.to_embed += len(missing)
+        self.report("embed", done, self.to_embed)
+        buf_keys: list[bytes] = []
+        buf_vecs: list[npt.NDArray[np.float32]] = []
+
+        def flush() -> None:
+            if buf_keys:
+                ids.update(zip(buf_keys, self.store.add_embeddings(buf_keys, np.vstack(buf_vecs)), strict=True))
+                buf_keys.clear()
+                buf_vecs.clear()
+
+        for idx, vectors in self.embedder.iter_embed_documents([texts_by_key[k] for k in missing]):
+            buf_keys.extend(missing[i] for i in idx)
+            buf_vecs.append(vectors)
+            done += len(idx)
+            if len(buf_keys) >= EMBED_COMMIT_ROWS:
+                flush()
+            self.report("embed", done, self.to_embed)
+        flush()
+        return ids

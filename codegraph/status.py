@@ -4,12 +4,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .changes import check_file
 from .config import Settings, resolve_settings
 from .discover import walk_files
 from .store import INDEX_DIR, INDEX_FILE, Store
+from .store.lock import Writer, current_writer
+
+STATUS_STALE_PATHS = 50
+"""Most paths per list (new, changed, removed) in ``codegraph status --json``."""
+
+IndexState = Literal["empty", "building", "incomplete", "complete"]
+"""``building``: a process holds the writer lock now; ``incomplete``: the last run did not finish (interrupted
+or killed; ``meta.run_started_at`` later than ``meta.last_indexed_at``); ``empty``: no chunks; else
+``complete``."""
+
+
+def index_state(store: Store) -> tuple[IndexState, Writer | None]:
+    """The index's state and, when ``building``, the writing process. Cheap: no walk of the tree."""
+    writer = current_writer(store.root / INDEX_DIR)
+    if writer is not None:
+        return "building", writer
+    started, last = store.get_meta("run_started_at"), store.get_meta("last_indexed_at")
+    if started and (not last or float(started) > float(last)):
+        return "incomplete", None
+    if store.count("chunks") == 0:
+        return "empty", None
+    return "complete", None
+
+
+def state_hint(state: IndexState, writer: Writer | None) -> str | None:
+    """One line telling a user why results may be missing, or ``None`` when the index is ``complete``."""
+    if state == "building" and writer is not None:
+        who = f"pid {writer.pid}: {writer.command}" if writer.pid else "another process"
+        return f"codegraph: the index is being built ({who}); results may be incomplete until it finishes"
+    if state == "incomplete":
+        return (
+            "codegraph: the last index run did not finish (interrupted?); results may be incomplete; "
+            "run: codegraph index"
+        )
+    if state == "empty":
+        return "codegraph: the index is empty; run: codegraph index"
+    return None
 
 
 @dataclass(slots=True)
@@ -31,9 +68,18 @@ class Staleness:
         """Number of stale files."""
         return len(self.new) + len(self.changed) + len(self.removed)
 
-    def to_json(self) -> dict[str, Any]:
-        """``{"count", "new", "changed", "removed"}``: the ``stale`` object of ``codegraph status --json``."""
-        return {"count": self.count, "new": self.new, "changed": self.changed, "removed": self.removed}
+    def to_json(self, *, limit: int | None = None) -> dict[str, Any]:
+        """``{"count", "new", "changed", "removed", "truncated"}``: the ``stale`` object of ``codegraph status
+        --json``; with ``limit``, each path list holds at most ``limit`` paths and ``truncated`` says whether any
+        was cut (``count`` always counts them all; ``index --check --json`` lists every path)."""
+        end = limit if limit is not None else None
+        return {
+            "count": self.count,
+            "new": self.new[:end],
+            "changed": self.changed[:end],
+            "removed": self.removed[:end],
+            "truncated": limit is not None and max(len(self.new), len(self.changed), len(self.removed)) > limit,
+        }
 
     def check_json(self) -> dict[str, Any]:
         """``{"fresh", "new", "changed", "removed"}``: what ``codegraph index --check --json`` prints."""
@@ -55,6 +101,8 @@ class IndexStatus:
         size_bytes: bytes on disk (database plus its WAL).
         last_indexed_at: unix time of the last completed ``index`` run, or ``None``.
         stale: see :class:`Staleness`.
+        state: see :data:`IndexState`.
+        writer: the process building the index when ``state`` is ``building``, else ``None``.
     """
 
     root: Path
@@ -67,6 +115,8 @@ class IndexStatus:
     size_bytes: int
     last_indexed_at: float | None
     stale: Staleness
+    state: IndexState = "complete"
+    writer: Writer | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The snapshot as printed by ``codegraph status --json`` (paths as strings)."""
@@ -80,7 +130,11 @@ class IndexStatus:
             "embeddings": self.embeddings,
             "size_bytes": self.size_bytes,
             "last_indexed_at": self.last_indexed_at,
-            "stale": self.stale.to_json(),
+            "stale": self.stale.to_json(limit=STATUS_STALE_PATHS),
+            "state": self.state,
+            "writer": None
+            if self.writer is None
+            else {"pid": self.writer.pid, "command": self.writer.command, "started_at": self.writer.started_at},
         }
 
 
@@ -118,6 +172,7 @@ def index_status(root: Path, *, settings: Settings | None = None) -> IndexStatus
         database = root / INDEX_DIR / INDEX_FILE
         wal = database.with_name(INDEX_FILE + "-wal")
         last = store.get_meta("last_indexed_at")
+        state, writer = index_state(store)
         return IndexStatus(
             root=root,
             database=database,
@@ -129,6 +184,8 @@ def index_status(root: Path, *, settings: Settings | None = None) -> IndexStatus
             size_bytes=database.stat().st_size + (wal.stat().st_size if wal.exists() else 0),
             last_indexed_at=float(last) if last else None,
             stale=find_stale(store, settings=settings or resolve_settings(root)),
+            state=state,
+            writer=writer,
         )
     finally:
         store.close()

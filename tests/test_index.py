@@ -1,16 +1,21 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from codegraph import index as index_mod
 from codegraph.embed import OnnxEncoder
 from codegraph.errors import SourceError
 from codegraph.index import index_repo
+from codegraph.status import index_state
 from codegraph.store import Store
 
 from .conftest import write_files
+from .fake_embedder import HashingEncoder
 
 
 def test_first_index_then_no_change_embeds_nothing(tmp_repo: Path, encoder: OnnxEncoder) -> None:
@@ -158,3 +163,45 @@ def test_no_change_index_never_loads_the_onnx_session(tmp_repo: Path, encoder: O
     (tmp_repo / "new.py").write_text("def g():\n    return 1\n")
     assert index_repo(tmp_repo, fresh).embedded == 1
     assert fresh._session is not None
+
+
+class _InterruptedEncoder(HashingEncoder):
+    """The fake embedder, interrupted (as by Ctrl-C) when asked to embed its ``at``-th group of chunks."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at, self.calls = at, 0
+
+    def iter_embed_documents(self, texts: Sequence[str]) -> Iterator[tuple[Any, Any]]:
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        yield from super().iter_embed_documents(texts)
+
+
+def test_an_interrupted_first_index_keeps_every_finished_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_encoder: HashingEncoder
+) -> None:
+    monkeypatch.setattr(index_mod, "STORE_FILES_PER_TXN", 4)  # groups of 4 files
+    files = {
+        f"pkg/mod_{f}.py": "\n\n".join(f"def op_{f}_{i}(x):\n    return x * {i} + {f}\n" for i in range(3))
+        for f in range(20)
+    }
+    write_files(tmp_path, files)
+    with pytest.raises(KeyboardInterrupt):
+        index_repo(tmp_path, _InterruptedEncoder(at=3))  # Ctrl-C while embedding the third group
+    store = Store.open(tmp_path)
+    try:
+        kept_files, kept_chunks = store.count("files"), store.count("chunks")
+        assert (kept_files, kept_chunks) == (8, 24)  # the first two groups: files, chunks and embeddings
+        assert index_state(store) == ("incomplete", None)
+    finally:
+        store.close()
+    resumed = index_repo(tmp_path, fake_encoder)
+    assert resumed.files_unchanged == 8 and resumed.files_changed == 12
+    assert resumed.embedded == 36 and resumed.chunks == 60  # only what the interrupted run had not stored
+    store = Store.open(tmp_path)
+    try:
+        assert index_state(store) == ("complete", None)
+    finally:
+        store.close()

@@ -173,3 +173,43 @@ def test_no_colour_or_progress_codes_when_not_a_terminal(tmp_repo: Path, run_cli
     search = run_cli("search", "cart total", cwd=tmp_repo)
     for text in (index.stdout, index.stderr, search.stdout, search.stderr):
         assert "\x1b[" not in text
+
+
+def test_status_and_search_say_who_is_building_the_index(tmp_repo: Path, run_cli: RunCli) -> None:
+    assert run_cli("index", ".", "-q", cwd=tmp_repo).returncode == 0
+    with writer_lock(tmp_repo / ".codegraph"):  # this process is "an index run" now
+        building = json.loads(run_cli("status", "--json", cwd=tmp_repo).stdout)
+        assert building["state"] == "building" and building["writer"]["pid"] == os.getpid()
+        human = run_cli("status", "-C", str(tmp_repo / "app"), cwd=tmp_repo.parent)
+        assert human.returncode == 0 and f"being built (pid {os.getpid()}" in human.stdout
+        search = run_cli("search", "retry upload", "--json", cwd=tmp_repo)
+        assert search.returncode == 0 and "the index is being built" in search.stderr
+    done = json.loads(run_cli("status", "--json", cwd=tmp_repo).stdout)
+    assert (done["state"], done["writer"]) == ("complete", None)
+    assert run_cli("search", "retry upload", cwd=tmp_repo).stderr == ""
+
+
+def test_status_json_caps_the_stale_paths_with_a_count(tmp_repo: Path, run_cli: RunCli) -> None:
+    assert run_cli("index", ".", "-q", cwd=tmp_repo).returncode == 0
+    write_files(tmp_repo, {f"extra/mod_{i}.py": f"X_{i} = {i}\n" for i in range(60)})
+    stale = json.loads(run_cli("status", "--json", cwd=tmp_repo).stdout)["stale"]
+    assert stale["count"] == 60 and len(stale["new"]) == 50 and stale["truncated"] is True
+    check = json.loads(run_cli("index", "--check", "--json", cwd=tmp_repo).stdout)
+    assert len(check["new"]) == 60  # the CI check lists every path
+
+
+def test_progress_is_a_line_every_few_seconds_when_stderr_is_not_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codegraph.cli import render
+
+    monkeypatch.setattr(render, "PROGRESS_LINE_S", 0.0)
+    with render.err.capture() as captured, render.index_progress(True) as progress:
+        progress("chunk", 10, 40)
+        progress("embed", 30, 120)
+    lines = captured.get().splitlines()
+    assert lines[0].startswith("codegraph: chunking files 10/40 (25%)") and "s elapsed" in lines[0]
+    assert "embedding chunks 30/120 (25%)" in lines[1] and "of chunking left" in lines[1]
+    with render.err.capture() as quiet, render.index_progress(False) as progress:
+        progress("chunk", 10, 40)
+    assert quiet.get() == ""

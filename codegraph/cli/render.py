@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.syntax import Syntax
 
 from ..types import Hit, IndexStats
@@ -185,34 +192,61 @@ def index_summary(stats: IndexStats) -> None:
     )
 
 
+PROGRESS_LINE_S = 5.0
+"""Seconds between progress lines when stderr is not a terminal (CI logs, ``2> file``)."""
+
+
 class IndexProgress:
-    """Progress bars on stderr for ``index`` (only when stderr is a terminal)."""
+    """Progress of ``index`` on stderr: bars with an ETA on a terminal; otherwise one plain line every
+    :data:`PROGRESS_LINE_S` seconds (nothing for a run shorter than that), so CI logs show a long index moving."""
 
     _LABELS = {"chunk": "chunking files", "embed": "embedding chunks", "store": "writing index"}
 
-    def __init__(self, progress: Progress | None) -> None:
+    def __init__(self, progress: Progress | None, *, lines: bool = False) -> None:
         self.progress = progress
         self.tasks: dict[str, Any] = {}
+        self.lines = lines
+        self.started = time.monotonic()
+        self.next_line = self.started + PROGRESS_LINE_S
+        self.state: dict[str, tuple[int, int]] = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if self.progress is None:
-            return
-        if stage not in self.tasks:
-            self.tasks[stage] = self.progress.add_task(self._LABELS.get(stage, stage), total=max(total, 1))
-        self.progress.update(self.tasks[stage], completed=done, total=max(total, 1))
+        self.state[stage] = (done, total)
+        if self.progress is not None:
+            if stage not in self.tasks:
+                self.tasks[stage] = self.progress.add_task(self._LABELS.get(stage, stage), total=max(total, 1))
+            self.progress.update(self.tasks[stage], completed=done, total=max(total, 1))
+        elif self.lines and time.monotonic() >= self.next_line:
+            self.next_line = time.monotonic() + PROGRESS_LINE_S
+            self._line()
+
+    def _line(self) -> None:
+        parts = []
+        for stage, (done, total) in self.state.items():
+            share = f" ({done / total:.0%})" if total else ""
+            parts.append(f"{self._LABELS.get(stage, stage)} {done:,}/{total:,}{share}")
+        elapsed = time.monotonic() - self.started
+        done, total = self.state.get("chunk", (0, 0))
+        left = f", about {elapsed * (total - done) / done:.0f} s of chunking left" if 0 < done < total else ""
+        err.print(f"codegraph: {'; '.join(parts)}; {elapsed:.0f} s elapsed{left}", highlight=False, markup=False)
 
 
 @contextmanager
 def index_progress(enabled: bool) -> Iterator[IndexProgress]:
-    """Yield a progress callback; draws bars on stderr when ``enabled`` and stderr is a terminal."""
-    if not (enabled and err.is_terminal):
+    """Yield a progress callback: bars with an ETA on stderr when ``enabled`` and stderr is a terminal, a plain
+    line every few seconds when ``enabled`` and it is not, nothing otherwise."""
+    if not enabled:
         yield IndexProgress(None)
+        return
+    if not err.is_terminal:
+        yield IndexProgress(None, lines=True)
         return
     progress = Progress(
         TextColumn("{task.description:<17}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err,
         transient=True,
     )

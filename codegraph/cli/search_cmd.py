@@ -56,6 +56,7 @@ def search(
     from ..embed import encoder_for_index
     from ..errors import IndexNotFoundError
     from ..search import Filters, Searcher, SearchOptions
+    from ..status import index_state, state_hint
     from ..store import Store, find_index_root
     from ..types import SearchResults
     from .common import languages_option, settings_for, stdout_json
@@ -75,6 +76,11 @@ def search(
     settings = settings_for(root)
     store = Store.open(root)
     try:
+        hint = state_hint(*index_state(store))
+        if hint:  # empty, interrupted or being built: say why results may be missing (stderr)
+            from . import render
+
+            render.notice(hint)
         searcher = Searcher(
             store,
             encoder_for_index(store.get_meta("model_id"), threads=settings.threads, batch_size=settings.batch_size),

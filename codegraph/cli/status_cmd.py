@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from ..status import IndexStatus
 
 
 def status(
     directory: Annotated[Path, typer.Argument(help="A directory at or below the repository root.")] = Path("."),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the status as one JSON object.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the status as one JSON object (at most 50 stale paths per list; "
+            "codegraph index --check --json lists them all).",
+        ),
+    ] = False,
+    dir_option: Annotated[
+        Path | None, typer.Option("--dir", "-C", help="Same as DIRECTORY (as for search).", show_default=False)
+    ] = None,
 ) -> None:
-    """Show the index's location, model, size, last refresh, and how many files are stale right now."""
+    """Show the index's location, model, size, state (complete, being built, interrupted, empty), last refresh,
+    and how many files are stale right now."""
     from ..status import index_status
     from ..store import find_index_root
     from .common import settings_for, stdout_json
 
-    root = find_index_root(directory)
+    root = find_index_root(dir_option or directory)
     st = index_status(root, settings=settings_for(root))
     if as_json:
         stdout_json(st.to_json())
@@ -35,6 +49,7 @@ def status(
         ("files", f"{st.files}"),
         ("chunks", f"{st.chunks} ({st.embeddings} cached embeddings)"),
         ("size", f"{st.size_bytes / 1e6:.1f} MB"),
+        ("state", _state_line(st)),
         ("last refresh", when),
         (
             "stale files",
@@ -44,3 +59,16 @@ def status(
     ]
     for label, value in lines:
         render.out.print(f"{label:<13}{value}", highlight=False, markup=False)
+
+
+def _state_line(st: IndexStatus) -> str:
+    """``complete``, or what is going on: who is building the index, or what to run."""
+    if st.state == "building" and st.writer is not None:
+        who = f"pid {st.writer.pid}: {st.writer.command}" if st.writer.pid else "another process"
+        since = f", for {time.time() - st.writer.started_at:.0f} s" if st.writer.started_at else ""
+        return f"being built ({who}{since})"
+    if st.state == "incomplete":
+        return "incomplete: the last index run did not finish (interrupted?); run: codegraph index"
+    if st.state == "empty":
+        return "empty; run: codegraph index"
+    return "complete"
