@@ -30,8 +30,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def mypy(session: nox.Session) -> None:
-    """mypy --strict on the package."""
-    session.install(".", "mypy>=1.10")
+    """mypy --strict on the package, with the optional extras installed as for the tests (the export code's
+    imports are then checked against the real libraries)."""
+    session.install(TORCH)
+    session.install(".[test,export]", "mypy>=1.10")
     session.run("mypy", "codegraph")
 
 
