@@ -166,6 +166,30 @@ def test_bad_files_reported_on_stderr_and_listed_in_json(tmp_repo: Path, run_cli
     assert any(w.startswith("legacy.rb: not valid UTF-8") for w in data["warnings"])
 
 
+def test_a_virtualenv_is_not_indexed_and_binary_types_are_not_warnings(tmp_repo: Path, run_cli: RunCli) -> None:
+    assert not (tmp_repo / ".gitignore").exists()
+    write_files(
+        tmp_repo,
+        {
+            "venv-3.11/pyvenv.cfg": "home = /usr/bin\n",
+            "venv-3.11/lib/python3.11/site-packages/requests/api.py": "def get(url):\n    return url\n",
+            "node_modules/left-pad/index.js": "module.exports = (s) => s;\n",
+        },
+    )
+    for rel in ("docs/logo.png", "lib/_native.so", "app/__init__.cpython-311.pyc", "fonts/Inter.woff2"):
+        (tmp_repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_repo / rel).write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0IHDR")
+    for _ in range(2):  # the same on every run
+        proc = run_cli("index", ".", "--json", cwd=tmp_repo)
+        assert proc.returncode == 0, proc.stderr
+        summary = json.loads(proc.stdout)
+        assert (summary["files_seen"], summary["files_skipped"], summary["files_binary"]) == (5, 0, 4)
+        assert summary["warnings"] == [] and "skipped" not in proc.stderr
+    human = run_cli("index", ".", cwd=tmp_repo)
+    assert human.returncode == 0 and "warning" not in human.stderr
+    assert run_cli("index", "--check", cwd=tmp_repo).returncode == 0
+
+
 def _big_repo(root: Path, files: int = 40, functions: int = 25) -> None:
     for f in range(files):
         body = "\n\n".join(
