@@ -107,7 +107,12 @@ MAX_TEXT_FILE_BYTES = 256_000
 """Files without a grammar above this size are treated as data, not indexed (bytes)."""
 
 MAX_LINE_CHARS = 2_000
-"""A file with a longer line is treated as minified or generated, not indexed."""
+"""A line longer than this (characters) is a *long line*; see :data:`MINIFIED_LONG_LINE_SHARE`."""
+
+MINIFIED_LONG_LINE_SHARE = 0.5
+"""A file whose long lines (over :data:`MAX_LINE_CHARS` characters) hold at least this share of its characters
+is treated as minified or generated, not indexed: a bundle on one 200 kB line, or a few very long lines after a
+licence header. A hand-written file with one long data line among ordinary code stays indexed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,8 +383,9 @@ def read_source(file: SourceFile) -> tuple[bytes, str, str]:
 
     Raises:
         ValueError: the file is binary (NUL byte in the first :data:`BINARY_SNIFF_BYTES`), not valid UTF-8,
-            has a line over :data:`MAX_LINE_CHARS` characters (minified/generated), or has no grammar and is
-            over :data:`MAX_TEXT_FILE_BYTES` (data); the message is the reason to report.
+            is minified or generated (lines over :data:`MAX_LINE_CHARS` characters hold at least
+            :data:`MINIFIED_LONG_LINE_SHARE` of its characters), or has no grammar and is over
+            :data:`MAX_TEXT_FILE_BYTES` (data); the message is the reason to report.
         OSError: the file cannot be read (permission denied, vanished).
     """
     data = Path(file.abspath).read_bytes()
@@ -394,6 +400,10 @@ def read_source(file: SourceFile) -> tuple[bytes, str, str]:
         language = detect_language(file.path, data[:256])
     if language == TEXT and len(data) > MAX_TEXT_FILE_BYTES:
         raise ValueError(f"no grammar and larger than {MAX_TEXT_FILE_BYTES} bytes (likely data)")
-    if len(data) > MAX_LINE_CHARS and max(map(len, text.splitlines()), default=0) > MAX_LINE_CHARS:
-        raise ValueError(f"has a line over {MAX_LINE_CHARS} characters (minified or generated)")
+    if len(data) > MAX_LINE_CHARS:
+        long_chars = sum(n for n in map(len, text.splitlines()) if n > MAX_LINE_CHARS)
+        if long_chars and long_chars >= MINIFIED_LONG_LINE_SHARE * len(text):
+            raise ValueError(
+                f"minified or generated: lines over {MAX_LINE_CHARS} characters hold {long_chars / len(text):.0%} of it"
+            )
     return data, text, language

@@ -181,3 +181,29 @@ def test_binary_file_types_are_passed_over_silently_and_counted(tmp_path: Path) 
     again: list[str] = []
     assert stat_paths(tmp_path, ["img/logo.png", "app.py"], max_file_bytes=10**6, binary=again)[0].path == "app.py"
     assert again == ["img/logo.png"]
+
+
+def _read(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return read_source(_source(path, name))[1]
+
+
+def test_one_long_data_line_in_a_hand_written_file_is_indexed(tmp_path: Path) -> None:
+    lines = [f"def handler_{i}(request):\n    return request.get('field_{i}')\n" for i in range(100)]
+    table = 'ALPHABET = "' + "abcdefghij" * 300 + '"\n'  # a 3,000-character string constant
+    text = "".join(lines[:50]) + table + "".join(lines[50:])
+    assert _read(tmp_path, "handlers.py", text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "!function(e){" + "var a=e.b;" * 20_000 + "}(window);\n",  # a bundle on one 200 kB line
+        "/*! lib v1.2 | MIT */\n" * 10 + ("x=function(){return 1};" * 1_000 + "\n") * 3,  # a few long lines
+    ],
+    ids=["one-line-bundle", "licence-header-and-long-lines"],
+)
+def test_minified_bundles_are_still_skipped(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ValueError, match="minified or generated"):
+        _read(tmp_path, "bundle.js", text)
