@@ -13,7 +13,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import codegraph
+from codegraph.distribution import install_extra_command
 
 from .conftest import CODEGRAPH, RunCli
 
@@ -34,6 +37,7 @@ def _installed(tmp_path: Path, version: str, direct_url: dict[str, Any] | None) 
 def _run(site: Path, args: list[str], *, script: str | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m codegraph ARGS`` (or ``python -c SCRIPT``) with ``site`` first on the path."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    env["HF_ENDPOINT"] = "http://127.0.0.1:9"  # nothing may be downloaded: the hints come first
     command = [sys.executable, "-c", script] if script else [*CODEGRAPH, *args]
     return subprocess.run(command, cwd=site, env=env, capture_output=True, text=True, timeout=120)
 
@@ -61,3 +65,69 @@ def test_version_falls_back_to_the_package_version_without_an_install(tmp_path: 
     )
     proc = _run(tmp_path, [], script=script)
     assert (proc.returncode, proc.stdout) == (0, f"codegraph {codegraph.__version__}\n"), proc.stderr
+
+
+NO_TORCH = (
+    "import sys\n"
+    "sys.modules[{module!r}] = None\n"  # `import module` raises ImportError, as on an install without the extra
+    "from codegraph.cli.app import main\n"
+    "sys.exit(main(['model', 'pull', 'codebert']))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("editable", "command"), [(True, "pip install -e '{src}[export]'"), (False, "pip install '{src}[export]'")]
+)
+def test_export_hint_names_the_source_checkout_codegraph_was_installed_from(
+    tmp_path: Path, editable: bool, command: str
+) -> None:
+    src = tmp_path / "my checkout"  # a space: the path is quoted
+    src.mkdir()
+    site = _installed(tmp_path, "0.1.0", {"url": src.as_uri(), "dir_info": {"editable": editable}})
+    proc = _run(site, [], script=NO_TORCH.format(module="torch"))
+    assert proc.returncode == 1
+    assert "needs the 'export' extra (missing: torch)" in proc.stderr
+    assert f"pip install torch==2.13.0 && {command.format(src=src)}" in proc.stderr
+    assert "codegraph-search[export]" not in proc.stderr
+
+
+def test_export_hint_names_the_package_when_installed_from_an_index(tmp_path: Path) -> None:
+    proc = _run(_installed(tmp_path, "0.1.0", None), [], script=NO_TORCH.format(module="torch"))
+    assert proc.returncode == 1
+    assert "pip install torch==2.13.0 && pip install 'codegraph-search[export]'" in proc.stderr
+
+
+def test_hub_download_hint_without_huggingface_hub_uses_the_same_command(tmp_path: Path) -> None:
+    # Through the CLI the export-extra check comes first (transformers needs huggingface_hub), so call the
+    # download step itself, as `model pull` does after that check.
+    src = tmp_path / "checkout"
+    src.mkdir()
+    site = _installed(tmp_path, "0.1.0", {"url": src.as_uri(), "dir_info": {"editable": True}})
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "sys.modules['huggingface_hub'] = None\n"
+        "from codegraph.embed.hub import download\n"
+        "from codegraph.errors import ModelError\n"
+        "try:\n"
+        "    download('microsoft/codebert-base', None, Path('dest'), name='codebert', say=print)\n"
+        "except ModelError as exc:\n"
+        "    sys.exit(str(exc))\n"
+    )
+    proc = _run(site, [], script=script)
+    assert proc.returncode == 1
+    assert f"part of the 'export' extra: pip install -e '{src}[export]'" in proc.stderr
+
+
+def test_install_command_for_wheels_vcs_and_vanished_checkouts(tmp_path: Path) -> None:
+    wheel = tmp_path / "codegraph_search-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK")
+    assert install_extra_command("export", direct_url={"url": wheel.as_uri(), "archive_info": {}}) == (
+        f"pip install '{wheel}[export]'"
+    )
+    vcs = {"url": "https://example.org/codegraph.git", "vcs_info": {"vcs": "git", "commit_id": "abc123"}}
+    assert install_extra_command("export", direct_url=vcs) == (
+        "pip install 'codegraph-search[export] @ git+https://example.org/codegraph.git@abc123'"
+    )
+    gone = {"url": (tmp_path / "deleted").as_uri(), "dir_info": {"editable": True}}
+    assert install_extra_command("export", direct_url=gone) == "pip install 'codegraph-search[export]'"
