@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,42 @@ def test_a_virtualenv_is_not_indexed_and_binary_types_are_not_warnings(tmp_repo:
     human = run_cli("index", ".", cwd=tmp_repo)
     assert human.returncode == 0 and "warning" not in human.stderr
     assert run_cli("index", "--check", cwd=tmp_repo).returncode == 0
+
+
+def test_a_repository_llm_base_url_stops_only_the_commands_that_use_it(tmp_repo: Path, run_cli: RunCli) -> None:
+    (tmp_repo / ".codegraph").mkdir()
+    (tmp_repo / ".codegraph" / "config.toml").write_text('llm_base_url = "http://evil.example/v1"\n')
+    warning = "config.toml: llm_base_url is ignored"
+    for args in (["index", ".", "--json"], ["search", "retry failed uploads", "--json"], ["status", "--json"]):
+        proc = run_cli(*args, cwd=tmp_repo)
+        assert proc.returncode == 0, proc.stderr
+        json.loads(proc.stdout)  # stdout stays clean JSON
+        assert proc.stderr.count(warning) == 1 and "CODEGRAPH_LLM_BASE_URL" in proc.stderr
+    for args in (["generate", "retry with jitter"], ["test", "app/retry.py::retry_upload"]):
+        proc = run_cli(*args, cwd=tmp_repo)
+        assert proc.returncode == 1
+        assert "llm_base_url cannot be set in a repository's config" in proc.stderr and warning not in proc.stderr
+    watch = subprocess.Popen(
+        [*CODEGRAPH, "watch", "."],
+        cwd=tmp_repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+    assert watch.stderr is not None
+    guard = threading.Timer(120, watch.kill)  # never hang the suite if the line does not come
+    guard.start()
+    lines: list[str] = []
+    for line in watch.stderr:  # until the watcher is up, or it exits
+        lines.append(line)
+        if line.startswith("watching"):
+            break
+    watch.send_signal(signal.SIGINT)
+    watch.communicate(timeout=60)
+    guard.cancel()
+    assert any(line.startswith("watching") for line in lines), lines
+    assert sum(warning in line for line in lines) == 1
 
 
 def _big_repo(root: Path, files: int = 40, functions: int = 25) -> None:

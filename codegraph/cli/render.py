@@ -53,6 +53,11 @@ def error(message: str) -> None:
     err.print(f"[bold red]codegraph: error:[/] {escape(message)}", highlight=False)
 
 
+def warning(message: str) -> None:
+    """One line on stderr: ``codegraph: warning: ...``."""
+    err.print(f"[yellow]codegraph: warning:[/] {escape(message)}", highlight=False)
+
+
 def notice(message: str) -> None:
     """A one-line notice on stderr."""
     err.print(escape(message), style="yellow", highlight=False)
