@@ -26,7 +26,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ._compat import tomllib
 from .errors import ConfigError
@@ -37,7 +37,12 @@ DEFAULT_MAX_FILE_BYTES = 1_000_000
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Resolved settings. ``None`` means "decide from the model profile / machine"."""
+    """Resolved settings. ``None`` means "decide from the model profile / machine".
+
+    ``ignored_keys`` lists, as ``"<file>: <key>"``, the keys of :data:`NOT_FROM_REPOSITORY` that the repository's
+    config set and that were ignored (their defaults kept) because it was resolved with
+    ``repository_llm_keys="ignore"``; empty otherwise.
+    """
 
     model: str | None = None
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
@@ -47,6 +52,7 @@ class Settings:
     llm_model: str = "gpt-4o-mini"
     llm_api_key_env: str = "OPENAI_API_KEY"
     llm_timeout_s: int = 120
+    ignored_keys: tuple[str, ...] = ()
 
 
 _INT_KEYS = {"max_file_bytes", "batch_size", "threads", "llm_timeout_s"}
@@ -66,24 +72,36 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     return value
 
 
-_NOT_FROM_REPOSITORY = frozenset({"llm_base_url", "llm_api_key_env"})
+NOT_FROM_REPOSITORY = frozenset({"llm_base_url", "llm_api_key_env"})
 """Keys a repository's own files may not set: a cloned repository could otherwise send the user's API key to a
 server of its choosing. They come from flags or ``CODEGRAPH_*`` environment variables only."""
 
+RepositoryLLMKeys = Literal["refuse", "ignore"]
+"""What a repository config that sets a key of :data:`NOT_FROM_REPOSITORY` gets: ``"refuse"`` (a
+:class:`~codegraph.errors.ConfigError`; for what talks to the LLM API: ``generate``, ``test``) or ``"ignore"``
+(the key is dropped and listed in :attr:`Settings.ignored_keys`; for everything else: ``index``, ``search``, ...)."""
 
-def _from_mapping(data: Mapping[str, Any], source: str) -> dict[str, Any]:
-    known = {f.name for f in fields(Settings)}
+_KNOWN = frozenset(f.name for f in fields(Settings)) - {"ignored_keys"}
+
+
+def _from_mapping(data: Mapping[str, Any], source: str, repository_llm_keys: RepositoryLLMKeys) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    ignored: list[str] = []
     for key, value in data.items():
         norm = key.replace("-", "_")
-        if norm in _NOT_FROM_REPOSITORY:
-            raise ConfigError(
-                f"{source}: {key} cannot be set in a repository's config (a cloned repository could redirect "
-                f"your API key); set CODEGRAPH_{norm.upper()} in your environment instead"
-            )
-        if norm not in known:
-            raise ConfigError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(known))})")
+        if norm in NOT_FROM_REPOSITORY:
+            if repository_llm_keys == "refuse":
+                raise ConfigError(
+                    f"{source}: {key} cannot be set in a repository's config (a cloned repository could redirect "
+                    f"your API key); remove it there and set CODEGRAPH_{norm.upper()} in your environment instead"
+                )
+            ignored.append(f"{source}: {key}")
+            continue
+        if norm not in _KNOWN:
+            raise ConfigError(f"{source}: unknown key {key!r} (known: {', '.join(sorted(_KNOWN))})")
         out[norm] = _coerce(norm, value, source)
+    if ignored:
+        out["ignored_keys"] = tuple(ignored)
     return out
 
 
@@ -97,20 +115,26 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def file_settings(root: Path) -> dict[str, Any]:
+def file_settings(root: Path, *, repository_llm_keys: RepositoryLLMKeys = "refuse") -> dict[str, Any]:
     """Settings from ``root/.codegraph/config.toml``, else ``[tool.codegraph]`` of ``root/pyproject.toml``.
 
+    Args:
+        root: repository root.
+        repository_llm_keys: what a key of :data:`NOT_FROM_REPOSITORY` gets (see :data:`RepositoryLLMKeys`);
+            with ``"ignore"`` the result's ``ignored_keys`` lists them.
+
     Raises:
-        ConfigError: invalid TOML or an unknown / ill-typed key.
+        ConfigError: invalid TOML, an unknown / ill-typed key, or (``"refuse"``) a key of
+            :data:`NOT_FROM_REPOSITORY`.
     """
     own = root / ".codegraph" / "config.toml"
     if own.is_file():
-        return _from_mapping(_read_toml(own), str(own))
+        return _from_mapping(_read_toml(own), str(own), repository_llm_keys)
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         table = _read_toml(pyproject).get("tool", {}).get("codegraph", {})
         if isinstance(table, dict) and table:
-            return _from_mapping(table, f"{pyproject} [tool.codegraph]")
+            return _from_mapping(table, f"{pyproject} [tool.codegraph]", repository_llm_keys)
     return {}
 
 
@@ -122,15 +146,19 @@ def env_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """
     env = os.environ if environ is None else environ
     out: dict[str, Any] = {}
-    for f in fields(Settings):
-        name = f"CODEGRAPH_{f.name.upper()}"
+    for key in sorted(_KNOWN):
+        name = f"CODEGRAPH_{key.upper()}"
         if env.get(name):
-            out[f.name] = _coerce(f.name, env[name], name)
+            out[key] = _coerce(key, env[name], name)
     return out
 
 
 def resolve_settings(
-    root: Path | None, *, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    root: Path | None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    repository_llm_keys: RepositoryLLMKeys = "refuse",
 ) -> Settings:
     """Resolve settings for a repository root: overrides > environment > project file > defaults.
 
@@ -138,13 +166,17 @@ def resolve_settings(
         root: repository root whose config files are read (``None``: none are read).
         overrides: explicit values (CLI flags); ``None`` values are ignored.
         environ: environment mapping (default ``os.environ``).
+        repository_llm_keys: what a repository config that sets a key of :data:`NOT_FROM_REPOSITORY` gets:
+            ``"refuse"`` (the default: :class:`ConfigError`) or ``"ignore"`` (dropped, listed in
+            :attr:`Settings.ignored_keys`), for callers that never talk to the LLM API.
 
     Raises:
-        ConfigError: any invalid value, naming where it came from.
+        ConfigError: any invalid value, naming where it came from, or (``"refuse"``) a key of
+            :data:`NOT_FROM_REPOSITORY` in the repository's config.
     """
     merged: dict[str, Any] = {}
     if root is not None:
-        merged.update(file_settings(root))
+        merged.update(file_settings(root, repository_llm_keys=repository_llm_keys))
     merged.update(env_settings(environ))
     for key, value in (overrides or {}).items():
         if value is not None:

@@ -154,11 +154,13 @@ def _index_locked(
         store.set_meta({"run_started_at": f"{time.time():.3f}"})
         known = store.file_rows(paths)
         skipped: list[Skipped] = []
+        binary: list[str] = []
         if paths is None:
-            files = list(walk_files(root, max_file_bytes=settings.max_file_bytes, skipped=skipped))
+            files = list(walk_files(root, max_file_bytes=settings.max_file_bytes, skipped=skipped, binary=binary))
         else:
-            files = stat_paths(root, paths, max_file_bytes=settings.max_file_bytes, skipped=skipped)
+            files = stat_paths(root, paths, max_file_bytes=settings.max_file_bytes, skipped=skipped, binary=binary)
         stats.files_seen = len(files)
+        stats.files_binary = len(binary)
         seen_paths = {f.path for f in files}
 
         run = _Run(store, embedder, stats, report)

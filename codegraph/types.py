@@ -146,6 +146,9 @@ class IndexStats:
         files_unchanged: files skipped because size+mtime_ns (or the content hash) matched the index.
         files_removed: files dropped from the index because they no longer exist or are now ignored.
         files_skipped: files skipped with a warning (binary, too large, undecodable, unreadable).
+        files_binary: files passed over without a warning because their extension names a binary format
+            (images, archives, fonts, compiled objects, ...: :data:`codegraph.discover.BINARY_EXTENSIONS`);
+            not counted in ``files_skipped``.
         chunks: chunks in the index after the run.
         chunks_new: chunks written by this run.
         embedded: embeddings computed by the model in this run.
@@ -176,6 +179,7 @@ class IndexStats:
     rebuilt: bool = False
     previous_model: str = ""
     warnings: list[str] = field(default_factory=list)
+    files_binary: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The summary as printed by ``codegraph index --json`` (every attribute; seconds rounded to ms)."""

@@ -12,8 +12,9 @@ HEADER = """# Architecture: the module map
 
 The pipeline is one-way: `discover → chunk → embed → store → search`; `index`, `status`, `watch`, `evaluate` and
 `assist/` compose it, and `cli/` is the only layer that prints or exits (typer and rich are banned elsewhere by
-ruff). Leaf modules (`errors`, `types`, `languages`, `identifiers`, `home`, `files`, `_compat`) import nothing
-of codegraph's but each other. Every SQL statement lives under `store/`; every error class in `errors.py`.
+ruff). Leaf modules (`errors`, `types`, `languages`, `identifiers`, `home`, `files`, `distribution`,
+`_compat`) import nothing of codegraph's but each other. Every SQL statement lives under `store/`; every error
+class in `errors.py`.
 The sandbox's launcher (`assist/sandbox/launch.py`) imports the standard library only and is run by path.
 
 Regenerate this file with `python docs/module_map.py` (first sentence of each module's docstring, line count).

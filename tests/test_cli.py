@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,91 @@ def test_bad_files_reported_on_stderr_and_listed_in_json(tmp_repo: Path, run_cli
     data = json.loads(run_cli("index", ".", "--json", cwd=tmp_repo).stdout)
     assert data["files_skipped"] == 3
     assert any(w.startswith("legacy.rb: not valid UTF-8") for w in data["warnings"])
+
+
+def test_a_virtualenv_is_not_indexed_and_binary_types_are_not_warnings(tmp_repo: Path, run_cli: RunCli) -> None:
+    assert not (tmp_repo / ".gitignore").exists()
+    write_files(
+        tmp_repo,
+        {
+            "venv-3.11/pyvenv.cfg": "home = /usr/bin\n",
+            "venv-3.11/lib/python3.11/site-packages/requests/api.py": "def get(url):\n    return url\n",
+            "node_modules/left-pad/index.js": "module.exports = (s) => s;\n",
+        },
+    )
+    for rel in ("docs/logo.png", "lib/_native.so", "app/__init__.cpython-311.pyc", "fonts/Inter.woff2"):
+        (tmp_repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_repo / rel).write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0IHDR")
+    for _ in range(2):  # the same on every run
+        proc = run_cli("index", ".", "--json", cwd=tmp_repo)
+        assert proc.returncode == 0, proc.stderr
+        summary = json.loads(proc.stdout)
+        assert (summary["files_seen"], summary["files_skipped"], summary["files_binary"]) == (5, 0, 4)
+        assert summary["warnings"] == [] and "skipped" not in proc.stderr
+    human = run_cli("index", ".", cwd=tmp_repo)
+    assert human.returncode == 0 and "warning" not in human.stderr
+    assert run_cli("index", "--check", cwd=tmp_repo).returncode == 0
+
+
+def test_a_repository_llm_base_url_stops_only_the_commands_that_use_it(tmp_repo: Path, run_cli: RunCli) -> None:
+    (tmp_repo / ".codegraph").mkdir()
+    (tmp_repo / ".codegraph" / "config.toml").write_text('llm_base_url = "http://evil.example/v1"\n')
+    warning = "config.toml: llm_base_url is ignored"
+    for args in (["index", ".", "--json"], ["search", "retry failed uploads", "--json"], ["status", "--json"]):
+        proc = run_cli(*args, cwd=tmp_repo)
+        assert proc.returncode == 0, proc.stderr
+        json.loads(proc.stdout)  # stdout stays clean JSON
+        assert proc.stderr.count(warning) == 1 and "CODEGRAPH_LLM_BASE_URL" in proc.stderr
+    for args in (["generate", "retry with jitter"], ["test", "app/retry.py::retry_upload"]):
+        proc = run_cli(*args, cwd=tmp_repo)
+        assert proc.returncode == 1
+        assert "llm_base_url cannot be set in a repository's config" in proc.stderr and warning not in proc.stderr
+    watch = subprocess.Popen(
+        [*CODEGRAPH, "watch", "."],
+        cwd=tmp_repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+    assert watch.stderr is not None
+    guard = threading.Timer(120, watch.kill)  # never hang the suite if the line does not come
+    guard.start()
+    lines: list[str] = []
+    for line in watch.stderr:  # until the watcher is up, or it exits
+        lines.append(line)
+        if line.startswith("watching"):
+            break
+    watch.send_signal(signal.SIGINT)
+    watch.communicate(timeout=60)
+    guard.cancel()
+    assert any(line.startswith("watching") for line in lines), lines
+    assert sum(warning in line for line in lines) == 1
+
+
+def test_index_and_watch_print_no_model_notice_on_a_repeat_run(tmp_repo: Path, run_cli: RunCli) -> None:
+    # Issue 11 item 7b: the notice "CodeBERT is not installed, using the bundled model" was printed on every run.
+    # No such notice exists any more: the default model ships with codegraph, and the one remaining notice of
+    # resolve_model is for a broken install (the default model missing). A repeat run is quiet on stderr.
+    assert run_cli("index", ".", "-q", cwd=tmp_repo).returncode == 0  # -q: a slow first run prints no progress
+    again = run_cli("index", ".", cwd=tmp_repo)
+    assert again.returncode == 0 and again.stderr == "", again.stderr
+    watch = subprocess.Popen(
+        [*CODEGRAPH, "watch", "."],
+        cwd=tmp_repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+    assert watch.stderr is not None
+    guard = threading.Timer(120, watch.kill)  # never hang the suite if the line does not come
+    guard.start()
+    first = watch.stderr.readline()
+    watch.send_signal(signal.SIGINT)
+    watch.communicate(timeout=60)
+    guard.cancel()
+    assert first.startswith("watching"), first  # nothing before the watcher's own line
 
 
 def _big_repo(root: Path, files: int = 40, functions: int = 25) -> None:

@@ -54,3 +54,20 @@ def test_bad_config_file_names_the_problem(tmp_path: Path, text: str, message: s
 def test_bad_env_value_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="CODEGRAPH_THREADS"):
         resolve_settings(tmp_path, environ={"CODEGRAPH_THREADS": "two"})
+
+
+def test_repository_llm_keys_are_refused_by_default_and_ignored_on_request(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.codegraph]\nllm-base-url = "http://evil.example/v1"\nllm_api_key_env = "HOME"\nbatch_size = 4\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="llm-base-url cannot be set in a repository's config"):
+        resolve_settings(tmp_path, environ={})
+    s = resolve_settings(tmp_path, environ={}, repository_llm_keys="ignore")
+    assert (s.llm_base_url, s.llm_api_key_env, s.batch_size) == (None, "OPENAI_API_KEY", 4)
+    assert [k.rsplit(": ", 1)[1] for k in s.ignored_keys] == ["llm-base-url", "llm_api_key_env"]
+    assert all("pyproject.toml [tool.codegraph]" in k for k in s.ignored_keys)
+    env = resolve_settings(
+        tmp_path, environ={"CODEGRAPH_LLM_BASE_URL": "http://localhost:11434/v1"}, repository_llm_keys="ignore"
+    )
+    assert env.llm_base_url == "http://localhost:11434/v1"  # the environment still sets it

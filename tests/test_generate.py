@@ -331,3 +331,18 @@ def test_a_server_that_rejects_stream_options_still_works(
     assert proc.returncode == 0, proc.stderr
     assert "stream_options" in llm.requests[0].body and "stream_options" not in llm.requests[1].body
     assert json.loads(proc.stdout)["usage"] == {"prompt_tokens": 0, "completion_tokens": 0}
+
+
+def test_snippets_list_has_a_header_row_over_its_columns(
+    indexed_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fake_llm([ANSWER]) as llm:
+        monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
+        assert run_cli("generate", "retry uploads", cwd=indexed_repo).returncode == 0
+    listed = run_cli("snippets", "list", cwd=indexed_repo)
+    assert listed.returncode == 0
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["id", "parent", "language", "origin", "created", "title"]
+    assert row.split()[:3] == ["1", "python", "generate"]
+    assert header.index("title") == row.index("Upload with retries and jitter")  # the columns line up
+    assert header.index("language") == row.index("python")

@@ -83,13 +83,14 @@ def test_identical_chunks_share_one_embedding(tmp_path: Path, encoder: OnnxEncod
 
 
 def test_bad_files_are_counted_warnings_and_the_run_goes_on(tmp_repo: Path, encoder: OnnxEncoder) -> None:
-    (tmp_repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(100))
+    (tmp_repo / "logo.dat").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(100))
+    (tmp_repo / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(100))  # a known binary type
     (tmp_repo / "latin1.py").write_bytes(b"name = 'caf\xe9'\n")
     (tmp_repo / "big.txt").write_text("word " * 300_000, encoding="utf-8")
     stats = index_repo(tmp_repo, encoder)
-    assert stats.files_skipped == 3
+    assert (stats.files_skipped, stats.files_binary) == (3, 1)
     text = "\n".join(stats.warnings)
-    assert "logo.png: binary file" in text
+    assert "logo.dat: binary file" in text and "logo.png" not in text
     assert "latin1.py: not valid UTF-8" in text
     assert "big.txt: larger than" in text
     assert stats.files_changed == 5

@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "codegraph"
 
-LEAVES = {"errors", "types", "languages", "identifiers", "home", "files", "_compat"}
+LEAVES = {"errors", "types", "languages", "identifiers", "home", "files", "_compat", "distribution"}
 """Top-level modules that import nothing of codegraph's but each other."""
 
 LOWER_LAYERS = {

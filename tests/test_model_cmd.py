@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from codegraph.distribution import install_extra_command
+
 from .conftest import RunCli
 from .fake_hub import COMMIT, fake_hub
 
@@ -102,7 +104,7 @@ def test_pull_without_the_export_extra_says_what_to_install_before_downloading(t
         )
     assert proc.returncode == 1
     assert "needs the 'export' extra (missing: torch)" in proc.stderr
-    assert "pip install torch==2.13.0 && pip install 'codegraph-search[export]'" in proc.stderr
+    assert f"pip install torch==2.13.0 && {install_extra_command('export')}" in proc.stderr  # see test_distribution
     assert requests == []  # nothing downloaded before the check
 
 

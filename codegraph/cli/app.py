@@ -6,6 +6,8 @@ Exit codes: 0 success; 1 an error the user can fix (one line on stderr says how)
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from ..errors import CodegraphError, OutputClosed
@@ -23,6 +25,31 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from ..distribution import version
+
+        typer.echo(f"codegraph {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_show_version,
+            help="Print codegraph's version (codegraph X.Y.Z) and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Local code search: index a repository, then search it in natural language or by keyword."""
+
+
 app.command("index")(index_cmd.index)
 app.command("search")(search_cmd.search)
 app.command("status")(status_cmd.status)

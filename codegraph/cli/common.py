@@ -101,6 +101,28 @@ def load_encoder(name: str | None, settings: Settings) -> OnnxEncoder | StaticEn
     return open_embedder(model, threads=settings.threads, batch_size=settings.batch_size)
 
 
-def settings_for(root: Path | None, **overrides: Any) -> Settings:
-    """Resolve settings for ``root`` with CLI flag overrides (``None`` values ignored)."""
-    return resolve_settings(root, overrides=overrides)
+_warned: set[str] = set()
+"""Warnings already printed by this process (each is printed once, however often settings are resolved)."""
+
+
+def settings_for(root: Path | None, *, uses_llm: bool = False, **overrides: Any) -> Settings:
+    """Resolve settings for ``root`` with CLI flag overrides (``None`` values ignored).
+
+    A repository config that sets ``llm_base_url`` or ``llm_api_key_env`` (only the environment may: see
+    :data:`codegraph.config.NOT_FROM_REPOSITORY`) is refused (:class:`~codegraph.errors.ConfigError`, exit 1)
+    by the commands that talk to the LLM API (``uses_llm=True``: generate, test); every other command ignores
+    those keys and warns once on stderr.
+    """
+    settings = resolve_settings(root, overrides=overrides, repository_llm_keys="refuse" if uses_llm else "ignore")
+    for entry in settings.ignored_keys:
+        if entry not in _warned:
+            _warned.add(entry)
+            from . import render
+
+            key = entry.rsplit(": ", 1)[-1].replace("-", "_")
+            render.warning(
+                f"{entry} is ignored: a repository's config may not set it (a cloned repository could redirect "
+                f"your API key), and generate / test refuse to run while it is there; remove it and set "
+                f"CODEGRAPH_{key.upper()} in your environment instead"
+            )
+    return settings

@@ -57,7 +57,7 @@ def generate(
         raise typer.BadParameter(f"must be one of: {', '.join(ASSIST_LANGUAGES)}", param_hint="--lang")
     verbose_logging(verbose)
     root = find_index_root(directory)
-    settings = settings_for(root)
+    settings = settings_for(root, uses_llm=True)
     api_key(settings)  # fail before retrieval when there is no key
     with Store.open(root) as store:
         with render.answer_stream(enabled=not as_json) as on_text:

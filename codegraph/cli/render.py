@@ -53,6 +53,11 @@ def error(message: str) -> None:
     err.print(f"[bold red]codegraph: error:[/] {escape(message)}", highlight=False)
 
 
+def warning(message: str) -> None:
+    """One line on stderr: ``codegraph: warning: ...``."""
+    err.print(f"[yellow]codegraph: warning:[/] {escape(message)}", highlight=False)
+
+
 def notice(message: str) -> None:
     """A one-line notice on stderr."""
     err.print(escape(message), style="yellow", highlight=False)
@@ -306,15 +311,19 @@ def snippet_saved(snippet: Snippet) -> None:
 
 
 def snippet_list(items: Sequence[Snippet]) -> None:
-    """``codegraph snippets list``: id, parent, language, origin, when, title."""
+    """``codegraph snippets list``: a header row, then one row per snippet: id, the revision it refines
+    (``<-ID``), language, origin, creation time (local, minutes) and title."""
     if not items:
         err.print('no snippets yet; create one with: codegraph generate "description"', highlight=False)
         return
+    out.print(
+        f"{'id':>4} {'parent':<6} {'language':<10} {'origin':<8} {'created':<16}  title", style="bold", highlight=False
+    )
     for s in items:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))
         parent = f"<-{s.parent_id}" if s.parent_id else ""
         out.print(
-            f"{s.id:>4} {parent:<6} {s.language:<10} {s.origin:<8} {when}  {escape(s.title)}",
+            f"{s.id:>4} {parent:<6} {s.language:<10} {s.origin:<8} {when:<16}  {escape(s.title)}",
             highlight=False,
         )
 

@@ -49,7 +49,7 @@ def test(
 
     verbose_logging(verbose)
     root = find_index_root(directory)
-    settings = settings_for(root)
+    settings = settings_for(root, uses_llm=True)
     api_key(settings)
     limits = SandboxLimits(wall_time_s=timeout, cpu_time_s=int(timeout) + 1, memory_bytes=memory_mb * MIB)
     if verbose:

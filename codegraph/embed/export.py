@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ..distribution import install_extra_command
 from ..errors import FidelityError, ModelError
 from .checksums import sha256_file
 from .profile import ResolvedModel, load_profile
@@ -99,7 +100,7 @@ def _require_export_extra() -> None:
     if missing:
         raise ModelError(
             f"exporting a model needs the 'export' extra (missing: {', '.join(missing)}); install with: "
-            "pip install torch==2.13.0 && pip install 'codegraph-search[export]'"
+            f"pip install torch==2.13.0 && {install_extra_command('export')}"
         )
 
 

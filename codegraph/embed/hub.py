@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..distribution import install_extra_command
 from ..errors import ModelError
 
 METADATA_TIMEOUT_S = 15.0
@@ -90,7 +91,7 @@ def download(repo_id: str, revision: str | None, dest: Path, *, name: str, say: 
     except ImportError:
         raise ModelError(
             "model pull needs huggingface_hub, part of the 'export' extra: "
-            "pip install 'codegraph-search[export]' (install torch==2.13.0 first for a CPU-only torch)"
+            f"{install_extra_command('export')} (install torch==2.13.0 first for a CPU-only torch)"
         ) from None
     from huggingface_hub import constants
 
