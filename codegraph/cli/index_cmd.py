@@ -36,8 +36,10 @@ def index(
     Inside a directory that an enclosing index covers, that index is refreshed (like git finds .git);
     --nested builds a separate index in PATH instead.
 
-    Honours .gitignore (nested), .git/info/exclude and .codegraphignore. Binary, undecodable, unreadable
-    and oversized files are skipped with a warning. Safe to interrupt: the next run completes the work.
+    Honours .gitignore (nested), .git/info/exclude and .codegraphignore. Virtualenvs, node_modules, caches
+    and known binary types (images, archives, .pyc, ...) are skipped silently (re-include with !name);
+    other binary, undecodable, unreadable and oversized files are skipped with a warning. Safe to interrupt:
+    the work done is kept and the next run completes it.
     """
     from ..errors import SourceError
     from ..index import index_repo
