@@ -524,6 +524,30 @@ def test_unknown_language() -> None:
 # -- runners for TypeScript, Ruby and Go; the project's own environment -----------------------------------------
 
 
+def _node_version() -> tuple[int, int] | None:
+    node = shutil.which("node")
+    if node is None:
+        return None
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    major, minor = version.lstrip("v").split(".")[:2]
+    return int(major), int(minor)
+
+
+@pytest.mark.skipif(
+    _node_version() is None or _node_version() >= (22, 6),  # type: ignore[operator]
+    reason="needs a node older than 22.6 (this one has type stripping, or there is none)",
+)
+def test_a_node_without_type_stripping_and_no_tsx_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "node").symlink_to(shutil.which("node") or "")
+    monkeypatch.setenv("PATH", str(bin_dir))  # node, and no tsx anywhere
+    runner = sb.find_runner("typescript", root=tmp_path)
+    assert runner.name == "node --test (type stripping)" and runner.argv[1:] == ("--experimental-strip-types",)
+    with pytest.raises(sb.SandboxError, match=r"no TypeScript runner: install tsx .* or use Node.js 22.6 or newer"):
+        sb.check_runner(runner)
+
+
 @pytest.mark.skipif(NO_TYPESCRIPT is not None, reason=str(NO_TYPESCRIPT))
 def test_typescript_runner_per_test() -> None:
     files = {
