@@ -571,7 +571,9 @@ def test_typescript_runner_per_test() -> None:
         ),
         "notes.ts": "export const unused = 1;\n",  # not a test file: not run
     }
-    report = sb.run_tests("typescript", files)
+    runner = sb.check_runner(sb.find_runner("typescript"))
+    assert runner.describe().startswith(f"{runner.name} (node v") and runner.version.startswith("v")
+    report = sb.run_tests("typescript", files, runner=runner)
     assert {t.name: t.outcome for t in report.tests} == {"area of a square": "passed", "wrong > on purpose": "failed"}
     assert report.collection_error is None
     assert "4 !== 5" in next(t for t in report.tests if t.outcome == "failed").message

@@ -71,8 +71,10 @@ class Runner:
     junit: bool = False
 
     def describe(self) -> str:
-        """One line for ``-v`` and messages: ``pytest 9.2.0 with /repo/.venv/bin/python (.venv in the repository)``."""
-        what = f"{self.name} {self.version}".strip()
+        """One line for ``-v``: ``pytest 9.2.0 with /repo/.venv/bin/python (.venv in the repository)``,
+        ``tsx --test (node v20.20.2) with /usr/bin/tsx (PATH)``."""
+        version = f"(node {self.version})" if self.language in ("javascript", "typescript") else self.version
+        what = f"{self.name} {version}" if self.version else self.name
         return f"{what} with {' '.join(self.argv)} ({self.origin})"
 
 
