@@ -548,6 +548,20 @@ def test_a_node_without_type_stripping_and_no_tsx_is_refused(monkeypatch: pytest
         sb.check_runner(runner)
 
 
+@pytest.mark.parametrize(
+    "language",
+    [
+        "python",
+        pytest.param("go", marks=pytest.mark.skipif(shutil.which("go") is None, reason="go is not installed")),
+        pytest.param("typescript", marks=pytest.mark.skipif(NO_TYPESCRIPT is not None, reason=str(NO_TYPESCRIPT))),
+    ],
+)
+def test_the_runner_check_is_not_failed_by_a_tight_memory_limit(language: str) -> None:
+    """`codegraph test --memory 64` must not report an installed go or tsx as unable to run."""
+    tight = sb.SandboxLimits(memory_bytes=64 * sb.MIB, wall_time_s=5, cpu_time_s=5)
+    assert sb.check_runner(sb.find_runner(language), tight).version
+
+
 @pytest.mark.skipif(NO_TYPESCRIPT is not None, reason=str(NO_TYPESCRIPT))
 def test_typescript_runner_per_test() -> None:
     files = {

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from ...errors import SandboxError
-from .limits import SandboxLimits
+from .limits import GIB, SandboxLimits
 from .plan import SandboxExtras
 from .results import SandboxRun
 
@@ -36,9 +36,12 @@ GO_ENV = (
     ("GOSUMDB", "off"),
     ("GOTELEMETRY", "off"),
     ("CGO_ENABLED", "0"),
+    ("GOMAXPROCS", "2"),
 )
 """``go test``'s environment in the sandbox: no module downloads (there is no network), no toolchain switch, no
-cgo. ``GOCACHE`` and ``GOPATH`` default to the sandbox's own ``HOME``, so each run builds in a fresh cache."""
+cgo, and few threads per Go process (``RLIMIT_NPROC`` counts threads; the go command and the compiler start one
+per core otherwise). ``GOCACHE`` and ``GOPATH`` default to the sandbox's own ``HOME``, so each run builds in a
+fresh cache."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +295,13 @@ def check_runner(runner: Runner, limits: SandboxLimits | None = None) -> Runner:
     from .supervise import run_in_sandbox
 
     base = limits or SandboxLimits()
-    probe_limits = replace(base, wall_time_s=max(base.wall_time_s, 30.0), memory_rlimit=runner.memory_rlimit)
+    probe_limits = replace(  # the check proves the runner is there, not that it fits a tight --memory / --timeout
+        base,
+        wall_time_s=max(base.wall_time_s, 30.0),
+        cpu_time_s=max(base.cpu_time_s, 30),
+        memory_bytes=max(base.memory_bytes, GIB),
+        memory_rlimit=runner.memory_rlimit,
+    )
     run = run_in_sandbox([*runner.argv, *_PROBES[runner.language]], {}, probe_limits, runner.extras)
     output = run.stdout.strip()
     if run.returncode != 0 or not output:
