@@ -13,6 +13,7 @@ import tempfile
 import textwrap
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -674,6 +675,53 @@ def test_go_test_runner_per_test_offline() -> None:
         assert outcomes["TestNetwork"] == "passed"
     assert "Add(1, 1) = 2, want 3" in next(t for t in report.tests if t.name == "TestTable/wrong").message
     assert "rlimit_data" in report.run.enforced
+
+
+def _go_module_cache(root: Path) -> Path:
+    """A real module cache holding ``example.com/dep`` v1.0.0, filled by ``go mod download`` from a ``file://``
+    module proxy made here (no network)."""
+    proxy = root / "proxy" / "example.com" / "dep" / "@v"
+    proxy.mkdir(parents=True)
+    with zipfile.ZipFile(proxy / "v1.0.0.zip", "w") as archive:
+        archive.writestr("example.com/dep@v1.0.0/go.mod", "module example.com/dep\n\ngo 1.18\n")
+        archive.writestr("example.com/dep@v1.0.0/dep.go", "package dep\n\nfunc Twice(x int) int { return 2 * x }\n")
+    (proxy / "v1.0.0.mod").write_text("module example.com/dep\n\ngo 1.18\n")
+    (proxy / "v1.0.0.info").write_text('{"Version":"v1.0.0"}')
+    (proxy / "list").write_text("v1.0.0\n")
+    cache = root / "modcache"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(root),
+        "GOPROXY": f"file://{root / 'proxy'}",
+        "GOMODCACHE": str(cache),
+        "GOCACHE": str(root / "gocache"),
+        "GOFLAGS": "-modcacherw",
+        "GOSUMDB": "off",
+        "GOTOOLCHAIN": "local",
+    }
+    subprocess.run(["go", "mod", "download", "example.com/dep@v1.0.0"], cwd=root, env=env, check=True, timeout=300)
+    return cache
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="go is not installed")
+def test_go_tests_can_import_modules_of_the_users_module_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "go.mod": "module example.com/app\n\ngo 1.19\n\nrequire example.com/dep v1.0.0\n",
+        "calc/calc.go": (
+            'package calc\n\nimport "example.com/dep"\n\nfunc Quad(x int) int { return dep.Twice(dep.Twice(x)) }\n'
+        ),
+        "calc/calc_test.go": (
+            'package calc\n\nimport "testing"\n\nfunc TestQuad(t *testing.T) { if Quad(1) != 4 { t.Fatal(1) } }\n'
+        ),
+    }
+    monkeypatch.setenv("GOMODCACHE", str(_go_module_cache(tmp_path)))
+    report = sb.run_tests("go", files)
+    assert [(t.name, t.outcome) for t in report.tests] == [("TestQuad", "passed")], report.collection_error
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("GOMODCACHE", str(tmp_path / "empty"))  # the module was never downloaded
+    missing = sb.run_tests("go", files)
+    assert missing.collection_error is not None and "go: downloading example.com/dep" in missing.collection_error
+    assert "the sandbox has no network: run `go mod download` in the repository" in missing.collection_error
 
 
 @pytest.mark.skipif(shutil.which("go") is None, reason="go is not installed")

@@ -44,7 +44,8 @@ def test(
     python setting, else $VIRTUAL_ENV, else .venv/ or venv/ in the repository root, else codegraph's own (pytest
     comes with codegraph). JavaScript: node --test (the repository's node_modules is importable). TypeScript:
     tsx --test (node_modules/.bin/tsx, else tsx on PATH), else node --experimental-strip-types --test (Node.js
-    22.6+). Ruby: minitest. Go: go test -json, offline (standard library only).
+    22.6+). Ruby: minitest. Go: go test -json, offline (the standard library and the modules already in your
+    module cache).
 
     The sandbox is a temporary directory and a subprocess with wall-time, CPU, memory, file-size and process
     limits, an environment without secrets, no network and a read-only view of the rest of the system where the

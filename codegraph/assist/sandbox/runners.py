@@ -230,6 +230,11 @@ def _run_go(
             problem = "no Go test files (name them *_test.go, in the package they test)"
         elif errors:
             problem = "; ".join(errors)
+            if "disabled by GOPROXY=off" in problem or "go: downloading" in problem:  # a module is not cached
+                problem += (
+                    " (the sandbox has no network: run `go mod download` in the repository so that the module cache"
+                    " has the modules, or test standard-library-only code)"
+                )
         elif not tests:
             tail = _tail(run.stdout + run.stderr)
             problem = f"go test found no tests (functions must be named TestXxx(t *testing.T)):\n{tail}"

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -41,7 +42,21 @@ GO_ENV = (
 """``go test``'s environment in the sandbox: no module downloads (there is no network), no toolchain switch, no
 cgo, and few threads per Go process (``RLIMIT_NPROC`` counts threads; the go command and the compiler start one
 per core otherwise). ``GOCACHE`` and ``GOPATH`` default to the sandbox's own ``HOME``, so each run builds in a
-fresh cache."""
+fresh cache; the user's module cache, when there is one, is readable (:func:`go_module_cache`)."""
+
+
+def go_module_cache(environ: Mapping[str, str] | None = None) -> str | None:
+    """The user's Go module cache, if it exists: ``$GOMODCACHE``, else ``pkg/mod`` in the first ``$GOPATH``
+    entry, else ``~/go/pkg/mod`` (what ``go env GOMODCACHE`` says unless a ``go env -w`` file changed it).
+    The sandbox reads it (read-only), so tests may import modules the repository has already downloaded."""
+    env = os.environ if environ is None else environ
+    if env.get("GOMODCACHE"):
+        cache = Path(env["GOMODCACHE"])
+    elif env.get("GOPATH"):
+        cache = Path(env["GOPATH"].split(os.pathsep)[0]) / "pkg" / "mod"
+    else:
+        cache = Path(env.get("HOME") or Path.home()) / "go" / "pkg" / "mod"
+    return str(cache.resolve()) if cache.is_absolute() and cache.is_dir() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +224,8 @@ def find_runner(
     * ``typescript``: ``tsx --test`` with ``node_modules/.bin/tsx`` of the repository, else ``tsx`` on ``PATH``,
       else ``node --experimental-strip-types --test`` (Node.js 22.6 or newer; checked by :func:`check_runner`);
     * ``ruby``: minitest with ``ruby`` from ``PATH`` (the gems on ruby's own load path; bundler is not used);
-    * ``go``: ``go test -json`` with ``go`` from ``PATH``, offline (:data:`GO_ENV`): standard library only,
-      unless the modules are already in the sandbox.
+    * ``go``: ``go test -json`` with ``go`` from ``PATH``, offline (:data:`GO_ENV`): the standard library and
+      the modules already in the user's module cache (:func:`go_module_cache`, read-only).
 
     Raises:
         SandboxError: an unknown language, or the runner is not installed (the message says what to install).
@@ -258,7 +273,11 @@ def find_runner(
                 "go is not installed (not on PATH); install Go to run generated Go tests (offline: standard library "
                 "only, the sandbox has no network for module downloads)"
             )
-        return Runner("go", "go test", (os.path.abspath(go),), "PATH", SandboxExtras(env=GO_ENV), "data")
+        cache = go_module_cache()
+        extras = (
+            SandboxExtras(read=(cache,), env=(*GO_ENV, ("GOMODCACHE", cache))) if cache else SandboxExtras(env=GO_ENV)
+        )
+        return Runner("go", "go test", (os.path.abspath(go),), "PATH", extras, "data")
     raise SandboxError(f"no test runner for {language!r}; use python, javascript, typescript, ruby or go")
 
 
