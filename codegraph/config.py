@@ -17,6 +17,10 @@ key                       environment variable            meaning
 ``llm_api_key_env``       ``CODEGRAPH_LLM_API_KEY_ENV``   name of the environment variable holding the API
                                                           key (the key itself is never read from a file)
 ``llm_timeout_s``         ``CODEGRAPH_LLM_TIMEOUT_S``     seconds per API request before giving up
+``python``                ``CODEGRAPH_PYTHON``            interpreter or virtualenv that runs ``test``'s
+                                                          pytest (relative: to the repository root);
+                                                          default: ``$VIRTUAL_ENV``, ``.venv``, ``venv``,
+                                                          else codegraph's own
 ========================  ==============================  ============================================
 """
 
@@ -52,6 +56,7 @@ class Settings:
     llm_model: str = "gpt-4o-mini"
     llm_api_key_env: str = "OPENAI_API_KEY"
     llm_timeout_s: int = 120
+    python: str | None = None
     ignored_keys: tuple[str, ...] = ()
 
 

@@ -75,8 +75,23 @@ def detect_language(path: str, head: bytes = b"") -> str:
     return TEXT
 
 
-ASSIST_LANGUAGES: dict[str, str] = {"python": "Python", "javascript": "JavaScript", "ruby": "Ruby"}
-"""Languages ``generate`` and ``test`` support: id -> display name."""
+ASSIST_LANGUAGES: dict[str, str] = {
+    "python": "Python",
+    "javascript": "JavaScript",
+    "typescript": "TypeScript",
+    "ruby": "Ruby",
+    "go": "Go",
+}
+"""Languages ``generate`` and ``test`` support: id -> display name. The one list: ``--lang`` choices, prompts,
+file names and test runners (``codegraph.assist``) follow it."""
+
+ASSIST_DIALECTS: dict[str, str] = {"tsx": "typescript"}
+"""Indexed languages that count as a supported one when ``generate`` picks the language (TSX is TypeScript)."""
+
+
+def assist_language(language: str) -> str | None:
+    """The :data:`ASSIST_LANGUAGES` id for code indexed as ``language`` (``tsx`` -> ``typescript``), else ``None``."""
+    return language if language in ASSIST_LANGUAGES else ASSIST_DIALECTS.get(language)
 
 
 def parse_languages(values: Sequence[str] | None) -> frozenset[str] | None:

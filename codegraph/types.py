@@ -213,7 +213,7 @@ class Snippet(SnippetDraft):
         id: 1-based row id (what ``codegraph snippets show ID`` takes).
         parent_id: the revision this one refines, ``None`` for a first generation.
         origin: ``generate``, ``refine`` (feedback) or ``fix`` (``codegraph test --fix``).
-        title, language, code, explanation: the parsed answer (language id: python / javascript / ruby).
+        title, language, code, explanation: the parsed answer (language: an ``ASSIST_LANGUAGES`` id).
         plan: the model's plan when ``--plan`` was used, else ``None``.
         prompt: the request, the feedback, or the failure report the revision answers.
         model: model name reported by the server.

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from codegraph.assist.context import answer_language
+from codegraph.errors import ConfigError
+from codegraph.types import Hit
+
 from .conftest import RunCli, write_files
 from .fake_llm import MODEL, Delay, Status, fake_llm
 
@@ -174,7 +178,7 @@ def test_plan_is_requested_first_and_stored_not_printed(
 def test_snippets_list_show_delete(indexed_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     with fake_llm([ANSWER]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        assert run_cli("generate", "retry uploads", cwd=indexed_repo).returncode == 0
+        assert run_cli("generate", "retry uploads", "--lang", "python", cwd=indexed_repo).returncode == 0
     listed = run_cli("snippets", "list", cwd=indexed_repo)
     assert listed.returncode == 0 and "Upload with retries and jitter" in listed.stdout
     shown = run_cli("snippets", "show", "1", cwd=indexed_repo)
@@ -189,7 +193,7 @@ def test_malformed_answer_is_a_clear_error_and_nothing_is_stored(
 ) -> None:
     with fake_llm(["Sure! Here is some code: def f(): pass"]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        proc = run_cli("generate", "anything", cwd=indexed_repo)
+        proc = run_cli("generate", "anything", "--lang", "python", cwd=indexed_repo)
     assert proc.returncode == 1
     assert "no fenced code block" in proc.stderr and "Traceback" not in proc.stderr
     assert json.loads(run_cli("snippets", "list", "--json", cwd=indexed_repo).stdout)["snippets"] == []
@@ -205,6 +209,7 @@ def test_an_answer_in_the_wrong_language_is_refused(
 
 
 # -- errors: one line with the fix, exit 1 ---------------------------------------------------------------------
+# ("anything" best matches the sample repository's Go file; these tests name the language of their Python answers.)
 
 
 def _closed_port() -> int:
@@ -215,7 +220,7 @@ def _closed_port() -> int:
 
 def test_no_api_key(indexed_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
-    proc = run_cli("generate", "anything", cwd=indexed_repo)
+    proc = run_cli("generate", "anything", "--lang", "python", cwd=indexed_repo)
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "no API key: set OPENAI_API_KEY" in proc.stderr
 
@@ -226,7 +231,7 @@ def test_the_key_variable_can_be_renamed(indexed_repo: Path, run_cli: RunCli, mo
     monkeypatch.setenv("MY_LLM_TOKEN", "local-token")
     with fake_llm([ANSWER]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        assert run_cli("generate", "anything", cwd=indexed_repo).returncode == 0
+        assert run_cli("generate", "anything", "--lang", "python", cwd=indexed_repo).returncode == 0
     assert llm.requests[0].headers["authorization"] == "Bearer local-token"
 
 
@@ -254,7 +259,7 @@ def test_api_errors_are_one_line_with_the_fix(
 ) -> None:
     with fake_llm([reply]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        proc = run_cli("generate", "anything", cwd=indexed_repo)
+        proc = run_cli("generate", "anything", "--lang", "python", cwd=indexed_repo)
     assert proc.returncode == 1
     assert expected in proc.stderr, proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
@@ -268,14 +273,14 @@ def test_a_429_then_success_is_retried_with_backoff(
 ) -> None:
     with fake_llm([Status(429, "slow down", "rate_limit_exceeded", {"retry-after-ms": "10"}), ANSWER]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        proc = run_cli("generate", "anything", "--json", cwd=indexed_repo)
+        proc = run_cli("generate", "anything", "--lang", "python", "--json", cwd=indexed_repo)
     assert proc.returncode == 0, proc.stderr
     assert len(llm.requests) == 2 and json.loads(proc.stdout)["id"] == 1
 
 
 def test_unreachable_server(indexed_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", f"http://127.0.0.1:{_closed_port()}/v1")
-    proc = run_cli("generate", "anything", cwd=indexed_repo, timeout=120)
+    proc = run_cli("generate", "anything", "--lang", "python", cwd=indexed_repo, timeout=120)
     assert proc.returncode == 1 and "cannot reach http://127.0.0.1:" in proc.stderr
 
 
@@ -283,7 +288,7 @@ def test_timeout(indexed_repo: Path, run_cli: RunCli, monkeypatch: pytest.Monkey
     monkeypatch.setenv("CODEGRAPH_LLM_TIMEOUT_S", "1")
     with fake_llm([Delay(3, ANSWER)]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        proc = run_cli("generate", "anything", cwd=indexed_repo, timeout=120)
+        proc = run_cli("generate", "anything", "--lang", "python", cwd=indexed_repo, timeout=120)
     assert proc.returncode == 1 and "did not answer within 1 s" in proc.stderr
 
 
@@ -292,7 +297,7 @@ def test_verbose_logs_requests_without_the_key(
 ) -> None:
     with fake_llm([ANSWER]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        proc = run_cli("generate", "anything", "-v", cwd=indexed_repo)
+        proc = run_cli("generate", "anything", "--lang", "python", "-v", cwd=indexed_repo)
     assert proc.returncode == 0
     assert f"POST {llm.base_url}/chat/completions model=gpt-4o-mini" in proc.stderr
     assert "key from $OPENAI_API_KEY, not shown" in proc.stderr
@@ -301,7 +306,7 @@ def test_verbose_logs_requests_without_the_key(
 
 def test_a_repository_config_cannot_redirect_the_api_key(indexed_repo: Path, run_cli: RunCli) -> None:
     (indexed_repo / ".codegraph" / "config.toml").write_text('llm_base_url = "http://evil.example/v1"\n')
-    proc = run_cli("generate", "anything", cwd=indexed_repo)
+    proc = run_cli("generate", "anything", "--lang", "python", cwd=indexed_repo)
     assert proc.returncode == 1
     assert "llm_base_url cannot be set in a repository's config" in proc.stderr
 
@@ -311,7 +316,7 @@ def test_snippets_survive_a_model_change_rebuild(
 ) -> None:
     with fake_llm([ANSWER]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        assert run_cli("generate", "anything", cwd=indexed_repo).returncode == 0
+        assert run_cli("generate", "anything", "--lang", "python", cwd=indexed_repo).returncode == 0
     db = indexed_repo / ".codegraph" / "index.db"
     conn = sqlite3.connect(db)
     conn.execute("UPDATE meta SET value = 'other@0' WHERE key = 'model_id'")  # as if another model built it
@@ -327,7 +332,7 @@ def test_a_server_that_rejects_stream_options_still_works(
     rejected = Status(400, "Unrecognized request argument supplied: stream_options")
     with fake_llm([rejected, ANSWER]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        proc = run_cli("generate", "anything", "--json", cwd=indexed_repo)
+        proc = run_cli("generate", "anything", "--lang", "python", "--json", cwd=indexed_repo)
     assert proc.returncode == 0, proc.stderr
     assert "stream_options" in llm.requests[0].body and "stream_options" not in llm.requests[1].body
     assert json.loads(proc.stdout)["usage"] == {"prompt_tokens": 0, "completion_tokens": 0}
@@ -338,7 +343,7 @@ def test_snippets_list_has_a_header_row_over_its_columns(
 ) -> None:
     with fake_llm([ANSWER]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        assert run_cli("generate", "retry uploads", cwd=indexed_repo).returncode == 0
+        assert run_cli("generate", "retry uploads", "--lang", "python", cwd=indexed_repo).returncode == 0
     listed = run_cli("snippets", "list", cwd=indexed_repo)
     assert listed.returncode == 0
     header, row = listed.stdout.splitlines()
@@ -346,3 +351,118 @@ def test_snippets_list_has_a_header_row_over_its_columns(
     assert row.split()[:3] == ["1", "python", "generate"]
     assert header.index("title") == row.index("Upload with retries and jitter")  # the columns line up
     assert header.index("language") == row.index("python")
+
+
+# -- the answer's language (issue 11, item 2) -------------------------------------------------------------------
+
+TS_FILES = {
+    "src/cart.ts": """
+        export interface Item { price: number; qty: number }
+
+        /** Sum the prices of every item in the cart. */
+        export function cartTotal(items: Item[]): number {
+          return items.reduce((sum, item) => sum + item.price * item.qty, 0);
+        }
+        """,
+    "src/format.ts": """
+        export function formatPrice(cents: number): string {
+          return `$${(cents / 100).toFixed(2)}`;
+        }
+        """,
+    "src/Badge.tsx": "export const Badge = ({ n }: { n: number }) => <span>{n}</span>;\n",
+    "scripts/release.py": "def bump(version):\n    return version\n",
+}
+TS_ANSWER = (
+    "Title: Apply a discount\n```typescript\nexport function discount(total: number, pct: number): number {\n"
+    "  return total * (1 - pct / 100);\n}\n```\nExplanation: x"
+)
+
+
+@pytest.fixture
+def ts_repo(tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A TypeScript repository (plus one TSX file and one Python script)."""
+    root = tmp_path / "shop"
+    write_files(root, TS_FILES)
+    assert run_cli("index", ".", "-q", cwd=root).returncode == 0
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    return root
+
+
+def test_the_language_is_inferred_from_a_typescript_repository(
+    ts_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fake_llm([TS_ANSWER]) as llm:
+        monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
+        proc = run_cli("generate", "apply a percentage discount to the cart total", "--json", cwd=ts_repo)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["language"] == "typescript"
+    assert "writing TypeScript (from the repository; choose with --lang)" in proc.stderr
+    system = llm.requests[0].text("system")
+    assert "senior TypeScript engineer" in system and "```typescript" in system and "ES module" in system
+
+
+def test_without_context_the_most_common_indexed_language_is_used(
+    ts_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-k 0 retrieves nothing: the repository's most common supported language decides (TSX counts as TypeScript)."""
+    with fake_llm([TS_ANSWER]) as llm:
+        monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
+        proc = run_cli("generate", "a discount helper", "-k", "0", "--json", cwd=ts_repo)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["language"] == "typescript"
+    assert "<context" not in llm.requests[0].text("user")
+
+
+def test_a_repository_without_supported_code_needs_lang(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "rusty"
+    write_files(root, {"src/lib.rs": "pub fn add(a: i32, b: i32) -> i32 { a + b }\n", "README.md": "# Rusty\n"})
+    assert run_cli("index", ".", "-q", cwd=root).returncode == 0
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with fake_llm([ANSWER]) as llm:
+        monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
+        proc = run_cli("generate", "add two numbers", cwd=root)
+        chosen = run_cli("generate", "add two numbers", "--lang", "Python", "--json", cwd=root)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "no code in a language generate writes; choose one with --lang (python | javascript | typescript" in (
+        proc.stderr
+    )
+    assert chosen.returncode == 0 and json.loads(chosen.stdout)["language"] == "python"
+    assert len(llm.requests) == 1  # the refused request never reached the model
+
+
+@pytest.mark.parametrize(
+    ("language", "fence", "name"),
+    [
+        ("python", "python", "Python"),
+        ("javascript", "js", "JavaScript"),
+        ("typescript", "ts", "TypeScript"),
+        ("ruby", "rb", "Ruby"),
+        ("go", "go", "Go"),
+    ],
+)
+def test_lang_accepts_every_supported_language(
+    indexed_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, language: str, fence: str, name: str
+) -> None:
+    answer = f"Title: x\n```{fence}\nsome code\n```\nExplanation: x"
+    with fake_llm([answer]) as llm:
+        monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
+        proc = run_cli("generate", "anything", "--lang", language, "--json", cwd=indexed_repo)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["language"] == language
+    assert f"senior {name} engineer" in llm.requests[0].text("system")
+    assert "writing" not in proc.stderr  # --lang given: nothing to announce
+
+
+def _hit(language: str) -> Hit:
+    return Hit("x", 1, 1, None, "function", language, 1.0, "")
+
+
+def test_answer_language_policy() -> None:
+    assert answer_language("ruby", [_hit("python")], {"go": 3}) == "ruby"
+    assert answer_language(None, [_hit("rust"), _hit("tsx"), _hit("python")], {"python": 9}) == "typescript"
+    assert answer_language(None, [_hit("rust"), _hit("text")], {"go": 5, "python": 2}) == "go"
+    assert answer_language(None, [], None) == "python"  # the index not consulted: the old default
+    with pytest.raises(ConfigError, match="choose one with --lang"):
+        answer_language(None, [_hit("rust")], {})

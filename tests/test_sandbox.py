@@ -13,6 +13,7 @@ import tempfile
 import textwrap
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +24,16 @@ from codegraph.assist import sandbox as sb
 from codegraph.assist.sandbox import launch
 
 from .conftest import wait_until
+from .project_envs import NO_TYPESCRIPT, build_wheel, make_venv
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="these tests need Linux (/proc)")
 
 
 def _src(text: str) -> str:
     return textwrap.dedent(text).lstrip()
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _processes_with(marker: str) -> list[int]:
@@ -493,15 +498,368 @@ def test_minitest_parser_without_summary() -> None:
     assert (tests, summary) == ([], False)
 
 
-@pytest.mark.skipif(shutil.which("ruby") is not None, reason="ruby is installed")
-def test_missing_ruby_says_what_to_install() -> None:
-    with pytest.raises(sb.SandboxError, match="install Ruby"):
-        sb.run_tests("ruby", {"test/calc_test.rb": "require 'minitest/autorun'\n"})
+@pytest.mark.parametrize(
+    ("language", "advice"),
+    [
+        ("ruby", "install Ruby"),
+        ("go", "install Go"),
+        ("javascript", "install Node.js"),
+        ("typescript", "npm install --save-dev tsx"),
+    ],
+)
+def test_a_missing_runner_says_what_to_install(
+    language: str, advice: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no runner can be found
+    with pytest.raises(sb.SandboxError, match=advice):
+        sb.find_runner(language, root=tmp_path)
+    with pytest.raises(sb.SandboxError, match=advice):
+        sb.run_tests(language, {"x": ""})
 
 
 def test_unknown_language() -> None:
     with pytest.raises(sb.SandboxError, match="no test runner"):
         sb.run_tests("cobol", {})
+
+
+# -- runners for TypeScript, Ruby and Go; the project's own environment -----------------------------------------
+
+
+def _node_version() -> tuple[int, int] | None:
+    node = shutil.which("node")
+    if node is None:
+        return None
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    major, minor = version.lstrip("v").split(".")[:2]
+    return int(major), int(minor)
+
+
+@pytest.mark.skipif(
+    _node_version() is None or _node_version() >= (22, 6),  # type: ignore[operator]
+    reason="needs a node older than 22.6 (this one has type stripping, or there is none)",
+)
+def test_a_node_without_type_stripping_and_no_tsx_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "node").symlink_to(shutil.which("node") or "")
+    monkeypatch.setenv("PATH", str(bin_dir))  # node, and no tsx anywhere
+    runner = sb.find_runner("typescript", root=tmp_path)
+    assert runner.name == "node --test (type stripping)" and runner.argv[1:] == ("--experimental-strip-types",)
+    with pytest.raises(sb.SandboxError, match=r"no TypeScript runner: install tsx .* or use Node.js 22.6 or newer"):
+        sb.check_runner(runner)
+
+
+@pytest.mark.parametrize(
+    "language",
+    [
+        "python",
+        pytest.param("go", marks=pytest.mark.skipif(shutil.which("go") is None, reason="go is not installed")),
+        pytest.param("typescript", marks=pytest.mark.skipif(NO_TYPESCRIPT is not None, reason=str(NO_TYPESCRIPT))),
+    ],
+)
+def test_the_runner_check_is_not_failed_by_a_tight_memory_limit(language: str) -> None:
+    """`codegraph test --memory 64` must not report an installed go or tsx as unable to run."""
+    tight = sb.SandboxLimits(memory_bytes=64 * sb.MIB, wall_time_s=5, cpu_time_s=5)
+    assert sb.check_runner(sb.find_runner(language), tight).version
+
+
+@pytest.mark.skipif(NO_TYPESCRIPT is not None, reason=str(NO_TYPESCRIPT))
+def test_typescript_runner_per_test() -> None:
+    files = {
+        "src/shapes.ts": _src(
+            """
+            export interface Rect { w: number; h: number }
+            export enum Unit { Cm, Inch }
+            export function area(r: Rect): number { return r.w * r.h; }
+            """
+        ),
+        "shapes.test.ts": _src(
+            """
+            import { test, describe } from 'node:test';
+            import assert from 'node:assert/strict';
+            import { area, type Rect } from './src/shapes.ts';
+
+            const square: Rect = { w: 2, h: 2 };
+            test('area of a square', () => { assert.equal(area(square), 4); });
+            describe('wrong', () => { test('on purpose', () => { assert.equal(area(square), 5); }); });
+            """
+        ),
+        "notes.ts": "export const unused = 1;\n",  # not a test file: not run
+    }
+    runner = sb.check_runner(sb.find_runner("typescript"))
+    assert runner.describe().startswith(f"{runner.name} (node v") and runner.version.startswith("v")
+    report = sb.run_tests("typescript", files, runner=runner)
+    assert {t.name: t.outcome for t in report.tests} == {"area of a square": "passed", "wrong > on purpose": "failed"}
+    assert report.collection_error is None
+    assert "4 !== 5" in next(t for t in report.tests if t.outcome == "failed").message
+
+
+@pytest.mark.skipif(NO_TYPESCRIPT is not None, reason=str(NO_TYPESCRIPT))
+def test_a_typescript_type_error_in_syntax_is_a_collection_error() -> None:
+    report = sb.run_tests("typescript", {"bad.test.ts": "const x: number = (;\n"})
+    assert report.tests == () and report.collection_error is not None and "bad.test.ts" in report.collection_error
+
+
+@pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby is not installed")
+def test_minitest_runner_per_test() -> None:
+    files = {
+        "lib/calc.rb": "module Calc\n  def self.add(a, b) = a + b\nend\n",
+        "test/calc_test.rb": _src(
+            """
+            require 'minitest/autorun'
+            require 'calc'
+
+            class CalcTest < Minitest::Test
+              def test_add
+                assert_equal 3, Calc.add(1, 2)
+              end
+
+              def test_wrong
+                assert_equal 4, Calc.add(1, 2)
+              end
+            end
+            """
+        ),
+    }
+    report = sb.run_tests("ruby", files)
+    assert {t.name: t.outcome for t in report.tests} == {"CalcTest#test_add": "passed", "CalcTest#test_wrong": "failed"}
+    assert report.collection_error is None
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="go is not installed")
+def test_go_test_runner_per_test_offline() -> None:
+    files = {
+        "calc/calc.go": "package calc\n\nfunc Add(a, b int) int { return a + b }\n",
+        "calc/calc_test.go": _src(
+            """
+            package calc
+
+            import (
+                "net/http"
+                "testing"
+            )
+
+            func TestAdd(t *testing.T) {
+                if Add(1, 2) != 3 {
+                    t.Fatal("bad")
+                }
+            }
+
+            func TestTable(t *testing.T) {
+                for _, c := range []struct{ name string; a, b, want int }{{"ok", 1, 1, 2}, {"wrong", 1, 1, 3}} {
+                    t.Run(c.name, func(t *testing.T) {
+                        if got := Add(c.a, c.b); got != c.want {
+                            t.Errorf("Add(%d, %d) = %d, want %d", c.a, c.b, got, c.want)
+                        }
+                    })
+                }
+            }
+
+            func TestNetwork(t *testing.T) {
+                if _, err := http.Get("http://example.com/"); err == nil {
+                    t.Fatal("the network is reachable")
+                }
+            }
+            """
+        ),
+    }
+    report = sb.run_tests("go", files)
+    outcomes = {t.name: t.outcome for t in report.tests}
+    assert report.collection_error is None, report.collection_error
+    assert {k: v for k, v in outcomes.items() if k != "TestNetwork"} == {
+        "TestAdd": "passed",
+        "TestTable/ok": "passed",
+        "TestTable/wrong": "failed",
+    }
+    if "netns" in report.run.enforced:
+        assert outcomes["TestNetwork"] == "passed"
+    assert "Add(1, 1) = 2, want 3" in next(t for t in report.tests if t.name == "TestTable/wrong").message
+    assert "rlimit_data" in report.run.enforced
+
+
+def _go_module_cache(root: Path) -> Path:
+    """A real module cache holding ``example.com/dep`` v1.0.0, filled by ``go mod download`` from a ``file://``
+    module proxy made here (no network)."""
+    proxy = root / "proxy" / "example.com" / "dep" / "@v"
+    proxy.mkdir(parents=True)
+    with zipfile.ZipFile(proxy / "v1.0.0.zip", "w") as archive:
+        archive.writestr("example.com/dep@v1.0.0/go.mod", "module example.com/dep\n\ngo 1.18\n")
+        archive.writestr("example.com/dep@v1.0.0/dep.go", "package dep\n\nfunc Twice(x int) int { return 2 * x }\n")
+    (proxy / "v1.0.0.mod").write_text("module example.com/dep\n\ngo 1.18\n")
+    (proxy / "v1.0.0.info").write_text('{"Version":"v1.0.0"}')
+    (proxy / "list").write_text("v1.0.0\n")
+    cache = root / "modcache"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(root),
+        "GOPROXY": f"file://{root / 'proxy'}",
+        "GOMODCACHE": str(cache),
+        "GOCACHE": str(root / "gocache"),
+        "GOFLAGS": "-modcacherw",
+        "GOSUMDB": "off",
+        "GOTOOLCHAIN": "local",
+    }
+    subprocess.run(["go", "mod", "download", "example.com/dep@v1.0.0"], cwd=root, env=env, check=True, timeout=300)
+    return cache
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="go is not installed")
+def test_go_tests_can_import_modules_of_the_users_module_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {
+        "go.mod": "module example.com/app\n\ngo 1.19\n\nrequire example.com/dep v1.0.0\n",
+        "calc/calc.go": (
+            'package calc\n\nimport "example.com/dep"\n\nfunc Quad(x int) int { return dep.Twice(dep.Twice(x)) }\n'
+        ),
+        "calc/calc_test.go": (
+            'package calc\n\nimport "testing"\n\nfunc TestQuad(t *testing.T) { if Quad(1) != 4 { t.Fatal(1) } }\n'
+        ),
+    }
+    monkeypatch.setenv("GOMODCACHE", str(_go_module_cache(tmp_path)))
+    report = sb.run_tests("go", files)
+    assert [(t.name, t.outcome) for t in report.tests] == [("TestQuad", "passed")], report.collection_error
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("GOMODCACHE", str(tmp_path / "empty"))  # the module was never downloaded
+    missing = sb.run_tests("go", files)
+    assert missing.collection_error is not None and "go: downloading example.com/dep" in missing.collection_error
+    assert "the sandbox has no network: run `go mod download` in the repository" in missing.collection_error
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="go is not installed")
+def test_a_go_build_error_is_a_collection_error() -> None:
+    files = {"x/x_test.go": 'package x\n\nimport "testing"\n\nfunc TestX(t *testing.T) { var n int = "s"; _ = n }\n'}
+    report = sb.run_tests("go", files)
+    assert report.tests == ()
+    assert report.collection_error is not None and "build failed" in report.collection_error
+    assert "x_test.go:5" in report.collection_error
+
+
+@pytest.mark.parametrize("go", ["go1.19", "go1.27"])
+def test_go_test_json_parser(go: str) -> None:
+    """Real `go test -json` output of two Go versions (see tests/fixtures/go_test_json/README.md)."""
+
+    def parse(case: str) -> tuple[list[sb.CaseResult], list[str]]:
+        stderr = FIXTURES / "go_test_json" / f"{case}.{go}.stderr"
+        stdout = (FIXTURES / "go_test_json" / f"{case}.{go}.stdout").read_text()
+        return sb.parse_go_test_json(stdout, stderr.read_text() if stderr.exists() else "")
+
+    tests, errors = parse("pass_fail")
+    assert [(t.name, t.outcome) for t in tests] == [
+        ("TestAdd", "passed"),
+        ("TestWrong", "failed"),
+        ("TestSub/ok", "passed"),
+        ("TestSub/bad_case", "failed"),  # the parent TestSub fails only through it: not counted twice
+        ("TestSkip", "skipped"),
+    ]
+    assert errors == []
+    wrong = tests[1]
+    assert wrong.message == "snippet_test.go:14: Add(1, 2) = 3, want 4"  # the error, not the log line before it
+    assert "about to fail" in wrong.output and "--- FAIL" not in wrong.output
+    assert tests[4].message == "snippet_test.go:23: later"
+
+    tests, errors = parse("panic")
+    assert [(t.name, t.outcome) for t in tests] == [("TestOK", "passed"), ("TestPanics", "failed")]
+    assert tests[1].message.startswith("panic: assignment to entry in nil map")
+
+    for case, message in [
+        ("build_fail", 'snippet_test.go:6:12: cannot use "2" (untyped string constant) as int value'),
+        ("vet", 'fmt.Sprintf format %d has arg "x" of wrong type string'),
+    ]:
+        tests, errors = parse(case)
+        assert tests == [] and len(errors) == 1
+        assert errors[0].startswith("snippet: build failed: ./") and message in errors[0]
+
+    assert parse("notests") == ([], ["snippet: no test files"])
+
+
+def test_go_test_json_parser_reports_a_test_that_never_ended() -> None:
+    """A run killed mid-test (the JSON stream simply stops)."""
+    stream = "\n".join(
+        [
+            '{"Action":"run","Package":"p","Test":"TestLoops"}',
+            '{"Action":"output","Package":"p","Test":"TestLoops","Output":"=== RUN   TestLoops\\n"}',
+        ]
+    )
+    tests, errors = sb.parse_go_test_json(stream)
+    assert [(t.name, t.outcome) for t in tests] == [("TestLoops", "error")] and errors == []
+    assert "did not finish" in tests[0].message
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_projects_node_modules_are_importable(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    package = project / "node_modules" / "leftpad"
+    package.mkdir(parents=True)
+    (package / "package.json").write_text('{"name": "leftpad", "version": "1.0.0", "main": "index.js"}')
+    (package / "index.js").write_text("module.exports = (s, n) => String(s).padStart(n, '0');\n")
+    files = {
+        "pad.test.js": _src(
+            """
+            const test = require('node:test');
+            const assert = require('node:assert/strict');
+            const leftpad = require('leftpad');
+            test('pads', () => { assert.equal(leftpad(7, 3), '007'); });
+            """
+        )
+    }
+    runner = sb.find_runner("javascript", root=project)
+    assert ("node_modules", str(project.resolve() / "node_modules")) in runner.extras.links
+    report = sb.run_tests("javascript", files, runner=runner)
+    assert [(t.name, t.outcome) for t in report.tests] == [("pads", "passed")], report.run.stdout
+    assert [(t.name, t.outcome) for t in sb.run_tests("javascript", files).tests] != [("pads", "passed")]
+
+
+def test_the_projects_virtualenv_runs_the_tests_in_the_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real venv below the (masked) home directory, with a dependency pip-installed into it: the sandbox user
+    can run its interpreter and import the dependency, which codegraph's own interpreter does not have."""
+    home = tmp_path / "home"
+    project = home / "project"
+    wheel = build_wheel(tmp_path / "wheels", "thatdep", "def triple(x):\n    return 3 * x\n")
+    python = make_venv(project / ".venv", pytest=True, wheels=(wheel,))
+    monkeypatch.setenv("HOME", str(home))
+    files = {"test_dep.py": "import thatdep\n\n\ndef test_triple():\n    assert thatdep.triple(2) == 6\n"}
+    runner = sb.check_runner(sb.find_runner("python", root=project))
+    assert (runner.argv, runner.origin) == ((str(python),), ".venv in the repository")
+    assert runner.version[0].isdigit()
+    report = sb.run_tests("python", files, runner=runner)
+    assert [(t.name, t.outcome) for t in report.tests] == [("test_dep.py::test_triple", "passed")], report.run.stdout
+    hidden = [name[7:] for name in report.run.enforced if name.startswith("hidden:")]
+    if "fs_readonly" in report.run.enforced:  # the home directory was covered, the venv bound back
+        assert any(str(home) == h or str(home).startswith(h + "/") for h in hidden), report.run.enforced
+    own = sb.run_tests("python", files)  # codegraph's own interpreter: no thatdep
+    assert own.collection_error is not None and "No module named 'thatdep'" in own.collection_error
+
+
+def test_a_virtualenv_without_pytest_is_refused_with_the_fix(tmp_path: Path) -> None:
+    python = make_venv(tmp_path / "project" / "venv", pytest=False)
+    runner = sb.find_runner("python", root=tmp_path / "project")
+    assert runner.origin == "venv in the repository"
+    with pytest.raises(sb.SandboxError) as caught:
+        sb.check_runner(runner)
+    assert str(caught.value).startswith(f"pytest is not installed for {python} (venv in the repository)")
+    assert f"{python} -m pip install pytest" in str(caught.value) and "--python" in str(caught.value)
+
+
+def test_the_python_runner_precedence(tmp_path: Path) -> None:
+    """--python / the setting, then $VIRTUAL_ENV, then .venv, then venv, then codegraph's own interpreter."""
+    project = tmp_path / "project"
+    dot_venv = make_venv(project / ".venv", pytest=False)
+    venv = make_venv(project / "venv", pytest=False)
+    other = make_venv(tmp_path / "other", pytest=False)
+    assert sb.find_python(tmp_path).argv == (sys.executable,)
+    assert sb.find_python(tmp_path).origin == "codegraph's own interpreter"
+    assert sb.find_python(project).argv == (str(dot_venv),)
+    shutil.rmtree(project / ".venv")
+    assert sb.find_python(project).argv == (str(venv),)
+    assert sb.find_python(project, virtual_env=str(tmp_path / "other")).argv == (str(other),)
+    chosen = sb.find_python(project, python="../other", virtual_env=str(project / "venv"))  # relative to the root
+    assert (chosen.argv, chosen.origin) == ((str(other),), "--python")
+    assert sb.find_python(project, python=str(other)).argv == (str(other),)
+    with pytest.raises(sb.SandboxError, match="not an executable file"):
+        sb.find_python(project, python=str(tmp_path / "missing" / "python"))
+    with pytest.raises(sb.SandboxError, match="not a virtualenv"):
+        sb.find_python(project, python=str(tmp_path))
+    with pytest.raises(sb.SandboxError, match=r"\$VIRTUAL_ENV is .* not a virtualenv"):
+        sb.find_python(project, virtual_env=str(tmp_path / "gone"))
 
 
 @pytest.mark.parametrize("name", ["../evil.py", "/etc/evil.py", "a/../../evil.py", "", ".sandbox-home/x"])

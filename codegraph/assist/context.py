@@ -3,20 +3,24 @@ language a request is answered in when the user names none."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 
 from ..config import Settings
-from ..languages import ASSIST_LANGUAGES
+from ..errors import ConfigError
+from ..languages import ASSIST_DIALECTS, ASSIST_LANGUAGES, assist_language
 from ..store import Store
 from ..types import Hit
 
 DEFAULT_LANGUAGE = "python"
-"""Language of a request when neither ``--lang`` nor the retrieved context names a supported one."""
+"""Language of a request when neither ``--lang`` nor the retrieved context names a supported one and the index
+was not consulted (``answer_language(..., counts=None)``)."""
 
 
 def retrieve_context(store: Store, query: str, *, language: str | None, k: int, settings: Settings) -> list[Hit]:
-    """Context chunks for a request, best first: hybrid search restricted to ``language``, or over every
-    language when that finds nothing (or ``language`` is ``None``); ``[]`` when ``k`` is 0.
+    """Context chunks for a request, best first: hybrid search restricted to ``language`` (and its dialects: TSX for
+    TypeScript), or over every language when that finds nothing (or ``language`` is ``None``); ``[]`` when ``k``
+    is 0.
 
     Args:
         store: the open index; its own model embeds the query (:func:`codegraph.embed.encoder_for_index`).
@@ -38,11 +42,43 @@ def retrieve_context(store: Store, query: str, *, language: str | None, k: int, 
     searcher = Searcher(store, encoder)
     hits: list[Hit] = []
     if language:
-        hits = searcher.search(query, k=k, filters=Filters(languages=frozenset({language})))
+        dialects = {name for name, of in ASSIST_DIALECTS.items() if of == language}  # TypeScript: TSX too
+        hits = searcher.search(query, k=k, filters=Filters(languages=frozenset({language, *dialects})))
     return hits or searcher.search(query, k=k)
 
 
-def answer_language(requested: str | None, hits: Sequence[Hit]) -> str:
-    """The language to answer in: ``requested``, else the best-ranked hit's language among
-    :data:`~codegraph.languages.ASSIST_LANGUAGES`, else :data:`DEFAULT_LANGUAGE`."""
-    return requested or next((h.language for h in hits if h.language in ASSIST_LANGUAGES), DEFAULT_LANGUAGE)
+def indexed_language_counts(store: Store) -> dict[str, int]:
+    """Indexed files per :data:`~codegraph.languages.ASSIST_LANGUAGES` id (TSX files count as TypeScript), most
+    first (ties in the list's order); languages without files are left out."""
+    counts: Counter[str] = Counter()
+    for language in [*ASSIST_LANGUAGES, *ASSIST_DIALECTS]:
+        files = len(store.indexed_files(language))
+        supported = assist_language(language)
+        if files and supported:
+            counts[supported] += files
+    return dict(counts.most_common())
+
+
+def answer_language(requested: str | None, hits: Sequence[Hit], counts: Mapping[str, int] | None = None) -> str:
+    """The language to answer in, first match wins: ``requested`` (``--lang``); the best-ranked hit whose language
+    is supported (:func:`~codegraph.languages.assist_language`: a TSX hit answers in TypeScript); the supported
+    language with the most indexed files (``counts``, from :func:`indexed_language_counts`); with
+    ``counts=None`` (the index not consulted), :data:`DEFAULT_LANGUAGE`.
+
+    Raises:
+        ConfigError: ``counts`` is given and the index holds no file in a supported language (the message lists
+            them and says to choose one with ``--lang``).
+    """
+    if requested:
+        return requested
+    for hit in hits:
+        supported = assist_language(hit.language)
+        if supported:
+            return supported
+    if counts is None:
+        return DEFAULT_LANGUAGE
+    if counts:
+        return max(counts, key=lambda language: counts[language])
+    raise ConfigError(
+        f"the index has no code in a language generate writes; choose one with --lang ({' | '.join(ASSIST_LANGUAGES)})"
+    )

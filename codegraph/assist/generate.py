@@ -35,7 +35,7 @@ def generate_snippet(
     Args:
         store: the index store (snippets are saved in its database).
         description: the user's request (untrusted: quoted as data).
-        language: ``python``, ``javascript`` or ``ruby``.
+        language: an :data:`~codegraph.languages.ASSIST_LANGUAGES` id (``python``, ``typescript``, ``go``, ...).
         hits: retrieved context chunks, best first.
         settings: LLM settings.
         plan: ask for a short plan first and give it to the generation request (stored, not streamed).

@@ -21,10 +21,19 @@ from .llm import Message
 
 FENCE_ALIASES = {
     "python": {"python", "py", "python3"},
-    "javascript": {"javascript", "js", "mjs", "node"},
+    "javascript": {"javascript", "js", "mjs", "cjs", "node"},
+    "typescript": {"typescript", "ts", "mts", "cts"},
     "ruby": {"ruby", "rb"},
+    "go": {"go", "golang"},
 }
-"""Info strings accepted on a fenced block for each language (empty is accepted too)."""
+"""Info strings accepted on a fenced block for each language of
+:data:`~codegraph.languages.ASSIST_LANGUAGES` (empty is accepted too)."""
+
+CODE_NOTES = {
+    "typescript": "Write an ES module: export what callers use.",
+    "go": "Write a complete Go file that starts with its package clause.",
+}
+"""A language's conventions for a whole answer (added to the generation request)."""
 
 DATA_TAGS = ("context", "feedback", "code", "tests", "test-output", "plan", "request")
 
@@ -82,6 +91,8 @@ def generate_messages(description: str, language: str, hits: Sequence[Hit], *, p
         f"Write {ASSIST_LANGUAGES[language]} code for the request below, in the style of the repository and reusing "
         "its APIs where they fit (the <context> elements are excerpts of that repository)."
     )
+    if language in CODE_NOTES:
+        task += " " + CODE_NOTES[language]
     parts = [context_blocks(hits)] if hits else []
     if plan:
         parts.append(quote("plan", plan))
@@ -168,9 +179,13 @@ def fallback_title(description: str) -> str:
 TEST_FRAMEWORKS = {
     "python": "pytest (plain test functions and assert statements)",
     "javascript": "node's built-in test runner (`const test = require('node:test')` and `node:assert/strict`)",
+    "typescript": "node's built-in test runner, as an ES module (`import { test } from 'node:test'` and "
+    "`import assert from 'node:assert/strict'`)",
     "ruby": "minitest (`require 'minitest/autorun'`, a class inheriting Minitest::Test)",
+    "go": "the standard `testing` package (`func TestXxx(t *testing.T)`, table-driven where it fits; the standard "
+    "library only: no testify or other modules, they cannot be downloaded)",
 }
-"""The test framework asked for, per language."""
+"""The test framework asked for, per language of :data:`~codegraph.languages.ASSIST_LANGUAGES`."""
 
 
 def tests_messages(code: str, language: str, *, module: str, import_hint: str, hits: Sequence[Hit]) -> list[Message]:

@@ -8,6 +8,7 @@ copied into the sandbox, and a repair of it lives in the stored revision only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -20,14 +21,31 @@ from ..store.snippets import insert_test_run
 from ..types import Hit, Snippet
 from . import prompts
 from .llm import complete
-from .sandbox import RunReport, SandboxLimits, run_tests
+from .sandbox import Runner, RunReport, SandboxLimits, run_tests
 from .snippets import context_of, get_snippet, store_answer
 
-TEST_FILES = {"python": "test_snippet.py", "javascript": "snippet.test.js", "ruby": "test_snippet.rb"}
-"""Name of the generated test file for a snippet, per language."""
+TEST_FILES = {
+    "python": "test_snippet.py",
+    "javascript": "snippet.test.js",
+    "typescript": "snippet.test.ts",
+    "ruby": "test_snippet.rb",
+    "go": "codegraph_snippet/snippet_test.go",
+}
+"""Name of the generated test file for a snippet, per language of :data:`~codegraph.languages.ASSIST_LANGUAGES`
+(an indexed Go symbol's tests go next to its file instead: ``<dir>/<file>_codegraph_test.go``)."""
 
-SNIPPET_FILES = {"python": "snippet.py", "javascript": "snippet.js", "ruby": "snippet.rb"}
-"""Name the snippet's code is saved under in the sandbox, per language."""
+SNIPPET_FILES = {
+    "python": "snippet.py",
+    "javascript": "snippet.js",
+    "typescript": "snippet.ts",
+    "ruby": "snippet.rb",
+    "go": "codegraph_snippet/snippet.go",
+}
+"""Name the snippet's code is saved under in the sandbox, per language (Go: a package directory of its own, so it
+cannot clash with a package of the repository's root, whose ``go.mod`` comes along)."""
+
+GO_MODULE_FILES = ("go.mod", "go.sum")
+"""Files of the repository root that travel with its Go code (the module path and its requirements)."""
 
 MAX_REPO_BYTES = 16 * 1024 * 1024
 """Most bytes of the repository's own source copied into the sandbox so the code under test can import it;
@@ -43,13 +61,14 @@ class Target:
 
     Attributes:
         label: the target as the user gave it.
-        language: python / javascript / ruby.
+        language: an :data:`~codegraph.languages.ASSIST_LANGUAGES` id.
         code: the code under test (the snippet, or the symbol's definition).
         module: file name the code lives in inside the sandbox (POSIX, relative).
         import_hint: how the tests import it (told to the model).
         files: every file put in the sandbox besides the tests (module included).
         snippet_id: the snippet under test, ``None`` for an indexed symbol.
         span: for a symbol, its 1-based inclusive lines in ``module`` (a code repair replaces them).
+        test_file: where the generated tests are saved (relative); ``""``: :data:`TEST_FILES` of the language.
     """
 
     label: str
@@ -60,6 +79,7 @@ class Target:
     files: dict[str, str] = field(default_factory=dict)
     snippet_id: int | None = None
     span: tuple[int, int] | None = None
+    test_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +105,14 @@ class Round:
     explanation: str
 
 
-def _hint(language: str, module: str, names: Sequence[str]) -> str:
+def _go_package(code: str) -> str:
+    """The package clause's name of Go code (``snippet`` when it has none)."""
+    match = re.search(r"^package\s+(\w+)", code, re.MULTILINE)
+    return match.group(1) if match else "snippet"
+
+
+def _hint(language: str, module: str, names: Sequence[str], *, test_file: str = "", package: str = "") -> str:
+    """How the tests reach the code under test, told to the model."""
     path = PurePosixPath(module)
     shown = ", ".join(names) if names else "..."
     if language == "python":
@@ -93,6 +120,16 @@ def _hint(language: str, module: str, names: Sequence[str]) -> str:
         return f"import it with `from {dotted} import {shown}` (the test runs from the sandbox root)."
     if language == "javascript":
         return f"load it with `const m = require('./{path.as_posix()}')` (CommonJS; the test file is at the root)."
+    if language == "typescript":
+        return (
+            f"import it with `import {{ {shown} }} from './{path.as_posix()}'` (ES modules, the `.ts` extension "
+            "included; only exported names can be imported; the test file is at the root)."
+        )
+    if language == "go":
+        return (
+            f"the test file is saved beside it as `{test_file}`, in the same package (`package {package}`), so it "
+            f"calls {shown} directly, without importing it."
+        )
     return f"load it with `require_relative '{path.with_suffix('').as_posix()}'` (the test file is at the root)."
 
 
@@ -105,17 +142,21 @@ def resolve_target(store: Store, target: str) -> Target:
     """
     if target.isdigit():
         snippet = get_snippet(store, int(target))
+        if snippet.language not in ASSIST_LANGUAGES:
+            raise TargetError(f"snippet {target} is {snippet.language}; codegraph test supports {_supported()}")
         module = SNIPPET_FILES[snippet.language]
         names = _top_level_names(snippet.code, snippet.language)
+        test_file = TEST_FILES[snippet.language]
+        hint = _hint(snippet.language, module, names, test_file=test_file, package=_go_package(snippet.code))
         return Target(
             label=target,
             language=snippet.language,
             code=snippet.code,
             module=module,
-            import_hint=_hint(snippet.language, module, names)
-            + " The repository's own modules are importable as in the repository.",
+            import_hint=hint + " The repository's own modules are importable as in the repository.",
             files={**repository_files(store, snippet.language), module: snippet.code},
             snippet_id=snippet.id,
+            test_file=test_file,
         )
     path, sep, name = target.partition("::")
     if not sep or not path or not name:
@@ -125,7 +166,7 @@ def resolve_target(store: Store, target: str) -> Target:
         raise TargetError(f"no definition {name!r} in {path} in the index (is the index fresh? codegraph index)")
     start, end, language = found
     if language not in ASSIST_LANGUAGES:
-        raise TargetError(f"{path}: codegraph test supports {', '.join(ASSIST_LANGUAGES)}, not {language}")
+        raise TargetError(f"{path}: codegraph test supports {_supported()}, not {language}")
     source_file = store.root / path
     try:
         text = source_file.read_text(encoding="utf-8")
@@ -133,23 +174,36 @@ def resolve_target(store: Store, target: str) -> Target:
         raise TargetError(f"{path}: cannot read ({exc.strerror})") from None
     lines = text.splitlines()
     files = {**repository_files(store, language, near=path), path: text}
+    test_file = TEST_FILES[language]
+    if language == "go":  # same directory and package as the code: Go tests live there
+        source = PurePosixPath(path)
+        test_file = source.with_name(f"{source.stem}_codegraph_test.go").as_posix()
+    names = [name.rsplit(".", 1)[0]]
     return Target(
         label=target,
         language=language,
         code="\n".join(lines[start - 1 : end]) + "\n",
         module=path,
-        import_hint=_hint(language, path, [name.rsplit(".", 1)[0]]),
+        import_hint=_hint(language, path, names, test_file=test_file, package=_go_package(text)),
         files=files,
         span=(start, end),
+        test_file=test_file,
     )
+
+
+def _supported() -> str:
+    return ", ".join(ASSIST_LANGUAGES)
 
 
 def repository_files(store: Store, language: str, *, near: str | None = None) -> dict[str, str]:
     """The repository's indexed ``language`` files (read from the working tree), so that code under test can
     import the repository's own modules in the sandbox. Above :data:`MAX_REPO_BYTES` only the files in
     ``near``'s directory and, for Python, the ``__init__.py`` files above it are taken. Unreadable files are
-    left out (the tests then report the import error)."""
+    left out (the tests then report the import error). Go: the repository's own ``*_test.go`` files stay out
+    (``go test`` would run them with the generated ones) and :data:`GO_MODULE_FILES` come along."""
     rows = store.indexed_files(language)
+    if language == "go":
+        rows = [(path, size) for path, size in rows if not path.endswith("_test.go")]
     paths = [path for path, _size in rows]
     if sum(size for _path, size in rows) > MAX_REPO_BYTES:
         folder = PurePosixPath(near).parent if near else PurePosixPath(".")
@@ -158,6 +212,8 @@ def repository_files(store: Store, language: str, *, near: str | None = None) ->
             (folder / "__init__.py").as_posix()
         }
         paths = [p for p in paths if p in keep]
+    if language == "go":
+        paths += [name for name in GO_MODULE_FILES if (store.root / name).is_file()]
     files = {}
     for rel in paths:
         try:
@@ -167,14 +223,19 @@ def repository_files(store: Store, language: str, *, near: str | None = None) ->
     return files
 
 
-def _top_level_names(code: str, language: str) -> list[str]:
-    import re
+_NAMES = {
+    "python": r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)",
+    "javascript": r"^(?:export\s+)?(?:async\s+)?(?:function\*?|class|const|let)\s+([A-Za-z_$][\w$]*)",
+    "typescript": r"^export\s+(?:default\s+)?(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?"
+    r"(?:function\*?|class|const|let|enum)\s+([A-Za-z_$][\w$]*)",
+    "ruby": r"^(?:def|class|module)\s+(?:self\.)?([A-Za-z_]\w*[?!]?)",
+    "go": r"^(?:func|type)\s+([A-Za-z_]\w*)",
+}
+"""A definition at the top of a file, per language (TypeScript: exported ones; Go: functions and types, not methods)."""
 
-    pattern = {
-        "python": r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)",
-        "javascript": r"^(?:export\s+)?(?:async\s+)?(?:function\*?|class|const|let)\s+([A-Za-z_$][\w$]*)",
-        "ruby": r"^(?:def|class|module)\s+(?:self\.)?([A-Za-z_]\w*[?!]?)",
-    }[language]
+
+def _top_level_names(code: str, language: str) -> list[str]:
+    pattern = _NAMES[language]
     return [m.group(1) for m in re.finditer(pattern, code, re.MULTILINE) if not m.group(1).startswith("_")][:8]
 
 
@@ -247,6 +308,7 @@ def run_test_rounds(
     fix_rounds: int = 0,
     limits: SandboxLimits | None = None,
     on_round: Callable[[Round], None] | None = None,
+    runner: Runner | None = None,
 ) -> list[Round]:
     """Generate tests for ``target``, run them in the sandbox, and repair up to ``fix_rounds`` times.
 
@@ -258,15 +320,19 @@ def run_test_rounds(
         fix_rounds: ``--fix N``: rounds of "failures -> model repairs code or tests -> run again".
         limits: sandbox limits.
         on_round: called after each stored round (for progress output).
+        runner: the test runner (:func:`~codegraph.assist.sandbox.find_runner`); check it with
+            :func:`~codegraph.assist.sandbox.check_runner` *before* calling this, so that a missing runner fails
+            before the model is asked; default: codegraph's own Python and the tools on ``PATH``.
 
     Returns:
         The rounds, first to last; the last one's report is the verdict.
 
     Raises:
         LLMError, OutputError: the API call failed or an answer was malformed (the rounds so far are stored).
-        SandboxError: the language's test runner is missing.
+        SandboxError: the language's test runner is missing (after the first model call, unless ``runner`` was
+            checked beforehand).
     """
-    test_file = TEST_FILES[target.language]
+    test_file = target.test_file or TEST_FILES[target.language]
     asked = complete(
         prompts.tests_messages(
             target.code, target.language, module=target.module, import_hint=target.import_hint, hits=hits
@@ -280,7 +346,8 @@ def run_test_rounds(
     fixed, explanation = "", ""
     rounds: list[Round] = []
     for round_no in range(fix_rounds + 1):
-        report = run_tests(target.language, {**_with_code(target, code), test_file: tests}, limits)
+        files = {**_with_code(target, code), test_file: tests}
+        report = run_tests(target.language, files, limits, runner, tests=[test_file])
         run_id = _store_round(store, target, round_no, tests, report, model, usage)
         done = Round(run_id, round_no, report, tests, fixed, target.snippet_id, explanation)
         rounds.append(done)

@@ -25,7 +25,10 @@ def generate(
     lang: Annotated[
         str | None,
         typer.Option(
-            "--lang", "-l", help=f"{' | '.join(ASSIST_LANGUAGES)} (default: the language of the best context)."
+            "--lang",
+            "-l",
+            help=f"{' | '.join(ASSIST_LANGUAGES)} (default: the language of the best-matching context, else the "
+            "repository's most common one of these).",
         ),
     ] = None,
     k: Annotated[int, typer.Option("-k", min=0, max=50, help="Context chunks retrieved from the index.")] = 6,
@@ -40,12 +43,14 @@ def generate(
     """Write code grounded in this repository, stream it, and store it as a snippet.
 
     Retrieves the repository's most relevant code (hybrid search), gives it to the model as quoted context,
-    streams the answer with highlighting and stores it with its metadata (see: codegraph snippets).
+    streams the answer with highlighting and stores it with its metadata (see: codegraph snippets). Without
+    --lang the answer is in the language of the best-matching context chunk that generate supports (TSX counts
+    as TypeScript), else in the repository's most common supported language; the choice is printed to stderr.
 
     The model is any OpenAI-compatible chat API: CODEGRAPH_LLM_BASE_URL (e.g. http://localhost:11434/v1 for
     Ollama), CODEGRAPH_LLM_MODEL, and the key in OPENAI_API_KEY (or the variable CODEGRAPH_LLM_API_KEY_ENV names).
     """
-    from ..assist.context import answer_language, retrieve_context
+    from ..assist.context import answer_language, indexed_language_counts, retrieve_context
     from ..assist.generate import generate_snippet, refine_snippet
     from ..assist.llm import api_key
     from ..assist.snippets import get_snippet
@@ -53,6 +58,7 @@ def generate(
     from . import render
     from .common import settings_for, stdout_json
 
+    lang = lang.strip().lower() if lang else None
     if lang is not None and lang not in ASSIST_LANGUAGES:
         raise typer.BadParameter(f"must be one of: {', '.join(ASSIST_LANGUAGES)}", param_hint="--lang")
     verbose_logging(verbose)
@@ -60,15 +66,23 @@ def generate(
     settings = settings_for(root, uses_llm=True)
     api_key(settings)  # fail before retrieval when there is no key
     with Store.open(root) as store:
+        if refine is not None:
+            parent = get_snippet(store, refine)
+            query = f"{parent.prompt}\n{request}"
+            hits = retrieve_context(store, query, language=parent.language, k=k, settings=settings)
+        else:
+            hits = retrieve_context(store, request, language=lang, k=k, settings=settings)
+            language = answer_language(lang, hits, indexed_language_counts(store))
+            if lang is None:  # say what was picked (before the answer streams)
+                render.err.print(
+                    f"codegraph: writing {ASSIST_LANGUAGES[language]} (from the repository; choose with --lang)",
+                    highlight=False,
+                    markup=False,
+                )
         with render.answer_stream(enabled=not as_json) as on_text:
             if refine is not None:
-                parent = get_snippet(store, refine)
-                query = f"{parent.prompt}\n{request}"
-                hits = retrieve_context(store, query, language=parent.language, k=k, settings=settings)
                 snippet = refine_snippet(store, refine, request, hits=hits, settings=settings, on_text=on_text)
             else:
-                hits = retrieve_context(store, request, language=lang, k=k, settings=settings)
-                language = answer_language(lang, hits)
                 snippet = generate_snippet(
                     store, request, language=language, hits=hits, settings=settings, plan=plan, on_text=on_text
                 )

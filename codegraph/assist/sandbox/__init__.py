@@ -1,14 +1,17 @@
 """Run untrusted, LLM-generated code (unit tests) in a throwaway sandbox and report results per test.
 
 :func:`run_in_sandbox` runs one command; :func:`run_tests` runs a language's test runner (pytest, ``node --test``,
-minitest) through it and parses per-test results; :func:`enforced_limits` lists what this platform enforces.
+``tsx --test``, minitest, ``go test``) through it and parses per-test results; :func:`find_runner` and
+:func:`check_runner` pick the program (the project's own interpreter where it has one) and prove it runs in the
+sandbox before anything is generated; :func:`enforced_limits` lists what this platform enforces.
 
 Layers, from always-on to best-effort (each run records the ones it actually applied in
 :attr:`SandboxRun.enforced`):
 
 * a fresh temporary directory, removed afterwards; the child's ``HOME`` and ``TMPDIR`` point inside it;
 * a whitelisted environment (``PATH``, ``LANG``, ``LC_ALL``, ``HOME``, ``TMPDIR``, ``PYTHONPATH`` = the sandbox
-  directory, ``PYTHONDONTWRITEBYTECODE=1``, ``PYTHONHASHSEED=0``): no API keys or tokens reach the child;
+  directory, ``PYTHONDONTWRITEBYTECODE=1``, ``PYTHONHASHSEED=0``, plus the runner's own settings such as ``go
+  test``'s ``GOPROXY=off``): no API keys or tokens reach the child;
 * stdin is ``/dev/null``; stdout and stderr are captured up to :attr:`SandboxLimits.max_output_bytes` each,
   the rest is read and discarded (``output_truncated``);
 * a wall-time limit: the child runs in its own session and process group, which gets ``SIGKILL`` when the
@@ -27,7 +30,8 @@ Layers, from always-on to best-effort (each run records the ones it actually app
     onto itself), so the child cannot write anywhere else, whatever the file permissions say; in it the invoking
     user's home directory is covered by an empty read-only tmpfs, so dotfiles holding credentials
     (``~/.config``, ``~/.aws``, ``~/.netrc``, ...) cannot be read; directories of the interpreter that live
-    inside it (a pyenv or nvm install, a virtualenv) are bind-mounted back, read-only;
+    inside it (a pyenv or nvm install, the project's virtualenv or ``node_modules``) are bind-mounted back,
+    read-only;
 
   as root this is ``unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET)``, otherwise the same inside a new user
   namespace mapping only the caller's own uid (like ``unshare --map-current-user``); both are what
@@ -56,8 +60,9 @@ exploit.
 
 Modules: ``limits`` (:class:`SandboxLimits`), ``results`` (:class:`SandboxRun`, :class:`CaseResult`,
 :class:`RunReport`), ``plan`` (pure planning: masks, uid, environment, rlimits -> ``LaunchConfig``), ``launch``
-(the child-side launcher), ``supervise`` (:func:`run_in_sandbox`: run, watch, collect, clean up), ``runners``
-(:func:`run_tests`), ``parsers`` (the runners' output). :class:`SandboxError` is defined in
+(the child-side launcher), ``supervise`` (:func:`run_in_sandbox`: run, watch, collect, clean up), ``toolchains``
+(:func:`find_runner`, :func:`check_runner`: which program runs the tests), ``runners`` (:func:`run_tests`),
+``parsers`` (the runners' output). :class:`SandboxError` is defined in
 ``codegraph.errors``.
 """
 
@@ -65,11 +70,19 @@ from __future__ import annotations
 
 from ...errors import SandboxError
 from .limits import GIB, MIB, SandboxLimits
-from .parsers import parse_minitest, parse_node_junit, parse_node_tap, parse_pytest_junit, parse_pytest_verbose
-from .plan import NOBODY_UID, RESERVED_NAMES
+from .parsers import (
+    parse_go_test_json,
+    parse_minitest,
+    parse_node_junit,
+    parse_node_tap,
+    parse_pytest_junit,
+    parse_pytest_verbose,
+)
+from .plan import NOBODY_UID, RESERVED_NAMES, SandboxExtras
 from .results import CaseResult, Language, Outcome, RunReport, SandboxRun
 from .runners import run_tests
 from .supervise import describe_enforced, enforced_limits, run_in_sandbox
+from .toolchains import Runner, check_runner, find_python, find_runner
 
 __all__ = [
     "GIB",
@@ -80,11 +93,17 @@ __all__ = [
     "Language",
     "Outcome",
     "RunReport",
+    "Runner",
     "SandboxError",
+    "SandboxExtras",
     "SandboxLimits",
     "SandboxRun",
+    "check_runner",
     "describe_enforced",
     "enforced_limits",
+    "find_python",
+    "find_runner",
+    "parse_go_test_json",
     "parse_minitest",
     "parse_node_junit",
     "parse_node_tap",

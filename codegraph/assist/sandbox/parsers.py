@@ -1,8 +1,9 @@
 """Per-test results from the test runners' output: pytest (JUnit XML, ``-v`` lines), ``node --test`` (junit,
-tap) and minitest (``-v``). Pure functions of text; no processes, no files."""
+tap), minitest (``-v``) and ``go test -json``. Pure functions of text; no processes, no files."""
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -235,3 +236,110 @@ def parse_minitest(stdout: str) -> tuple[list[CaseResult], bool]:
         body = "\n".join(details.get(name, [])).strip()
         tests.append(CaseResult(name, outcomes[name], _one_line(body), body))
     return tests, summary
+
+
+_GO_FRAME = re.compile(r"^\s*(=== (RUN|PAUSE|CONT|NAME)\s|--- (PASS|FAIL|SKIP): )")
+"""``go test`` framing lines in a test's output (not the test's own words)."""
+
+
+def _go_build_errors(text: str) -> str:
+    """The compiler's / vet's lines of a failed build, ``# package`` headers left out, at most 5, one line."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    lines = [ln for ln in lines if not re.match(r"^FAIL\s", ln)]
+    return "; ".join(lines[:5]) + (f"; ... ({len(lines) - 5} more)" if len(lines) > 5 else "")
+
+
+def parse_go_test_json(stdout: str, stderr: str = "") -> tuple[list[CaseResult], list[str]]:
+    """Per-test results and package errors from ``go test -json`` (the ``test2json`` events, one JSON object a
+    line; other lines are ignored).
+
+    Tests keep Go's names (``TestSum``, ``TestSum/empty_slice``). A test with subtests is reported through its
+    subtests only, unless it failed while they all passed. The message of a failure is its panic line, else the
+    last line it printed (where ``t.Errorf`` / ``t.Fatalf`` usually are). A test that started but never ended
+    (the binary panicked elsewhere or was killed) is an ``error``. Package errors, as ``"package: message"``: a
+    build or vet failure (from ``build-output`` events, Go 1.24+, else from ``stderr``, where older Go writes
+    the compiler's errors), a package that failed without a failing test (``os.Exit``, a panic in ``init`` or
+    ``TestMain``), a package without test files.
+
+    Args:
+        stdout: the ``-json`` stream.
+        stderr: ``go test``'s standard error (build errors of Go before 1.24).
+
+    Returns:
+        (tests in the order they started, package errors).
+    """
+    order: list[str] = []
+    outcomes: dict[str, Outcome] = {}
+    outputs: dict[str, list[str]] = {}
+    build_output: dict[str, list[str]] = {}
+    package_output: dict[str, list[str]] = {}
+    failed_packages: dict[str, str] = {}
+    skipped_packages: list[str] = []
+    for line in stdout.splitlines():
+        plain = re.match(r"^FAIL\s+(\S+)\s+\[(build|setup) failed\]", line)  # Go before 1.24: not JSON
+        if plain:
+            failed_packages.setdefault(plain.group(1), "")
+            package_output.setdefault(plain.group(1), []).append(line + "\n")
+        if not line.startswith("{"):
+            continue
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict):
+            continue
+        action = str(event.get("Action") or "")
+        text = str(event.get("Output") or "")
+        if action == "build-output":
+            build_output.setdefault(str(event.get("ImportPath") or ""), []).append(text)
+            continue
+        package = str(event.get("Package") or "")
+        test = event.get("Test")
+        if not test:
+            if action == "output":
+                package_output.setdefault(package, []).append(text)
+            elif action == "fail":
+                failed_packages[package] = str(event.get("FailedBuild") or "")
+            elif action == "skip":
+                skipped_packages.append(package)
+            continue
+        name = str(test)
+        if action == "run" and name not in outputs:
+            order.append(name)
+            outputs[name] = []
+        elif action == "output":
+            outputs.setdefault(name, []).append(text)
+        elif action in ("pass", "fail", "skip"):
+            outcomes[name] = {"pass": "passed", "fail": "failed", "skip": "skipped"}[action]  # type: ignore[assignment]
+            if name not in order:
+                order.append(name)
+
+    tests: list[CaseResult] = []
+    for name in order:
+        children = [t for t in order if t.startswith(name + "/")]
+        outcome = outcomes.get(name)
+        if children and not (outcome == "failed" and all(outcomes.get(c) in ("passed", "skipped") for c in children)):
+            continue
+        body = "".join(ln for ln in outputs.get(name, []) if not _GO_FRAME.match(ln)).strip("\n")
+        text = "\n".join(ln.strip() for ln in body.splitlines())
+        if outcome is None:
+            tests.append(CaseResult(name, "error", "did not finish (the test binary panicked or was killed)", body))
+        elif outcome == "passed":
+            tests.append(CaseResult(name, "passed", "", body))
+        else:  # the panic, else the last line: t.Errorf / t.Fatalf usually come after the test's logs
+            lines = text.splitlines()
+            message = next((ln for ln in lines if ln.startswith("panic: ")), lines[-1] if lines else "")
+            tests.append(CaseResult(name, outcome, _one_line(message), body))
+
+    errors: list[str] = []
+    for package, failed_build in failed_packages.items():
+        built = "".join(build_output.get(failed_build, []))
+        if failed_build or "[build failed]" in "".join(package_output.get(package, [])):
+            errors.append(f"{package}: build failed: {_go_build_errors(built or stderr) or 'see the output'}")
+        elif not any(t.outcome in ("failed", "error") for t in tests):
+            said = _go_build_errors("".join(package_output.get(package, [])) + stderr)
+            errors.append(f"{package}: failed without a failing test" + (f": {said}" if said else ""))
+    errors += [f"{package}: no test files" for package in skipped_packages]
+    if not failed_packages and not tests and not skipped_packages and stderr.strip():
+        errors.append(f"go test: {_go_build_errors(stderr)}")
+    return tests, errors

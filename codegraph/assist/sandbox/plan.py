@@ -30,6 +30,41 @@ JUNIT_FILE = ".codegraph-junit.xml"
 RESERVED_NAMES = frozenset({".sandbox-home", ".sandbox-tmp", JUNIT_FILE})
 """Top-level names in the sandbox directory used by the sandbox itself; ``files`` may not use them."""
 
+PROTECTED_ENV = frozenset({"HOME", "TMPDIR", "PATH", "PYTHONPATH"})
+"""Variables of the child's environment that :attr:`SandboxExtras.env` may not replace."""
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxExtras:
+    """What a test runner adds to a sandboxed run (see :class:`~.toolchains.Runner`); nothing by default.
+
+    Attributes:
+        read: directories the command must be able to read, e.g. the project's virtualenv or ``node_modules``:
+            like the command's own install prefix, they are bound back (read-only) below a masked home directory
+            or a directory ``nobody`` cannot traverse.
+        path: directories put on the child's ``PATH`` right after the command's own (e.g. where ``node`` is, for
+            a ``#!/usr/bin/env node`` tool).
+        env: extra environment variables (runner settings such as ``GOPROXY=off``; never secrets); the names in
+            :data:`PROTECTED_ENV` are refused.
+        links: symbolic links created in the sandbox directory before the run: ``(relative name, absolute
+            target)``, e.g. ``("node_modules", "/repo/node_modules")`` so that tests can import the project's
+            packages; a name that ``files`` already uses is skipped.
+    """
+
+    read: tuple[str, ...] = ()
+    path: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    links: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        clash = sorted({name for name, _ in self.env} & PROTECTED_ENV)
+        if clash:
+            raise SandboxError(f"a runner may not set {', '.join(clash)} in the sandbox")
+        for name, target in self.links:
+            check_relative(name)
+            if not os.path.isabs(target):
+                raise SandboxError(f"sandbox link {name!r} must point to an absolute path, not {target!r}")
+
 
 @dataclass(frozen=True, slots=True)
 class Layout:
@@ -61,9 +96,9 @@ def check_relative(name: str) -> PurePosixPath:
     return path
 
 
-def child_path(argv0_dir: str | None) -> str:
-    """The child's ``PATH``: the command's directory, the interpreter's, then the system directories."""
-    dirs = [argv0_dir, os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
+def child_path(argv0_dir: str | None, extra: Sequence[str] = ()) -> str:
+    """The child's ``PATH``: the command's directory, ``extra``, the interpreter's, then the system directories."""
+    dirs = [argv0_dir, *extra, os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]
     return os.pathsep.join(dict.fromkeys(d for d in dirs if d))
 
 
@@ -85,7 +120,8 @@ def masks_for(
     """Plan the tmpfs masks: ``{directory to cover: [needed directories below it to bind back]}``.
 
     Each directory in ``hide`` (the invoking user's home) is covered. With ``for_other_uid`` (the child will run
-    as ``nobody``), so is the topmost ancestor of a needed directory that "others" cannot traverse. Also returns
+    as ``nobody``), so is the topmost ancestor of a needed directory that "others" cannot traverse, also when it
+    is above a hidden home (a home inside a closed directory: that mask then covers the home too). Also returns
     the needed directories no mask can fix (untraversable themselves).
     """
     masks: dict[str, list[str]] = {h: [] for h in hide}
@@ -101,6 +137,11 @@ def masks_for(
                 unfixable.append(raw)
                 continue
             owner = str(blocked[0])
+        elif owner is not None and for_other_uid:  # a hidden home below a directory "others" cannot traverse
+            above = [d for d in reversed(Path(owner).parents) if d != Path("/")]
+            blocked = [d for d in above if not os.stat(d).st_mode & stat.S_IXOTH]
+            if blocked:
+                owner = str(blocked[0])
         if owner is not None:
             masks.setdefault(owner, []).append(raw)
     for key in sorted(masks, key=len, reverse=True):  # a mask inside another one: fold it into the outer one
@@ -125,25 +166,32 @@ def user_homes() -> list[str]:
     return sorted(os.path.realpath(h) for h in homes if h and os.path.isdir(h) and os.path.realpath(h) != "/")
 
 
-def plan_layout(argv0: str, namespaces: bool, is_root: bool, tempdir: str) -> Layout:
+def plan_layout(
+    argv0: str, namespaces: bool, is_root: bool, tempdir: str, extras: SandboxExtras | None = None
+) -> Layout:
     """Find the command, the sandbox's base directory, the masks and whether the child drops to ``nobody``.
+
+    The directories the child needs (bound back below a mask) are the command's install prefix, both as given
+    (``/repo/.venv`` for ``/repo/.venv/bin/python``) and with symbolic links resolved (the Python the virtualenv
+    points to), codegraph's own interpreter's prefixes when the command is a Python, and ``extras.read``.
 
     Args:
         argv0: the command as given (a name is looked up on :func:`child_path`).
         namespaces: a mount namespace is available (masks need one).
         is_root: the caller's effective uid is 0.
         tempdir: the caller's temporary directory (``tempfile.gettempdir()``).
+        extras: the runner's additions (:class:`SandboxExtras`).
 
     Raises:
         SandboxError: the command is not found; as root, neither ``tempdir`` nor ``/tmp`` is reachable by
             ``nobody``.
     """
-    exe = argv0 if os.sep in argv0 else shutil.which(argv0, path=child_path(None))
+    extras = extras or SandboxExtras()
+    exe = argv0 if os.sep in argv0 else shutil.which(argv0, path=child_path(None, extras.path))
     if exe is None:
         raise SandboxError(f"{argv0} was not found on PATH; install it to run these tests")
     exe = os.path.abspath(exe)
-    exe_dir = os.path.dirname(os.path.realpath(exe))
-    needed = [os.path.dirname(exe_dir) if os.path.basename(exe_dir) == "bin" else exe_dir]  # its install prefix
+    needed = [_prefix(os.path.dirname(os.path.realpath(exe))), _prefix(os.path.dirname(exe)), *extras.read]
     if os.path.basename(os.path.realpath(exe)).startswith("python"):
         needed += [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     base = tempdir
@@ -160,7 +208,7 @@ def plan_layout(argv0: str, namespaces: bool, is_root: bool, tempdir: str) -> La
         drop = is_root and not unfixable and not masks  # without a mount namespace nobody could not run it
         masks = {}
     notes = [f"hidden:{h} (the sandbox directory {base} is inside it)" for h in all_homes if h not in kept_homes]
-    notes += [f"hidden:{h} (the program needs it)" for h in kept_homes if h not in masks]
+    notes += [f"hidden:{h} (the program needs it)" for h in kept_homes if not any(is_under(h, m) for m in masks)]
     if is_root and not drop:
         why = (
             f"nobody cannot reach {', '.join(unfixable)}"
@@ -169,6 +217,11 @@ def plan_layout(argv0: str, namespaces: bool, is_root: bool, tempdir: str) -> La
         )
         notes.append(f"user_nobody (runs as root: {why})")
     return Layout(exe=exe, base=base, masks=masks, drop=drop, notes=tuple(notes))
+
+
+def _prefix(bin_dir: str) -> str:
+    """The install prefix of a program in ``bin_dir``: its parent when it is a ``bin`` directory, else itself."""
+    return os.path.dirname(bin_dir) if os.path.basename(bin_dir) == "bin" else bin_dir
 
 
 def plan_launch(
@@ -181,6 +234,7 @@ def plan_launch(
     netns: bool,
     uid: int,
     tasks_in_use: int | None,
+    extras: SandboxExtras | None = None,
 ) -> tuple[LaunchConfig, list[str]]:
     """The launcher's config for a sandbox directory ``work`` (and its private ``stage``), with the notes.
 
@@ -195,13 +249,16 @@ def plan_launch(
         uid: the caller's real uid (``RLIMIT_NPROC`` does not bind root).
         tasks_in_use: tasks (threads) the child's uid already runs, or ``None`` when they cannot be counted:
             ``RLIMIT_NPROC`` counts all of a uid's tasks, so the limit is set this far above them.
+        extras: the runner's additions: its ``PATH`` directories and environment variables.
 
     Returns:
         (the config, ``layout.notes`` plus the notes of this step, for :attr:`SandboxRun.not_enforced`).
     """
     notes = list(layout.notes)
+    extras = extras or SandboxExtras()
     env = {
-        "PATH": child_path(os.path.dirname(layout.exe)),
+        **dict(extras.env),
+        "PATH": child_path(os.path.dirname(layout.exe), extras.path),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "HOME": os.path.join(work, ".sandbox-home"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Outcome = Literal["passed", "failed", "error", "skipped"]
-Language = Literal["python", "javascript", "ruby"]
+Language = Literal["python", "javascript", "typescript", "ruby", "go"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class CaseResult:
 
     Attributes:
         name: the runner's test id: ``path::Class::test`` (pytest), ``suite > test`` (node),
-            ``Class#test`` (minitest).
+            ``Class#test`` (minitest), ``TestName/subtest`` (go).
         outcome: ``passed``, ``failed`` (assertion failed), ``error`` (crashed, setup failed, timed out) or
             ``skipped`` (includes pytest's xfail).
         message: one-line reason for a failure, error or skip; empty when passed.
@@ -62,7 +62,7 @@ class RunReport:
     """Result of :func:`run_tests`.
 
     Attributes:
-        language: ``python``, ``javascript`` or ``ruby``.
+        language: ``python``, ``javascript``, ``typescript``, ``ruby`` or ``go``.
         tests: per-test results in the runner's order.
         passed: number of passed tests.
         failed: number of failed or errored tests.

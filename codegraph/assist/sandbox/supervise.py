@@ -26,7 +26,7 @@ from ...errors import SandboxError
 from . import launch
 from .launch import SETUP_FAILED, LaunchConfig
 from .limits import GIB, MIB, SandboxLimits
-from .plan import NOBODY_UID, check_relative, plan_launch, plan_layout
+from .plan import NOBODY_UID, SandboxExtras, check_relative, plan_launch, plan_layout
 from .results import SandboxRun
 
 _RESULT_CAP = 32 * MIB
@@ -119,7 +119,12 @@ def _probe(network: bool) -> tuple[bool, bool]:
     return result
 
 
-def run_in_sandbox(argv: Sequence[str], files: Mapping[str, str], limits: SandboxLimits | None = None) -> SandboxRun:
+def run_in_sandbox(
+    argv: Sequence[str],
+    files: Mapping[str, str],
+    limits: SandboxLimits | None = None,
+    extras: SandboxExtras | None = None,
+) -> SandboxRun:
     """Write ``files`` into a fresh temporary directory and run ``argv`` there under ``limits``.
 
     Args:
@@ -127,6 +132,8 @@ def run_in_sandbox(argv: Sequence[str], files: Mapping[str, str], limits: Sandbo
             ``sys.executable``, then ``/usr/local/bin:/usr/bin:/bin``) unless it is a path.
         files: relative path -> text (UTF-8), written before the run; directories are created.
         limits: see :class:`SandboxLimits`; defaults to ``SandboxLimits()``.
+        extras: what the runner adds: directories to read, ``PATH`` entries, environment variables, links
+            (:class:`~.plan.SandboxExtras`).
 
     Returns:
         a :class:`SandboxRun`; a command that fails, crashes or times out is a normal result, not an error.
@@ -138,18 +145,22 @@ def run_in_sandbox(argv: Sequence[str], files: Mapping[str, str], limits: Sandbo
     limits = limits or SandboxLimits()
     if not argv:
         raise SandboxError("run_in_sandbox needs a command to run")
-    return sandboxed(argv, files, limits, None)[0]
+    return sandboxed(argv, files, limits, None, extras)[0]
 
 
 def sandboxed(
-    argv: Sequence[str], files: Mapping[str, str], limits: SandboxLimits, result_file: str | None
+    argv: Sequence[str],
+    files: Mapping[str, str],
+    limits: SandboxLimits,
+    result_file: str | None,
+    extras: SandboxExtras | None = None,
 ) -> tuple[SandboxRun, str | None, str]:
     """:func:`run_in_sandbox` that also returns ``result_file`` (read before the directory is deleted, ``None``
     if the child did not write it) and the sandbox directory's path as the child saw it."""
     for name in files:
         check_relative(name)
     namespaces, netns = _probe(limits.network)
-    return _run(argv, files, limits, namespaces, netns and not limits.network, result_file)
+    return _run(argv, files, limits, namespaces, netns and not limits.network, result_file, extras)
 
 
 def _run(
@@ -159,10 +170,12 @@ def _run(
     namespaces: bool,
     netns: bool,
     result_file: str | None = None,
+    extras: SandboxExtras | None = None,
 ) -> tuple[SandboxRun, str | None, str]:
     """Plan (see ``plan.py``), prepare the directory, run through the launcher, read ``result_file``, clean up."""
     is_root = os.geteuid() == 0
-    layout = plan_layout(argv[0], namespaces, is_root, tempfile.gettempdir())
+    extras = extras or SandboxExtras()
+    layout = plan_layout(argv[0], namespaces, is_root, tempfile.gettempdir(), extras)
     root = Path(tempfile.mkdtemp(prefix="codegraph-sandbox-", dir=layout.base))
     try:
         work = root / "work"
@@ -175,6 +188,11 @@ def _run(
             target = work / check_relative(name)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
+        taken = {check_relative(name).parts[0] for name in files}
+        for name, link_target in extras.links:
+            if check_relative(name).parts[0] not in taken:
+                (work / name).parent.mkdir(parents=True, exist_ok=True)
+                os.symlink(link_target, work / name)
         if layout.drop:
             os.chmod(root, 0o711)
             for dirpath, dirnames, filenames in os.walk(work):
@@ -182,7 +200,9 @@ def _run(
                 for entry in dirnames + filenames:
                     os.chown(os.path.join(dirpath, entry), NOBODY_UID, NOBODY_UID, follow_symlinks=False)
         in_use = _tasks_of_uid(NOBODY_UID if layout.drop else os.getuid())  # for RLIMIT_NPROC, see plan_launch
-        cfg, notes = plan_launch(layout, argv, limits, str(work), str(stage), namespaces, netns, os.getuid(), in_use)
+        cfg, notes = plan_launch(
+            layout, argv, limits, str(work), str(stage), namespaces, netns, os.getuid(), in_use, extras
+        )
         run = _supervise(cfg, limits, is_root, notes)
         result = _read_capped(work / result_file, _RESULT_CAP) if result_file else None
         return run, result, str(work)
@@ -320,7 +340,7 @@ def describe_enforced(name: str, limits: SandboxLimits) -> str:
     fixed = {
         "tempdir": "fresh temporary directory, deleted afterwards; HOME and TMPDIR inside it",
         "env_whitelist": "environment whitelist (PATH, LANG, LC_ALL, HOME, TMPDIR, PYTHONPATH, "
-        "PYTHONDONTWRITEBYTECODE, PYTHONHASHSEED): no API keys or tokens",
+        "PYTHONDONTWRITEBYTECODE, PYTHONHASHSEED, and the test runner's own settings): no API keys or tokens",
         "stdin_devnull": "stdin is /dev/null",
         "output_cap": f"stdout and stderr captured up to {_size(limits.max_output_bytes)} each, the rest discarded",
         "wall_time": f"wall time {limits.wall_time_s:g} s, then SIGKILL to the whole process group",
