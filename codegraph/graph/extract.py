@@ -130,6 +130,8 @@ class Import:
         alias: the local name bound to the module (``import a as b``, ``import * as b``, a JavaScript default
             import or ``const b = require(...)``, a Go import name, C# ``using B = A.C``, Rust ``use a as b``).
         system: a C/C++ ``#include <...>`` (not a repository file); quoted includes are ``False``.
+        renames: ``(name, local name)`` for each name of ``names`` bound under another name (``from m import a as
+            b``, ``import { a as b }``, ``const { a: b } = require(...)``, Rust ``use m::{a as b}``).
     """
 
     module: str
@@ -138,6 +140,7 @@ class Import:
     relative_level: int = 0
     alias: str | None = None
     system: bool = False
+    renames: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,7 @@ class FileGraph:
                     "relative_level": i.relative_level,
                     "alias": i.alias,
                     "system": i.system,
+                    "renames": [list(pair) for pair in i.renames],
                 }
                 for i in self.imports
             ],
@@ -181,7 +185,7 @@ class FileGraph:
 _DEF, _REF, _IMPORT, _CONTAINER, _LOCAL, _IGNORE = 1, 2, 3, 4, 5, 6
 _CONTAINER_KIND = ""  # kind of a _Def that only lends its name to what it contains
 
-_AUXILIARY = frozenset({"qualifier", "scope", "import.name", "import.alias", "reference.import"})
+_AUXILIARY = frozenset({"qualifier", "scope", "import.name", "import.local", "import.alias", "reference.import"})
 _CAPTURE = re.compile(r"@([A-Za-z_][\w.]*)")
 
 
@@ -227,7 +231,8 @@ def _pattern_plan(captures: set[str]) -> tuple[int, str, str, str]:
     if len(found) != 1:
         raise ValueError(f"a pattern must yield one thing, not {found or 'nothing'}")
     what = found[0][0]
-    allowed = {"scope": (_DEF, _CONTAINER), "qualifier": (_REF,), "import.name": (_IMPORT,), "import.alias": (_IMPORT,)}
+    allowed = {"scope": (_DEF, _CONTAINER), "qualifier": (_REF,)}
+    allowed |= dict.fromkeys(("import.name", "import.local", "import.alias"), (_IMPORT,))
     for capture, yields in allowed.items():
         if capture in captures and what not in yields:
             raise ValueError(f"@{capture} in a pattern that yields {found[0][1] or 'no'} {found[0][2]}")
@@ -413,17 +418,28 @@ def _rust_imports(source: bytes, stmt: Any, module: Any, line: int) -> list[Impo
     if len(leaves) == 1 and leaves[0][1] is not None:
         parts, level = _rust_relative(leaves[0][0])
         return [Import(".".join(parts), line, relative_level=level, alias=leaves[0][1])]
-    grouped: dict[tuple[str, int], list[str]] = {}
-    for parts, _alias in leaves:
+    grouped: dict[tuple[str, int], tuple[list[str], list[tuple[str, str]]]] = {}
+    for parts, alias in leaves:
         path, level = _rust_relative(parts[:-1])
-        names = grouped.setdefault((".".join(path), level), [])
+        names, renames = grouped.setdefault((".".join(path), level), ([], []))
         if parts and parts[-1] not in names:
             names.append(parts[-1])
-    return [Import(mod, line, tuple(names), level) for (mod, level), names in grouped.items()]
+        if parts and alias is not None:
+            renames.append((parts[-1], alias))
+    return [
+        Import(mod, line, tuple(names), level, renames=tuple(renames))
+        for (mod, level), (names, renames) in grouped.items()
+    ]
 
 
 def _make_imports(
-    language: str, source: bytes, stmt: Any, module: Any, names: list[str], alias: str | None
+    language: str,
+    source: bytes,
+    stmt: Any,
+    module: Any,
+    names: list[str],
+    alias: str | None,
+    renames: list[tuple[str, str]],
 ) -> list[Import]:
     line = stmt.start_point.row + 1
     if language == "rust":
@@ -453,7 +469,7 @@ def _make_imports(
             names = [member]
     elif language == "csharp":
         text = _WHITESPACE.sub("", text).replace("::", ".")
-    return [Import(text, line, tuple(names), level, alias, system)]
+    return [Import(text, line, tuple(names), level, alias, system, tuple(renames))]
 
 
 # -- the loop -----------------------------------------------------------------------------------------------
@@ -566,13 +582,18 @@ def extract(language: str, tree: Any, source: bytes) -> FileGraph:
             stmt = stmts[0] if stmts else node
             entry = imports.get(node.start_byte)
             if entry is None:
-                imports[node.start_byte] = entry = [stmt, node, [], None]
+                imports[node.start_byte] = entry = [stmt, node, [], None, []]
             elif stmt.start_byte < entry[0].start_byte:
                 entry[0] = stmt
+            name = ""
             for name_node in captures.get("import.name", ()):
                 name = _text(source, name_node)
                 if name not in entry[2]:
                     entry[2].append(name)
+            if "import.local" in captures and name:
+                rename = (name, _text(source, captures["import.local"][0]))
+                if rename not in entry[4]:
+                    entry[4].append(rename)
             if "import.alias" in captures:
                 entry[3] = _text(source, captures["import.alias"][0])
         elif what == _CONTAINER:
@@ -642,8 +663,10 @@ def extract(language: str, tree: Any, source: bytes) -> FileGraph:
         references.append(Reference(name, kind, name_node.start_point.row + 1, enclosing, qualifier))
 
     out_imports: list[Import] = []
-    for stmt, module, names, alias in sorted(imports.values(), key=lambda e: (e[0].start_byte, e[1].start_byte)):
-        out_imports += _make_imports(language, source, stmt, module, names, alias)
+    for stmt, module, names, alias, renames in sorted(
+        imports.values(), key=lambda e: (e[0].start_byte, e[1].start_byte)
+    ):
+        out_imports += _make_imports(language, source, stmt, module, names, alias, renames)
 
     return FileGraph(language, tuple(definitions), tuple(references), tuple(out_imports))
 

@@ -111,7 +111,7 @@
 (import_from_statement
   module_name: (_) @name.reference.import
   name: [(dotted_name) @import.name
-         (aliased_import name: (dotted_name) @import.name)]) @reference.import
+         (aliased_import name: (dotted_name) @import.name alias: (identifier) @import.local)]) @reference.import
 (import_from_statement
   module_name: (_) @name.reference.import
   (wildcard_import) @import.name) @reference.import
@@ -120,4 +120,4 @@
 (future_import_statement
   "__future__" @name.reference.import
   name: [(dotted_name) @import.name
-         (aliased_import name: (dotted_name) @import.name)]) @reference.import
+         (aliased_import name: (dotted_name) @import.name alias: (identifier) @import.local)]) @reference.import

@@ -144,7 +144,7 @@
 (import_statement
   source: (string (string_fragment) @name.reference.import)) @reference.import
 (import_statement
-  (import_clause (named_imports (import_specifier name: (_) @import.name)))
+  (import_clause (named_imports (import_specifier name: (_) @import.name alias: (_)? @import.local)))
   source: (string (string_fragment) @name.reference.import)) @reference.import
 (import_statement
   (import_clause [(identifier) @import.alias (namespace_import (identifier) @import.alias)])
@@ -154,7 +154,7 @@
 (export_statement
   source: (string (string_fragment) @name.reference.import)) @reference.import
 (export_statement
-  (export_clause (export_specifier name: (_) @import.name))
+  (export_clause (export_specifier name: (_) @import.name alias: (_)? @import.local))
   source: (string (string_fragment) @name.reference.import)) @reference.import
 
 ;; `import fs = require("fs")`
@@ -177,7 +177,7 @@
 ((variable_declarator
    name: (object_pattern
      [(shorthand_property_identifier_pattern) @import.name
-      (pair_pattern key: (property_identifier) @import.name)])
+      (pair_pattern key: (property_identifier) @import.name value: (identifier)? @import.local)])
    value: (call_expression
      function: (identifier) @_require
      arguments: (arguments . (string (string_fragment) @name.reference.import) .)))
