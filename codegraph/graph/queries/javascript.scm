@@ -1,0 +1,149 @@
+;; JavaScript graph query (tree-sitter-javascript 0.25, JSX included). Capture convention: README.md in this folder.
+
+;; --- definitions ---------------------------------------------------------------------------------------------
+
+(function_declaration
+  name: (identifier) @name.definition.function) @definition.function
+(generator_function_declaration
+  name: (identifier) @name.definition.function) @definition.function
+(class_declaration
+  name: (identifier) @name.definition.class) @definition.class
+
+;; Methods of classes and object literals (a function directly in a class becomes a method in extract.py).
+;; Computed names (`[Symbol.iterator]()`) are not captured.
+(method_definition
+  name: [(property_identifier) (private_property_identifier)] @name.definition.function) @definition.function
+
+;; `const f = () => ...`, `let g = function () {...}`, `const C = class {...}`.
+(variable_declarator
+  name: (identifier) @name.definition.function
+  value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+(variable_declarator
+  name: (identifier) @name.definition.class
+  value: (class)) @definition.class
+
+;; `f = function () {...}`, `obj.f = () => ...` (owner `obj` unless it is exports/module/a global object), and
+;; `Foo.prototype.bar = function () {...}` (method of Foo).
+(assignment_expression
+  left: [(identifier) @name.definition.function
+         (member_expression property: (property_identifier) @name.definition.function)]
+  right: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+((assignment_expression
+   left: (member_expression
+     object: (identifier) @scope
+     property: (property_identifier) @name.definition.function)
+   right: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+  (#not-match? @scope "^(exports|module|window|self|global|globalThis)$"))
+((assignment_expression
+   left: (member_expression
+     object: (member_expression
+       object: (identifier) @scope
+       property: (property_identifier) @_prototype)
+     property: (property_identifier) @name.definition.method)
+   right: [(arrow_function) (function_expression) (generator_function)]) @definition.method
+  (#eq? @_prototype "prototype"))
+
+;; `{ key: function () {...} }`, `{ "key": () => ... }` and class fields holding a function.
+(pair
+  key: [(property_identifier) (string)] @name.definition.function
+  value: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+(field_definition
+  property: (property_identifier) @name.definition.function
+  value: [(arrow_function) (function_expression)]) @definition.function
+
+;; Constants: `const` at file level (exported or not) whose value is not a function or class (those are above)
+;; nor a `require(...)` / `import(...)` (an import).
+((program
+   (lexical_declaration
+     kind: "const"
+     (variable_declarator
+       name: (identifier) @name.definition.constant
+       value: (_) @_value) @definition.constant))
+  (#not-match? @_value "^(await\\s+)?(require|import)\\s*\\("))
+((program
+   (export_statement
+     declaration: (lexical_declaration
+       kind: "const"
+       (variable_declarator
+         name: (identifier) @name.definition.constant
+         value: (_) @_value) @definition.constant)))
+  (#not-match? @_value "^(await\\s+)?(require|import)\\s*\\("))
+
+;; --- calls ---------------------------------------------------------------------------------------------------
+
+;; `f()` (not `require(...)`, an import), `obj.f()`, `obj?.f()`, `this.#f()`, `new Foo()`, `new ns.Foo()`.
+((call_expression
+   function: (identifier) @name.reference.call) @reference.call
+  (#not-eq? @name.reference.call "require"))
+(call_expression
+  function: (member_expression
+    object: (_) @qualifier
+    property: [(property_identifier) (private_property_identifier)] @name.reference.call)) @reference.call
+(new_expression
+  constructor: [(identifier) @name.reference.call
+                (member_expression object: (_) @qualifier property: (property_identifier) @name.reference.call)]) @reference.call
+
+;; JSX components (capitalised tags; lower-case tags are HTML elements): `<Button />`, `<Form.Item>`.
+((jsx_opening_element name: (identifier) @name.reference.call) @reference.call
+  (#match? @name.reference.call "^[A-Z]"))
+((jsx_self_closing_element name: (identifier) @name.reference.call) @reference.call
+  (#match? @name.reference.call "^[A-Z]"))
+(jsx_opening_element
+  name: (member_expression object: (_) @qualifier property: (property_identifier) @name.reference.call)) @reference.call
+(jsx_self_closing_element
+  name: (member_expression object: (_) @qualifier property: (property_identifier) @name.reference.call)) @reference.call
+
+;; --- inheritance and types -----------------------------------------------------------------------------------
+
+;; `class A extends B`, `extends ns.B` (a mixin call `extends mix(B)` is a call, not captured here).
+(class_heritage
+  [(identifier) @name.reference.inherit
+   (member_expression object: (_) @qualifier property: (property_identifier) @name.reference.inherit)])
+
+;; `x instanceof Foo`
+(binary_expression
+  operator: "instanceof"
+  right: [(identifier) @name.reference.type
+          (member_expression object: (_) @qualifier property: (property_identifier) @name.reference.type)])
+
+;; --- imports -------------------------------------------------------------------------------------------------
+
+;; `import "./x"`, `import d, { a, b as c } from "./x"`, `import * as ns from "./x"`.
+(import_statement
+  source: (string (string_fragment) @name.reference.import)) @reference.import
+(import_statement
+  (import_clause (named_imports (import_specifier name: (_) @import.name alias: (_)? @import.local)))
+  source: (string (string_fragment) @name.reference.import)) @reference.import
+(import_statement
+  (import_clause [(identifier) @import.alias (namespace_import (identifier) @import.alias)])
+  source: (string (string_fragment) @name.reference.import)) @reference.import
+
+;; Re-exports: `export { a } from "./x"`, `export * from "./x"`.
+(export_statement
+  source: (string (string_fragment) @name.reference.import)) @reference.import
+(export_statement
+  (export_clause (export_specifier name: (_) @import.name alias: (_)? @import.local))
+  source: (string (string_fragment) @name.reference.import)) @reference.import
+
+;; `require("./x")`, `const x = require("./x")`, `const { a, b } = require("./x")`, `import("./x")`.
+((call_expression
+   function: (identifier) @_require
+   arguments: (arguments . (string (string_fragment) @name.reference.import) .)) @reference.import
+  (#eq? @_require "require"))
+((variable_declarator
+   name: (identifier) @import.alias
+   value: (call_expression
+     function: (identifier) @_require
+     arguments: (arguments . (string (string_fragment) @name.reference.import) .)))
+  (#eq? @_require "require"))
+((variable_declarator
+   name: (object_pattern
+     [(shorthand_property_identifier_pattern) @import.name
+      (pair_pattern key: (property_identifier) @import.name value: (identifier)? @import.local)])
+   value: (call_expression
+     function: (identifier) @_require
+     arguments: (arguments . (string (string_fragment) @name.reference.import) .)))
+  (#eq? @_require "require"))
+(call_expression
+  function: (import)
+  arguments: (arguments . (string (string_fragment) @name.reference.import))) @reference.import
