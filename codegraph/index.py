@@ -14,17 +14,21 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xxhash
 
 from .changes import FileCheck, check_file
 from .chunk import CHUNKER_VERSION, chunk_source, embedding_text
+from .chunk.grammars import ts_parser
 from .config import Settings, resolve_settings
-from .discover import Skipped, stat_paths, walk_files
+from .discover import Skipped, read_source, stat_paths, walk_files
 from .embed.protocol import Embedder
 from .errors import SourceError
+from .graph import GRAPH_VERSION
+from .graph.extract import FileGraph, extract
+from .languages import TEXT
 from .store import INDEX_DIR, Store
 from .store.lock import DEFAULT_WAIT_S, writer_lock
 from .types import Chunk, IndexStats, ProgressFn, SourceFile
@@ -69,10 +73,23 @@ class _Pending:
     chunks: list[Chunk]
     texts: list[str]
     keys: list[bytes]
+    graph: FileGraph | None
+
+
+def _parse(language: str, text: str) -> tuple[Any, FileGraph | None]:
+    """Parse a file once for its chunks and its code graph: ``(tree, graph)``, both ``None`` without a
+    grammar (plain text)."""
+    if language == TEXT:
+        return None, None
+    source = text.encode("utf-8")
+    tree = ts_parser(language).parse(source)
+    return tree, extract(language, tree, source)
 
 
 def _prepare(file: SourceFile, check: FileCheck, embedder: Embedder) -> _Pending:
-    """Chunk a ``new`` or ``changed`` file and compute its chunks' embedded texts and cache keys."""
+    """Chunk a ``new`` or ``changed`` file, extract its code graph from the same parse, and compute its chunks'
+    embedded texts and cache keys."""
+    tree, graph = _parse(check.language, check.text)
     chunks = chunk_source(
         file.path,
         check.language,
@@ -80,10 +97,11 @@ def _prepare(file: SourceFile, check: FileCheck, embedder: Embedder) -> _Pending
         max_tokens=embedder.profile.chunk_tokens,
         count_tokens=embedder.count_tokens,
         count_line_tokens=embedder.count_line_tokens,
+        tree=tree,
     )
     texts = [embedding_text(c.path, c.kind, c.qualified_symbol, c.code) for c in chunks]
     keys = [cache_key(embedder.model_id, t) for t in texts]
-    return _Pending(file, check.language, check.content_hash, chunks, texts, keys)
+    return _Pending(file, check.language, check.content_hash, chunks, texts, keys, graph)
 
 
 def _check_root(root: Path) -> Path:
@@ -165,6 +183,8 @@ def _index_locked(
 
         run = _Run(store, embedder, stats, report)
         touched: list[tuple[int, int, int]] = []
+        regraph = store.get_meta("graph_version") != GRAPH_VERSION  # built before this graph extraction
+        stale_graphs: list[SourceFile] = []
         for n, file in enumerate(files, 1):
             row = known.get(file.path)
             check = check_file(file, row)
@@ -174,6 +194,8 @@ def _index_locked(
             elif check.kind in ("unchanged", "touched"):
                 if row is not None and check.kind == "touched":  # same bytes, new mtime
                     touched.append((row.id, file.size, file.mtime_ns))
+                if regraph:
+                    stale_graphs.append(file)
                 stats.files_unchanged += 1
             else:
                 run.add(_prepare(file, check, embedder))
@@ -183,6 +205,8 @@ def _index_locked(
         stats.warnings = [f"{s.path}: {s.reason}" for s in skipped]
         if touched:
             store.touch_files(touched)
+        _refresh_graphs(store, stale_graphs, report)
+        store.set_meta({"graph_version": GRAPH_VERSION})
         stats.files_removed = store.remove_files(sorted(set(known) - seen_paths))
         stats.chunks = store.count("chunks")
         looked_up = stats.cache_hits + stats.embedded
@@ -190,6 +214,27 @@ def _index_locked(
         store.set_meta({"last_indexed_at": f"{time.time():.3f}"})
     finally:
         store.close()
+
+
+def _refresh_graphs(store: Store, files: list[SourceFile], report: ProgressFn) -> None:
+    """Extract and store the code graph of unchanged files (an index built before the graph, or by another
+    extraction version): parsed again, never re-chunked or re-embedded; written :data:`STORE_FILES_PER_TXN`
+    files per transaction."""
+    batch: list[tuple[str, FileGraph]] = []
+    for n, file in enumerate(files, 1):
+        try:
+            _data, text, language = read_source(file)
+        except (OSError, ValueError):
+            continue  # unreadable now: the next run drops or re-indexes it
+        _tree, graph = _parse(language, text)
+        if graph is not None:
+            batch.append((file.path, graph))
+        if len(batch) >= STORE_FILES_PER_TXN or n == len(files):
+            store.replace_graphs(batch)
+            batch = []
+        report("graph", n, len(files))
+    if batch:
+        store.replace_graphs(batch)
 
 
 class _Run:
@@ -225,7 +270,7 @@ class _Run:
         for start in range(0, len(self.group), STORE_FILES_PER_TXN):
             part = self.group[start : start + STORE_FILES_PER_TXN]
             self.stats.chunks_new += self.store.replace_files(
-                [(p.file, p.language, p.content_hash, p.chunks, [ids[k] for k in p.keys]) for p in part]
+                [(p.file, p.language, p.content_hash, p.chunks, [ids[k] for k in p.keys], p.graph) for p in part]
             )
             self.stored += len(part)
             self.report("store", self.stored, self.stats.files_changed)

@@ -20,6 +20,7 @@ LOWER_LAYERS = {
     "embed": {"store", "index", "search", "assist", "cli", "evaluate", "watch", "status"},
     "index": {"search", "assist", "cli", "evaluate", "watch"},
     "search": {"index", "assist", "cli", "evaluate", "watch"},
+    "graph": {"embed", "index", "search", "assist", "cli", "evaluate", "watch", "status"},
 }
 """What each layer must not import (first component under ``codegraph``): the pipeline points one way."""
 

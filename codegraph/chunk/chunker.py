@@ -384,6 +384,7 @@ def chunk_source(
     max_tokens: int = 256,
     count_tokens: TokenCounter | None = None,
     count_line_tokens: LineTokenCounter | None = None,
+    tree: Any = None,
 ) -> list[Chunk]:
     """Chunk one file's text.
 
@@ -395,6 +396,8 @@ def chunk_source(
         count_tokens: token counter (default: :func:`estimate_tokens`).
         count_line_tokens: per-line token counter for cutting oversized definitions into windows (default: each
             line counted by ``count_tokens`` alone, minus what it adds to any text, plus 1 for the newline).
+        tree: the file's tree-sitter ``Tree`` when the caller parsed it already (the indexer parses once for
+            the chunks and the code graph); ``None`` parses ``source`` here.
 
     Returns:
         Chunks in line order of their start; 1-based inclusive lines.
@@ -407,7 +410,8 @@ def chunk_source(
     if language == TEXT:
         pieces = [_Piece(c.start_line, c.end_line, "window", None, None) for c in chunk_text_windows(path, lines)]
     else:
-        tree = ts_parser(language).parse(source.encode("utf-8"))
+        if tree is None:
+            tree = ts_parser(language).parse(source.encode("utf-8"))
         defs = _collect_defs(language, tree)
         pieces = _definition_pieces(defs)
         covered = [False] * (len(lines) + 2)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from ..errors import CodegraphError, OutputClosed
-from . import eval_cmd, generate_cmd, index_cmd, model_cmd, search_cmd, status_cmd, test_cmd, watch_cmd
+from . import eval_cmd, generate_cmd, graph_cmd, index_cmd, model_cmd, search_cmd, status_cmd, test_cmd, watch_cmd
 
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
@@ -54,6 +54,12 @@ app.command("index")(index_cmd.index)
 app.command("search")(search_cmd.search)
 app.command("status")(status_cmd.status)
 app.command("watch")(watch_cmd.watch)
+app.command("def")(graph_cmd.definition)
+app.command("refs")(graph_cmd.refs)
+app.command("callers")(graph_cmd.callers)
+app.command("callees")(graph_cmd.callees)
+app.command("deps")(graph_cmd.deps)
+app.command("outline")(graph_cmd.outline)
 app.command("generate")(generate_cmd.generate)
 app.command("test")(test_cmd.test)
 app.command("eval")(eval_cmd.evaluate)

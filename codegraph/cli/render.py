@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..assist.testgen import Round
     from ..embed.registry import ModelEntry
     from ..evaluate import EvalReport
+    from ..graph.query import GraphHit
     from ..types import Snippet
 
 SNIPPET_LINES = 12
@@ -164,6 +165,24 @@ def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
         if len(lines) > SNIPPET_LINES:
             out.print(f"[dim]    … {len(lines) - SNIPPET_LINES} more lines[/]")
         out.print()
+
+
+def graph_hits(hits: Sequence[GraphHit], *, outline: bool = False) -> None:
+    """Graph answers, one per line: ``path:start-end  symbol  kind`` then, for references, the reference's line
+    and how it was resolved (``by_name`` is a guess); ``outline`` indents nested definitions by their scope."""
+    for hit in hits:
+        where = f"{hit.path}:{hit.start_line}-{hit.end_line}"
+        indent = "  " * (hit.symbol or "").count(".") if outline else ""
+        symbol = f"  [bold]{escape(hit.symbol)}[/]" if hit.symbol else ""
+        extra = []
+        if hit.depth > 1:
+            extra.append(f"depth {hit.depth}")
+        if hit.line is not None and not outline:
+            extra.append(f"line {hit.line}")
+        if hit.resolution:
+            extra.append(hit.resolution)
+        tail = f"  [dim]{' · '.join(extra)}[/]" if extra else ""
+        out.print(f"{indent}[cyan]{escape(where)}[/]{symbol}  [dim]{hit.kind}[/]{tail}", highlight=False)
 
 
 def rebuild_notice(stats: IndexStats) -> None:

@@ -87,6 +87,42 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX chunks_symbol ON chunks(symbol COLLATE NOCASE);
     """,
+    # 4: the code graph: definitions, references and imports of each file, from the parse that made its chunks;
+    # replaced with the file's chunks, in the same transaction. Resolution happens when the graph is queried.
+    """
+    CREATE TABLE graph_defs (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        scope TEXT,                         -- dotted enclosing definitions (Client for Client.send), NULL at top
+        kind TEXT NOT NULL,                 -- function | method | class | interface | struct | enum | trait | ...
+        start_line INTEGER NOT NULL,        -- 1-based inclusive
+        end_line INTEGER NOT NULL
+    );
+    CREATE INDEX graph_defs_name ON graph_defs(name);
+    CREATE INDEX graph_defs_file ON graph_defs(file_id);
+    CREATE TABLE graph_refs (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,                 -- the referenced name as written (last component)
+        kind TEXT NOT NULL,                 -- call | type | import | inherit
+        line INTEGER NOT NULL,              -- 1-based
+        enclosing TEXT,                     -- qualified name of the innermost enclosing definition, NULL at top
+        qualifier TEXT                      -- receiver or module text before the name (obj in obj.send()), or NULL
+    );
+    CREATE INDEX graph_refs_name ON graph_refs(name);
+    CREATE INDEX graph_refs_file ON graph_refs(file_id);
+    CREATE TABLE graph_imports (
+        id INTEGER PRIMARY KEY,
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        module TEXT NOT NULL,               -- as written, normalised per language (see codegraph.graph.extract)
+        line INTEGER NOT NULL,
+        names TEXT NOT NULL,                -- JSON list of imported names (from m import a, b)
+        relative_level INTEGER NOT NULL,    -- Python dots / Rust super depth; 0 = absolute
+        system INTEGER NOT NULL             -- 1 for C/C++ <angle> includes
+    );
+    CREATE INDEX graph_imports_file ON graph_imports(file_id);
+    """,
 )
 
 

@@ -20,11 +20,14 @@ import numpy as np
 from ..errors import IndexNotFoundError
 from ..types import Chunk, SourceFile
 from .fts import fts_query, fts_text
+from .graph import delete_file_graph, insert_file_graph
 from .migrations import migrate, reset_vector_table
 from .sqlite import connect
 
 if TYPE_CHECKING:
     import numpy.typing as npt
+
+    from ..graph.extract import FileGraph
 
 BM25_WEIGHTS = (1.0, 4.0, 1.0)
 """FTS5 ``bm25()`` column weights for (path, symbol, body): a match in the symbol name counts 4x
@@ -257,12 +260,15 @@ class Store:
         self.conn.execute("DELETE FROM chunks WHERE file_id = ?", row)
         self.conn.execute("DELETE FROM files WHERE id = ?", row)
 
-    def replace_files(self, items: Sequence[tuple[SourceFile, str, str, Sequence[Chunk], Sequence[int]]]) -> int:
-        """Replace files' chunks in one transaction.
+    def replace_files(
+        self, items: Sequence[tuple[SourceFile, str, str, Sequence[Chunk], Sequence[int], FileGraph | None]]
+    ) -> int:
+        """Replace files' chunks and code graphs in one transaction.
 
         Args:
-            items: ``(file, language, content_hash, chunks, embedding_ids)`` with one embedding id (already
-                stored by :meth:`add_embeddings`) per chunk.
+            items: ``(file, language, content_hash, chunks, embedding_ids, graph)`` with one embedding id
+                (already stored by :meth:`add_embeddings`) per chunk; ``graph`` ``None`` for files without a
+                grammar.
 
         Returns:
             Number of chunks written.
@@ -270,14 +276,16 @@ class Store:
         written = 0
         now = time.time()
         with self.transaction():
-            for file, language, content_hash, chunks, emb_ids in items:
+            for file, language, content_hash, chunks, emb_ids, graph in items:
                 self._delete_file(file.path)
                 cur = self.conn.execute(
                     "INSERT INTO files(path, language, size, mtime_ns, content_hash, indexed_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     (file.path, language, file.size, file.mtime_ns, content_hash, now),
                 )
-                file_id = cur.lastrowid
+                file_id = int(cur.lastrowid)
+                if graph is not None:
+                    insert_file_graph(self.conn, file_id, graph)
                 for chunk, emb_id in zip(chunks, emb_ids, strict=True):
                     cur = self.conn.execute(
                         "INSERT INTO chunks(file_id, embedding_id, kind, symbol, scope, start_line, end_line, "
@@ -306,6 +314,15 @@ class Store:
                     )
                     written += 1
         return written
+
+    def replace_graphs(self, items: Sequence[tuple[str, FileGraph]]) -> None:
+        """Replace the code graphs of indexed files (by path; unknown paths are skipped), one transaction."""
+        with self.transaction():
+            for path, graph in items:
+                row = self.conn.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+                if row is not None:
+                    delete_file_graph(self.conn, int(row[0]))
+                    insert_file_graph(self.conn, int(row[0]), graph)
 
     # -- embeddings cache -------------------------------------------------------------------------------------
     def lookup_embeddings(self, keys: Sequence[bytes]) -> dict[bytes, int]:
@@ -450,8 +467,9 @@ class Store:
         return {chunk.id: chunk for chunk in self._chunk_rows("id", chunk_ids, where)}
 
     def count(self, table: str) -> int:
-        """Rows in ``files``, ``chunks`` or ``embeddings``."""
-        if table not in ("files", "chunks", "embeddings"):
+        """Rows in ``files``, ``chunks``, ``embeddings`` or a graph table (``graph_defs``, ``graph_refs``,
+        ``graph_imports``)."""
+        if table not in ("files", "chunks", "embeddings", "graph_defs", "graph_refs", "graph_imports"):
             raise ValueError(table)
         return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 

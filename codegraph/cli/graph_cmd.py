@@ -1,0 +1,162 @@
+"""``codegraph def | refs | callers | callees | deps | outline``: the code graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from ..graph.query import Graph, GraphHit
+
+NameArg = Annotated[
+    str, typer.Argument(help="A symbol: bare (send), or qualified (Client.send, Recv.Method, Type::method).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help='Print {"query", "results": [...]} as one JSON object.')]
+DirOption = Annotated[Path, typer.Option("--dir", "-C", help="Use the index at or above this directory.")]
+DepthOption = Annotated[int, typer.Option("--depth", "-d", min=1, max=10, help="Follow calls this many steps.")]
+
+
+@contextmanager
+def _graph(directory: Path) -> Iterator[Graph]:
+    """The graph of the index at or above ``directory`` (refuses an index built before the graph existed)."""
+    from ..errors import IndexUnusableError
+    from ..graph.query import Graph
+    from ..store import Store, find_index_root
+
+    store = Store.open(find_index_root(directory))
+    try:
+        if store.count("files") and not store.get_meta("graph_version"):
+            raise IndexUnusableError(
+                "this index has no code graph yet (built by an older codegraph); run: codegraph index"
+            )
+        yield Graph(store)
+    finally:
+        store.close()
+
+
+def _answer(query: str, hits: Sequence[GraphHit], *, as_json: bool, empty: str) -> None:
+    from . import render
+    from .common import stdout_json
+
+    if as_json:
+        from ..graph.query import hits_json
+
+        stdout_json(hits_json(query, hits))
+        return
+    if not hits:
+        render.err.print(empty, highlight=False, markup=False)
+        return
+    render.graph_hits(hits)
+
+
+def _run(query: str, directory: Path, as_json: bool, empty: str, ask: Callable[[Graph], list[GraphHit]]) -> None:
+    with _graph(directory) as graph:
+        hits = ask(graph)
+    _answer(query, hits, as_json=as_json, empty=empty)
+
+
+def definition(name: NameArg, as_json: JsonOption = False, directory: DirOption = Path(".")) -> None:
+    """Where NAME is defined (functions, methods, classes, interfaces, structs, enums, traits, types, modules,
+    constants), in path order."""
+    from ..graph.query import GraphHit
+
+    def ask(graph: Graph) -> list[GraphHit]:
+        return [
+            GraphHit(d.path, d.start_line, d.end_line, d.qualified, d.kind, d.language) for d in graph.definitions(name)
+        ]
+
+    _run(name, directory, as_json, f"no definition of {name!r} in the index", ask)
+
+
+def refs(name: NameArg, as_json: JsonOption = False, directory: DirOption = Path(".")) -> None:
+    """Every reference to NAME (calls, type uses, imports, inheritance) with its line and the definition it is
+    made in; each says how it was resolved: same_file, import, or by_name (a guess by name)."""
+    _run(name, directory, as_json, f"no references to {name!r} in the index", lambda g: g.refs(name))
+
+
+def callers(
+    name: NameArg, depth: DepthOption = 1, as_json: JsonOption = False, directory: DirOption = Path(".")
+) -> None:
+    """The definitions that call NAME, and with --depth N their callers too (nearest first)."""
+    _run(name, directory, as_json, f"no callers of {name!r} in the index", lambda g: g.callers(name, depth))
+
+
+def callees(
+    name: NameArg, depth: DepthOption = 1, as_json: JsonOption = False, directory: DirOption = Path(".")
+) -> None:
+    """The definitions NAME calls (those the repository defines), and with --depth N theirs too."""
+    _run(name, directory, as_json, f"no calls from {name!r} to code in the index", lambda g: g.callees(name, depth))
+
+
+def deps(
+    path: Annotated[Path, typer.Argument(help="A file of the repository.")],
+    reverse: Annotated[bool, typer.Option("--reverse", "-r", help="Only what imports PATH.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"path", "imports": [...], "imported_by": [...]}.')
+    ] = False,
+    directory: DirOption = Path("."),
+) -> None:
+    """What a file imports (repository files only) and what imports it."""
+    from ..errors import SourceError
+    from ..graph.query import imports_json
+    from . import render
+    from .common import stdout_json
+
+    with _graph(directory) as graph:
+        rel = _relative(path, graph)
+        if rel not in graph.files:
+            raise SourceError(f"{path}: not an indexed file of {graph.store.root}")
+        answer = imports_json(graph, rel)
+    if reverse:
+        answer["imports"] = []
+    if as_json:
+        stdout_json(answer)
+        return
+    for label, key in (("imports", "imports"), ("imported by", "imported_by")):
+        if reverse and key == "imports":
+            continue
+        items = answer[key]
+        render.out.print(f"{label} ({len(items)}):", highlight=False, markup=False)
+        for item in items:
+            render.out.print(f"  {item['path']}  (line {item['line']})", highlight=False, markup=False)
+
+
+def outline(
+    path: Annotated[Path, typer.Argument(help="A file of the repository.")],
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"path", "results": [...]}.')] = False,
+    directory: DirOption = Path("."),
+) -> None:
+    """One file's definitions (kind, qualified name, lines), in line order."""
+    from ..errors import SourceError
+    from ..graph.query import GraphHit
+    from ..store.graph import definitions_in
+    from . import render
+    from .common import stdout_json
+
+    with _graph(directory) as graph:
+        rel = _relative(path, graph)
+        if rel not in graph.files:
+            raise SourceError(f"{path}: not an indexed file of {graph.store.root}")
+        hits = [
+            GraphHit(d.path, d.start_line, d.end_line, d.qualified, d.kind, d.language)
+            for d in definitions_in(graph.store, rel)
+        ]
+    if as_json:
+        stdout_json({"path": rel, "results": [h.to_json() for h in hits]})
+    else:
+        render.graph_hits(hits, outline=True)
+
+
+def _relative(path: Path, graph: Graph) -> str:
+    """``path`` as the index's repository-relative path: a path that exists is taken relative to the working
+    directory (or absolute); any other is read as repository-relative already."""
+    if path.exists():
+        try:
+            return path.resolve().relative_to(Path(graph.store.root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
