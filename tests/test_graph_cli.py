@@ -143,3 +143,37 @@ def test_unknown_names_and_files_are_clear(graph_repo: Path, run_cli: RunCli) ->
     assert none.returncode == 0 and none.stdout == "" and "no callers of 'nothing_like_this'" in none.stderr
     missing = run_cli("deps", "nope.py", cwd=graph_repo)
     assert missing.returncode == 1 and "not an indexed file" in missing.stderr
+
+
+def test_impact_lists_what_a_change_touches_and_the_tests_to_run(graph_repo: Path, run_cli: RunCli) -> None:
+    write_files(
+        graph_repo, {"tests/test_app.py": "from pkg.app import upload\n\n\ndef test_upload():\n    assert upload(1)\n"}
+    )
+    assert run_cli("index", ".", "-q", cwd=graph_repo).returncode == 0
+    by_file = _json(run_cli, graph_repo, "impact", "pkg/net.py")
+    assert by_file["kind"] == "file"
+    assert [(r["path"], r["depth"], r["test"]) for r in by_file["results"]] == [
+        ("pkg/app.py", 1, False),
+        ("tests/test_app.py", 2, True),
+    ]
+    assert by_file["tests"] == ["tests/test_app.py"]
+    by_symbol = _json(run_cli, graph_repo, "impact", "encode")
+    assert by_symbol["kind"] == "symbol" and by_symbol["tests"] == ["tests/test_app.py"]
+    assert ("tests/test_app.py", "test_upload", 2) in [
+        (r["path"], r["symbol"], r["depth"]) for r in by_symbol["results"]
+    ]
+
+
+def test_tree_nests_directories_files_and_blocks(graph_repo: Path, run_cli: RunCli) -> None:
+    whole = _json(run_cli, graph_repo, "tree")
+    assert (whole["path"], whole["kind"]) == (".", "project")
+    assert [c["path"] for c in whole["children"]] == ["pkg", "web"]
+    pkg = _json(run_cli, graph_repo, "tree", "pkg", "--blocks")
+    net = next(c for c in pkg["children"] if c["path"] == "pkg/net.py")
+    assert (net["kind"], net["language"]) == ("file", "python")
+    client = net["children"][0]
+    assert (client["symbol"], client["kind"], client["start_line"], client["end_line"]) == ("Client", "class", 1, 3)
+    assert [m["symbol"] for m in client["children"]] == ["Client.send"]
+    human = run_cli("tree", "pkg", "--blocks", cwd=graph_repo)
+    assert "  net.py  (python)\n    Client  class 1-3\n      Client.send  method 2-3\n" in human.stdout
+    assert run_cli("tree", "nowhere", cwd=graph_repo).returncode == 1

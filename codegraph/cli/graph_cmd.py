@@ -160,3 +160,76 @@ def _relative(path: Path, graph: Graph) -> str:
         except ValueError:
             pass
     return path.as_posix()
+
+
+def impact(
+    target: Annotated[str, typer.Argument(help="An indexed file (path) or a symbol (NAME, Class.method).")],
+    depth: Annotated[int, typer.Option("--depth", "-d", min=1, max=10, help="Follow this many steps.")] = 10,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"query", "kind", "results": [...], "tests": [...]}.')
+    ] = False,
+    directory: DirOption = Path("."),
+) -> None:
+    """What a change would touch: for a file, the files that import it (transitively); for a symbol, the
+    definitions that call it (transitively); nearest first, test files marked. "tests" answers CI's question:
+    which tests to run."""
+    from ..graph.query import impact_json
+    from . import render
+    from .common import stdout_json
+
+    with _graph(directory) as graph:
+        query = _relative(Path(target), graph) if Path(target).exists() else target
+        kind, hits = graph.impact(query, max_depth=depth)
+    answer = impact_json(query, kind, hits)
+    if as_json:
+        stdout_json(answer)
+        return
+    if not hits:
+        render.err.print(f"nothing in the index depends on {query!r}", highlight=False, markup=False)
+        return
+    for hit in hits:
+        symbol = f"  {hit.symbol}" if hit.symbol else ""
+        test = "  [test]" if hit.test else ""
+        render.out.print(f"{hit.depth}  {hit.path}{symbol}{test}", highlight=False, markup=False)
+    tests = answer["tests"]
+    render.err.print(f"{len(hits)} affected, {len(tests)} test file(s)", highlight=False, markup=False)
+
+
+def tree(
+    path: Annotated[str, typer.Argument(help="A directory or file of the repository (default: the project).")] = "",
+    blocks: Annotated[bool, typer.Option("--blocks", "-b", help="Show each file's definitions too.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help='Print nested {"path", "kind", "children"} objects.')] = False,
+    directory: DirOption = Path("."),
+) -> None:
+    """The project's structure: directories, files (with their language) and, with --blocks, the definitions
+    in each file (kind, symbol, lines)."""
+    from ..errors import SourceError
+    from ..graph.query import project_tree
+    from . import render
+    from .common import stdout_json
+
+    with _graph(directory) as graph:
+        under = _relative(Path(path), graph) if path else ""
+        try:
+            node = project_tree(graph, "" if under == "." else under, blocks=blocks)
+        except KeyError:
+            raise SourceError(f"{path}: no indexed file at or under it in {graph.store.root}") from None
+    if as_json:
+        stdout_json(node)
+        return
+
+    def show(n: dict[str, object], indent: int) -> None:
+        children = n.get("children") or []
+        assert isinstance(children, list)
+        name = str(n["path"]).rsplit("/", 1)[-1] if n["kind"] in ("directory", "file") else str(n["path"])
+        if "symbol" in n:
+            label = f"{n['symbol']}  {n['kind']} {n['start_line']}-{n['end_line']}"
+        elif n["kind"] == "file":
+            label = f"{name}  ({n['language']})"
+        else:
+            label = name + ("/" if n["kind"] == "directory" else "")
+        render.out.print("  " * indent + label, highlight=False, markup=False)
+        for child in children:
+            show(child, indent + 1)
+
+    show(node, 0)

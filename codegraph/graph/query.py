@@ -78,6 +78,29 @@ class GraphHit:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ImpactHit:
+    """One thing a change would touch (see :meth:`Graph.impact`).
+
+    Attributes:
+        path: the file.
+        symbol: the calling definition (symbol impact), ``None`` for a file.
+        line: the import or call line (1-based) that links it one step closer to the change.
+        depth: distance in imports or calls (1 = direct).
+        test: the path is a test file (``codegraph.ranking.path_class``): the tests to run.
+    """
+
+    path: str
+    symbol: str | None
+    line: int | None
+    depth: int
+    test: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"path", "symbol", "line", "depth", "test"}``."""
+        return {"path": self.path, "symbol": self.symbol, "line": self.line, "depth": self.depth, "test": self.test}
+
+
 def split_name(query: str) -> tuple[list[str], str]:
     """``Client.send`` / ``Recv.Method`` / ``Type::method`` / ``mod::Type::f`` -> (scope parts, bare name)."""
     parts = [p for p in query.replace("::", ".").replace("#", ".").split(".") if p]
@@ -162,14 +185,49 @@ class Graph:
             out += [(target, row.line) for target in self.import_targets(row) if target != path]
         return out
 
-    def importers(self, path: str) -> list[tuple[str, int]]:
-        """``(importing path, import line)`` for each import statement that names ``path``."""
-        out = []
+    @cached_property
+    def _importers(self) -> dict[str, list[tuple[str, int]]]:
+        """Reverse import edges, every import resolved once: target path -> ``[(importer, line)]``."""
+        out: dict[str, list[tuple[str, int]]] = {}
         for rows in self._imports_by_file.values():
             for row in rows:
-                if row.path != path and path in self.import_targets(row):
-                    out.append((row.path, row.line))
-        return sorted(out)
+                for target in self.import_targets(row):
+                    if target != row.path:
+                        out.setdefault(target, []).append((row.path, row.line))
+        return {target: sorted(set(edges)) for target, edges in out.items()}
+
+    def importers(self, path: str) -> list[tuple[str, int]]:
+        """``(importing path, import line)`` for each import statement that names ``path``."""
+        return self._importers.get(path, [])
+
+    def impact(self, query: str, max_depth: int = MAX_DEPTH) -> tuple[str, list[ImpactHit]]:
+        """What a change to a file or a symbol would touch: for an indexed PATH, the files that import it,
+        transitively; for a NAME, the definitions that call it, transitively. Nearest first (breadth-first,
+        each reported once at its smallest distance); test files are marked.
+
+        Returns:
+            ``("file" | "symbol", hits)``; ``("symbol", [])`` for an unknown name.
+        """
+        from ..ranking import path_class
+
+        if query in self.files:
+            seen = {query}
+            hits: list[ImpactHit] = []
+            frontier = [query]
+            for level in range(1, max_depth + 1):
+                following = []
+                for target in frontier:
+                    for importer, line in self.importers(target):
+                        if importer not in seen:
+                            seen.add(importer)
+                            following.append(importer)
+                            hits.append(ImpactHit(importer, None, line, level, path_class(importer) == "test"))
+                frontier = following
+                if not frontier:
+                    break
+            return "file", hits
+        callers = self.callers(query, depth=max_depth)
+        return "symbol", [ImpactHit(h.path, h.symbol, h.line, h.depth, path_class(h.path) == "test") for h in callers]
 
     # -- definitions ------------------------------------------------------------------------------------------
     def definitions(self, query: str) -> list[DefRow]:
@@ -284,9 +342,82 @@ def imports_json(graph: Graph, path: str) -> dict[str, Any]:
     }
 
 
+def project_tree(graph: Graph, under: str = "", *, blocks: bool = False) -> dict[str, Any]:
+    """The project structure as nested nodes ``{"path", "kind", "children"}``: the project (``kind``
+    ``project``, ``path`` ``"."``) or the directory ``under``, then directories, files (with ``language``) and,
+    with ``blocks``, each file's definitions nested by line containment (with ``symbol``, ``start_line``,
+    ``end_line``; ``kind`` the definition kind). Children in path order, blocks in line order.
+
+    Raises:
+        KeyError: ``under`` is neither ``""`` nor an indexed directory or file.
+    """
+    under = under.strip("/")
+    languages = dict(graph.store.conn.execute("SELECT path, language FROM files"))
+    paths = sorted(p for p in languages if not under or p == under or p.startswith(under + "/"))
+    if not paths:
+        raise KeyError(under)
+    root: dict[str, Any] = {"path": under or ".", "kind": "project" if not under else "directory", "children": []}
+    if under in languages:
+        root = {"path": under, "kind": "file", "language": languages[under], "children": []}
+    directories: dict[str, dict[str, Any]] = {under: root}
+    for path in paths:
+        if path == under:
+            node = root
+        else:
+            parent = under
+            rest = path[len(under) + 1 :] if under else path
+            for part in rest.split("/")[:-1]:
+                directory = f"{parent}/{part}" if parent else part
+                if directory not in directories:
+                    directories[directory] = {"path": directory, "kind": "directory", "children": []}
+                    directories[parent]["children"].append(directories[directory])
+                parent = directory
+            node = {"path": path, "kind": "file", "language": languages[path], "children": []}
+            directories[parent]["children"].append(node)
+        if blocks:
+            node["children"] = _nested_blocks(definitions_in(graph.store, path))
+    return root
+
+
+def _nested_blocks(defs: list[DefRow]) -> list[dict[str, Any]]:
+    """Definitions (in line order, outer first) nested by line containment."""
+    top: list[dict[str, Any]] = []
+    stack: list[tuple[DefRow, dict[str, Any]]] = []
+    for d in defs:
+        node = {
+            "path": d.path,
+            "kind": d.kind,
+            "symbol": d.qualified,
+            "start_line": d.start_line,
+            "end_line": d.end_line,
+            "children": [],
+        }
+        while stack and not (stack[-1][0].start_line <= d.start_line and d.end_line <= stack[-1][0].end_line):
+            stack.pop()
+        (stack[-1][1]["children"] if stack else top).append(node)
+        stack.append((d, node))
+    return top
+
+
+def impact_json(query: str, kind: str, hits: list[ImpactHit]) -> dict[str, Any]:
+    """``codegraph impact --json``: ``{"query", "kind", "results": [...], "tests": [paths]}``; ``tests`` lists
+    the test files among the results, nearest first (the tests to run for this change)."""
+    tests = list(dict.fromkeys(h.path for h in hits if h.test))
+    return {"query": query, "kind": kind, "results": [h.to_json() for h in hits], "tests": tests}
+
+
 def hits_json(query: str, hits: Iterable[GraphHit]) -> dict[str, Any]:
     """``{"query", "results": [hit, ...]}``."""
     return {"query": query, "results": [h.to_json() for h in hits]}
 
 
-__all__ = ["Graph", "GraphHit", "hits_json", "imports_json", "split_name"]
+__all__ = [
+    "Graph",
+    "GraphHit",
+    "ImpactHit",
+    "hits_json",
+    "impact_json",
+    "imports_json",
+    "project_tree",
+    "split_name",
+]
