@@ -4,6 +4,7 @@ answer from it (real CLI processes, the real bundled model, real tree-sitter and
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +178,23 @@ def test_tree_nests_directories_files_and_blocks(graph_repo: Path, run_cli: RunC
     human = run_cli("tree", "pkg", "--blocks", cwd=graph_repo)
     assert "  net.py  (python)\n    Client  class 1-3\n      Client.send  method 2-3\n" in human.stdout
     assert run_cli("tree", "nowhere", cwd=graph_repo).returncode == 1
+
+
+def test_graph_draws_the_neighbourhood_as_mermaid_and_dot(graph_repo: Path, run_cli: RunCli, tmp_path: Path) -> None:
+    mermaid = run_cli("graph", "encode", "--depth", "2", cwd=graph_repo)
+    assert mermaid.returncode == 0 and mermaid.stdout.startswith("flowchart LR\n")
+    ids = dict(line.strip().split("[", 1) for line in mermaid.stdout.splitlines()[1:] if "[" in line)
+    names = {node: label.strip('"]') for node, label in ids.items()}
+    edges = {
+        (names[a], names[b]) for a, _, b in (line.split() for line in mermaid.stdout.splitlines() if "-->" in line)
+    }
+    assert {("Client.send", "encode"), ("upload", "encode"), ("main", "upload")} <= edges
+    out = tmp_path / "deps.dot"
+    assert run_cli("graph", "pkg/app.py", "-f", "dot", "-o", str(out), cwd=graph_repo).returncode == 0
+    assert '"pkg/app.py" -> "pkg/net.py";' in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(shutil.which("dot") is not None, reason="Graphviz is installed: the missing-dot message is moot")
+def test_graph_svg_without_graphviz_says_how_to_get_it(graph_repo: Path, run_cli: RunCli) -> None:
+    proc = run_cli("graph", "encode", "-f", "svg", cwd=graph_repo)
+    assert proc.returncode == 1 and "Graphviz" in proc.stderr and "--format dot" in proc.stderr

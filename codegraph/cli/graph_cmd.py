@@ -233,3 +233,41 @@ def tree(
             show(child, indent + 1)
 
     show(node, 0)
+
+
+def draw(
+    target: Annotated[str, typer.Argument(help="A symbol (NAME, Class.method) or an indexed file.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="mermaid | dot | svg (svg needs Graphviz's dot).")] = (
+        "mermaid"
+    ),
+    depth: Annotated[int, typer.Option("--depth", "-d", min=1, max=10, help="Steps of calls or imports.")] = 1,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    directory: DirOption = Path("."),
+) -> None:
+    """Draw the neighbourhood of a symbol (its callers and callees) or a file (its imports and importers) as
+    Mermaid or Graphviz source, or as SVG through Graphviz; guessed (by-name) edges are dashed."""
+    import shutil
+    import subprocess
+
+    from ..errors import SourceError
+    from ..graph.query import neighbourhood, to_dot, to_mermaid
+    from . import render
+
+    if fmt not in ("mermaid", "dot", "svg"):
+        raise typer.BadParameter("must be one of: mermaid, dot, svg", param_hint="--format")
+    dot = shutil.which("dot") if fmt == "svg" else None
+    if fmt == "svg" and dot is None:
+        raise SourceError("--format svg needs Graphviz's dot on PATH (e.g. apt install graphviz); or use --format dot")
+    with _graph(directory) as graph:
+        query = _relative(Path(target), graph) if Path(target).exists() else target
+        edges = neighbourhood(graph, query, depth)
+    if not edges:
+        render.err.print(f"no call or import edges around {query!r} in the index", highlight=False, markup=False)
+    text = to_mermaid(query, edges) if fmt == "mermaid" else to_dot(query, edges)
+    if fmt == "svg":
+        assert dot is not None
+        text = subprocess.run([dot, "-Tsvg"], input=text, capture_output=True, text=True, check=True).stdout
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+    else:
+        render.out.print(text, end="", highlight=False, markup=False, soft_wrap=True)

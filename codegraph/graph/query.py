@@ -333,6 +333,95 @@ class Graph:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A directed edge of a drawn neighbourhood: ``source`` calls or imports ``target`` (qualified symbols or
+    paths); ``resolution`` as for :class:`GraphHit` (``None`` for import edges)."""
+
+    source: str
+    target: str
+    resolution: str | None = None
+
+
+def neighbourhood(graph: Graph, query: str, depth: int = 1) -> list[Edge]:
+    """The call edges around a symbol (its callers and callees, up to ``depth`` calls away) or the import
+    edges around an indexed file (what it imports and what imports it, up to ``depth`` steps); sorted, unique."""
+    edges: set[Edge] = set()
+    depth = min(depth, MAX_DEPTH)
+    if query in graph.files:
+        for direction in ("out", "in"):
+            frontier, seen = [query], {query}
+            for _ in range(depth):
+                following = []
+                for path in frontier:
+                    pairs = graph.imported_files(path) if direction == "out" else graph.importers(path)
+                    for other, _line in pairs:
+                        edges.add(Edge(path, other) if direction == "out" else Edge(other, path))
+                        if other not in seen:
+                            seen.add(other)
+                            following.append(other)
+                frontier = following
+        return sorted(edges, key=lambda e: (e.source, e.target))
+    targets = [d.qualified for d in graph.definitions(query)]
+    frontier, seen = list(targets), set(targets)
+    for _ in range(depth):  # callers
+        following = []
+        for name in frontier:
+            for ref, how in graph.references(name, ["call"]):
+                caller = graph.enclosing(ref).symbol or ref.path
+                edges.add(Edge(caller, name, how))
+                if caller not in seen:
+                    seen.add(caller)
+                    following.append(caller)
+        frontier = following
+    frontier_defs = graph.definitions(query)
+    seen_defs = {(d.path, d.start_line) for d in frontier_defs}
+    for _ in range(depth):  # callees
+        next_defs = []
+        for d in frontier_defs:
+            for ref in references_in(graph.store, d.path, d.qualified, ["call"]):
+                found, resolution = graph.resolve_reference(ref)
+                for target in found:
+                    edges.add(Edge(d.qualified, target.qualified, resolution))
+                    if (target.path, target.start_line) not in seen_defs:
+                        seen_defs.add((target.path, target.start_line))
+                        next_defs.append(target)
+        frontier_defs = next_defs
+    return sorted(edges, key=lambda e: (e.source, e.target))
+
+
+def to_dot(query: str, edges: list[Edge]) -> str:
+    """Graphviz ``dot`` source for ``edges``; the queried node is filled, guessed (``by_name``) edges dashed."""
+
+    def quote(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["digraph codegraph {", "  rankdir=LR;", "  node [shape=box, fontname=Helvetica];"]
+    nodes = sorted({e.source for e in edges} | {e.target for e in edges} | {query})
+    for node in nodes:
+        style = ", style=filled, fillcolor=lightyellow" if node == query or node.endswith("." + query) else ""
+        lines.append(f"  {quote(node)} [label={quote(node)}{style}];")
+    for e in edges:
+        style = " [style=dashed]" if e.resolution == "by_name" else ""
+        lines.append(f"  {quote(e.source)} -> {quote(e.target)}{style};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def to_mermaid(query: str, edges: list[Edge]) -> str:
+    """Mermaid ``flowchart`` source for ``edges`` (``-.->`` for guessed edges)."""
+    nodes = sorted({e.source for e in edges} | {e.target for e in edges} | {query})
+    ids = {node: f"n{i}" for i, node in enumerate(nodes)}
+    lines = ["flowchart LR"]
+    for node in nodes:
+        label = node.replace('"', "#quot;")
+        lines.append(f'  {ids[node]}["{label}"]')
+    for e in edges:
+        arrow = "-.->" if e.resolution == "by_name" else "-->"
+        lines.append(f"  {ids[e.source]} {arrow} {ids[e.target]}")
+    return "\n".join(lines) + "\n"
+
+
 def imports_json(graph: Graph, path: str) -> dict[str, Any]:
     """``codegraph deps PATH --json``: ``{"path", "imports": [{"path", "line"}], "imported_by": [...]}``."""
     return {
@@ -414,10 +503,14 @@ def hits_json(query: str, hits: Iterable[GraphHit]) -> dict[str, Any]:
 __all__ = [
     "Graph",
     "GraphHit",
+    "Edge",
     "ImpactHit",
     "hits_json",
     "impact_json",
     "imports_json",
+    "neighbourhood",
     "project_tree",
     "split_name",
+    "to_dot",
+    "to_mermaid",
 ]
