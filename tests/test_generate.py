@@ -82,6 +82,7 @@ def test_generate_streams_stores_and_grounds_the_answer_in_retrieved_code(
     assert '<context id="1" path="app/retry.py"' in user  # the best match, quoted as data
     assert "retry_upload" in user
     assert "<request>\nupload a payload with retries and random jitter\n</request>" in user
+    assert "<repo-map>\n" in user and "def retry_upload(" in user.split("</repo-map>")[0]  # the ranked map
     _no_secret_anywhere(json.dumps(request.body), proc.stdout, proc.stderr, db=indexed_repo / ".codegraph" / "index.db")
 
     shown = run_cli("snippets", "show", "1", "--json", cwd=indexed_repo)

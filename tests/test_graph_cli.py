@@ -198,3 +198,14 @@ def test_graph_draws_the_neighbourhood_as_mermaid_and_dot(graph_repo: Path, run_
 def test_graph_svg_without_graphviz_says_how_to_get_it(graph_repo: Path, run_cli: RunCli) -> None:
     proc = run_cli("graph", "encode", "-f", "svg", cwd=graph_repo)
     assert proc.returncode == 1 and "Graphviz" in proc.stderr and "--format dot" in proc.stderr
+
+
+def test_map_ranks_the_definitions_much_code_depends_on_first(graph_repo: Path, run_cli: RunCli) -> None:
+    answer = _json(run_cli, graph_repo, "map", "--tokens", "64")
+    ranked = [(r["path"], r["symbol"]) for r in answer["results"]]
+    assert ranked[0] == ("pkg/net.py", "encode")  # called from two places, one through an import
+    assert ("pkg/app.py", "main") not in ranked[:3]  # nothing calls main
+    assert answer["map"].startswith("pkg/net.py:\n") and "  6: def encode(payload):" in answer["map"]
+    assert len(answer["map"]) <= 64 * 4
+    bigger = _json(run_cli, graph_repo, "map", "--tokens", "1024")
+    assert len(bigger["results"]) > len(answer["results"])

@@ -82,3 +82,17 @@ def answer_language(requested: str | None, hits: Sequence[Hit], counts: Mapping[
     raise ConfigError(
         f"the index has no code in a language generate writes; choose one with --lang ({' | '.join(ASSIST_LANGUAGES)})"
     )
+
+
+REPO_MAP_TOKENS = 512
+"""Token budget of the repository map ``generate`` adds to its context (about 2 KB of signatures)."""
+
+
+def repo_map_context(store: Store, *, tokens: int = REPO_MAP_TOKENS) -> str:
+    """The repository map for ``generate``'s prompt, or ``""`` for an index without a code graph."""
+    from ..graph.query import Graph
+    from ..graph.rank import repo_map
+
+    if not store.get_meta("graph_version"):
+        return ""
+    return repo_map(Graph(store), tokens=tokens).text

@@ -29,6 +29,7 @@ def generate_snippet(
     settings: Settings,
     plan: bool = False,
     on_text: TextFn | None = None,
+    repo_map: str = "",
 ) -> Snippet:
     """Ask the model for code answering ``description`` with ``hits`` as context; store and return it.
 
@@ -40,6 +41,7 @@ def generate_snippet(
         settings: LLM settings.
         plan: ask for a short plan first and give it to the generation request (stored, not streamed).
         on_text: receives the generation's text as it streams.
+        repo_map: the repository map (:func:`codegraph.graph.rank.repo_map`) given as extra context, or ``""``.
 
     Raises:
         LLMError: the API call failed.
@@ -51,7 +53,8 @@ def generate_snippet(
         planned = complete(prompts.plan_messages(description, language, hits), settings)
         plan_text = planned.text.strip()
         _add(usage, planned)
-    done = complete(prompts.generate_messages(description, language, hits, plan=plan_text), settings, on_text=on_text)
+    messages = prompts.generate_messages(description, language, hits, plan=plan_text, repo_map=repo_map)
+    done = complete(messages, settings, on_text=on_text)
     _add(usage, done)
     answer = prompts.parse_answer(done.text, language)
     return store_answer(

@@ -50,7 +50,7 @@ def generate(
     The model is any OpenAI-compatible chat API: CODEGRAPH_LLM_BASE_URL (e.g. http://localhost:11434/v1 for
     Ollama), CODEGRAPH_LLM_MODEL, and the key in OPENAI_API_KEY (or the variable CODEGRAPH_LLM_API_KEY_ENV names).
     """
-    from ..assist.context import answer_language, indexed_language_counts, retrieve_context
+    from ..assist.context import answer_language, indexed_language_counts, repo_map_context, retrieve_context
     from ..assist.generate import generate_snippet, refine_snippet
     from ..assist.llm import api_key
     from ..assist.snippets import get_snippet
@@ -84,7 +84,14 @@ def generate(
                 snippet = refine_snippet(store, refine, request, hits=hits, settings=settings, on_text=on_text)
             else:
                 snippet = generate_snippet(
-                    store, request, language=language, hits=hits, settings=settings, plan=plan, on_text=on_text
+                    store,
+                    request,
+                    language=language,
+                    hits=hits,
+                    settings=settings,
+                    plan=plan,
+                    on_text=on_text,
+                    repo_map=repo_map_context(store),
                 )
     if as_json:
         stdout_json(snippet.to_json())

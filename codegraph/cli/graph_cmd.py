@@ -271,3 +271,40 @@ def draw(
         output.write_text(text, encoding="utf-8")
     else:
         render.out.print(text, end="", highlight=False, markup=False, soft_wrap=True)
+
+
+def repo_map(
+    tokens: Annotated[
+        int, typer.Option("--tokens", "-t", min=64, max=65536, help="Size budget in tokens (~4 characters each).")
+    ] = 1024,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help='Print {"tokens", "map", "results": [{"path", "symbol", "kind", "start_line", "score"}]}.'
+        ),
+    ] = False,
+    directory: DirOption = Path("."),
+) -> None:
+    """A ranked map of the repository: the most central definitions (PageRank over the reference graph, as
+    aider's repo map) with their signatures, grouped by file, sized to a token budget. generate gives it to the
+    model as extra context."""
+    from ..graph.rank import repo_map as build_map
+    from . import render
+    from .common import stdout_json
+
+    with _graph(directory) as graph:
+        built = build_map(graph, tokens=tokens)
+    if as_json:
+        results = [
+            {
+                "path": r.definition.path,
+                "symbol": r.definition.qualified,
+                "kind": r.definition.kind,
+                "start_line": r.definition.start_line,
+                "score": round(r.score, 6),
+            }
+            for r in built.entries
+        ]
+        stdout_json({"tokens": tokens, "map": built.text, "results": results})
+        return
+    render.out.print(built.text, end="", highlight=False, markup=False, soft_wrap=True)

@@ -6,7 +6,8 @@ leave another file's edges stale). A reference to ``name`` in file F resolves, i
 
 1. ``same_file``: a definition of ``name`` in F;
 2. ``import``: a definition of ``name`` in a file F imports (imports resolved by :mod:`codegraph.graph.resolve`);
-3. ``by_name``: any definition of ``name`` in the repository (a guess: every candidate is kept);
+3. ``by_name``: any definition of ``name`` in the repository (a guess: every candidate is kept), where a call
+   without a receiver (``f()``) never picks a method and one with a receiver (``obj.f()``) only picks methods;
 
 and stays unresolved (``None``) when the repository defines no ``name`` (a library or builtin). Each result
 carries its resolution, so callers can tell a sure edge from a guess.
@@ -14,7 +15,7 @@ carries its resolution, so callers can tell a sure edge from a guess.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -107,6 +108,31 @@ def split_name(query: str) -> tuple[list[str], str]:
     if not parts:
         return [], query
     return parts[:-1], parts[-1]
+
+
+SELF_RECEIVERS = frozenset({"self", "this", "cls", "super", "super()", "@", "Self"})
+"""Receivers that name the enclosing object or class (``self.f()``, ``this.f()``, Ruby ``@x``)."""
+
+
+def choose_targets(
+    ref: RefRow, candidates: list[DefRow], imported: Callable[[], set[str]]
+) -> tuple[list[DefRow], str | None]:
+    """Resolve a reference among the definitions of its name (see the module docstring): same file, then the
+    files its file imports (``imported`` is called only when needed), then by name. A by-name guess for a call
+    never picks a method when the call has no receiver (``f()`` is a function or a class), and only methods
+    when it has one (``obj.f()``)."""
+    same = [d for d in candidates if d.path == ref.path]
+    if same:
+        return same, "same_file"
+    via_import = [d for d in candidates if d.path in imported()]
+    if via_import:
+        return via_import, "import"
+    if ref.kind == "call":
+        if ref.qualifier is None:
+            candidates = [d for d in candidates if d.kind != "method"]
+        else:
+            candidates = [d for d in candidates if d.kind == "method"]
+    return (candidates, "by_name") if candidates else ([], None)
 
 
 _SURETY = {"same_file": 0, "import": 1, "by_name": 2}
@@ -246,14 +272,7 @@ class Graph:
         candidates = definitions_named(self.store, ref.name)
         if not candidates:
             return [], None
-        same = [d for d in candidates if d.path == ref.path]
-        if same:
-            return same, "same_file"
-        imported = {target for target, _ in self.imported_files(ref.path)}
-        via_import = [d for d in candidates if d.path in imported]
-        if via_import:
-            return via_import, "import"
-        return candidates, "by_name"
+        return choose_targets(ref, candidates, lambda: {t for t, _ in self.imported_files(ref.path)})
 
     def references(self, query: str, kinds: Iterable[str] | None = None) -> list[tuple[RefRow, str]]:
         """References that resolve to a definition matching ``query``, with their resolution."""

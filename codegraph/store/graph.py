@@ -131,6 +131,16 @@ def references_in(store: Store, path: str, enclosing: str | None, kinds: Sequenc
     return [RefRow(*row) for row in store.conn.execute(sql + " ORDER BY r.line", params)]
 
 
+def all_definitions(store: Store) -> list[DefRow]:
+    """Every definition of the repository, in path and line order."""
+    return [DefRow(*row) for row in store.conn.execute(f"{_DEF} ORDER BY f.path, d.start_line")]
+
+
+def all_references(store: Store) -> list[RefRow]:
+    """Every reference of the repository, in path and line order."""
+    return [RefRow(*row) for row in store.conn.execute(f"{_REF} ORDER BY f.path, r.line")]
+
+
 def all_imports(store: Store) -> list[ImportRow]:
     """Every import statement of the repository, in path and line order."""
     rows = store.conn.execute(f"{_IMP} ORDER BY f.path, i.line")
