@@ -209,3 +209,14 @@ def test_map_ranks_the_definitions_much_code_depends_on_first(graph_repo: Path, 
     assert len(answer["map"]) <= 64 * 4
     bigger = _json(run_cli, graph_repo, "map", "--tokens", "1024")
     assert len(bigger["results"]) > len(answer["results"])
+
+
+def test_search_context_adds_callers_and_callees(graph_repo: Path, run_cli: RunCli) -> None:
+    answer = _json(run_cli, graph_repo, "search", "encode payload", "-k", "1", "--context")
+    (hit,) = answer["results"]
+    assert hit["symbol"] == "encode"
+    assert hit["callers"] == {"count": 2, "top": ["Client.send", "upload"]} and hit["callees"]["count"] == 0
+    plain = _json(run_cli, graph_repo, "search", "encode payload", "-k", "1")
+    assert "callers" not in plain["results"][0]  # the search contract is unchanged without --context
+    human = run_cli("search", "encode payload", "-k", "1", "--context", cwd=graph_repo)
+    assert "called by Client.send, upload" in human.stdout

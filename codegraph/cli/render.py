@@ -138,7 +138,7 @@ def eval_table(report: EvalReport) -> None:
         out.print(f"[dim]only {n} queries: differences of a few points are noise[/]", highlight=False)
 
 
-def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
+def hits(query: str, results: Sequence[Hit], *, mode: str, contexts: Sequence[dict[str, Any]] | None = None) -> None:
     """Human-readable results: ``path:start-end  symbol  kind  score`` and a highlighted excerpt."""
     if not results:
         err.print(f"no results for {query!r} ({mode})", highlight=False)
@@ -161,6 +161,16 @@ def hits(query: str, results: Sequence[Hit], *, mode: str) -> None:
             theme="ansi_dark",
             word_wrap=False,
         )
+        if contexts is not None and rank <= len(contexts):
+            parts = []
+            for key, label in (("callers", "called by"), ("callees", "calls")):
+                item = contexts[rank - 1][key]
+                if item["count"]:
+                    more = f" (+{item['count'] - len(item['top'])})" if item["count"] > len(item["top"]) else ""
+                    parts.append(f"{label} {', '.join(item['top'])}{more}")
+            out.print(
+                f"    [dim]{escape(' · '.join(parts) or 'no callers or callees in the index')}[/]", highlight=False
+            )
         out.print(syntax)
         if len(lines) > SNIPPET_LINES:
             out.print(f"[dim]    … {len(lines) - SNIPPET_LINES} more lines[/]")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from ..store import Store
+    from ..types import Hit
 
 from ..ranking import MODES, TEST_MODES
 
@@ -44,6 +48,13 @@ def search(
             help="In a git work tree with no index yet, first index it with the fast static model (seconds).",
         ),
     ] = True,
+    context: Annotated[
+        bool,
+        typer.Option(
+            "--context",
+            help="Show each result's callers and callees from the code graph (--json: callers/callees fields).",
+        ),
+    ] = False,
 ) -> None:
     """Search the index found at or above the current directory (like git finds .git).
 
@@ -93,14 +104,32 @@ def search(
                 stdout_json(SearchResults(text, mode, tuple(results)).to_json())
             return
         results = searcher.search(query, k=k, mode=mode, filters=filters)
+        contexts = _call_contexts(store, results) if context else None
     finally:
         store.close()
     if as_json:
-        stdout_json(SearchResults(query, mode, tuple(results)).to_json())
+        answer = SearchResults(query, mode, tuple(results)).to_json()
+        for record, extra in zip(answer["results"], contexts or [], strict=False):
+            record.update(extra)
+        stdout_json(answer)
     else:
         from . import render
 
-        render.hits(query, results, mode=mode)
+        render.hits(query, results, mode=mode, contexts=contexts)
+
+
+def _call_contexts(store: Store, results: list[Hit]) -> list[dict[str, Any]] | None:
+    """Each result's callers and callees (see :func:`codegraph.graph.query.call_context`), or ``None`` with a
+    notice when the index has no code graph yet."""
+    from ..graph.query import Graph, call_context
+
+    if not store.get_meta("graph_version"):
+        from . import render
+
+        render.notice("codegraph: this index has no code graph yet; run: codegraph index")
+        return None
+    graph = Graph(store)
+    return [call_context(graph, hit.symbol) for hit in results]
 
 
 def _git_work_tree(directory: Path) -> Path | None:

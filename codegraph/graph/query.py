@@ -441,6 +441,24 @@ def to_mermaid(query: str, edges: list[Edge]) -> str:
     return "\n".join(lines) + "\n"
 
 
+CONTEXT_NAMES = 3
+"""Caller and callee names shown per search result with ``codegraph search --context``."""
+
+
+def call_context(graph: Graph, symbol: str | None) -> dict[str, Any]:
+    """A search result's place in the call graph: ``{"callers": {"count", "top"}, "callees": {"count", "top"}}``
+    (``top``: up to :data:`CONTEXT_NAMES` qualified names, surest first); zero counts for a result without a
+    symbol."""
+    if not symbol:
+        empty = {"count": 0, "top": []}
+        return {"callers": dict(empty), "callees": dict(empty)}
+    out = {}
+    for key, hits in (("callers", graph.callers(symbol)), ("callees", graph.callees(symbol))):
+        names = list(dict.fromkeys(h.symbol or h.path for h in hits))
+        out[key] = {"count": len(names), "top": names[:CONTEXT_NAMES]}
+    return out
+
+
 def imports_json(graph: Graph, path: str) -> dict[str, Any]:
     """``codegraph deps PATH --json``: ``{"path", "imports": [{"path", "line"}], "imported_by": [...]}``."""
     return {
@@ -523,6 +541,7 @@ __all__ = [
     "Graph",
     "GraphHit",
     "Edge",
+    "call_context",
     "ImpactHit",
     "hits_json",
     "impact_json",
