@@ -319,6 +319,8 @@ def _split_name(text: str) -> tuple[list[str], str]:
     if text.isidentifier():
         return [], text
     text = _AROUND_SEPARATORS.sub(r"\1", " ".join(text.split())).strip("'\"`")
+    if text.startswith("["):
+        return [], text  # a computed JavaScript member name: `[Symbol.iterator]`
     if text.startswith(":") and not text.startswith("::"):
         text = text[1:]  # a Ruby symbol (`attr_reader :name`)
     head, name = "", text
@@ -333,6 +335,8 @@ def _split_name(text: str) -> tuple[list[str], str]:
             head = head[:-1] if head.endswith(":") else head
         else:
             name = text
+    if " " in name and not name.startswith("operator"):
+        return [], name.rsplit(" ", 1)[1]  # error recovery joined a macro or type to the name: `DECL_T f`
     parts = [p for p in _NAME_SEPARATORS.split(_strip_generics(head)) if p] if head else []
     return parts, name
 
