@@ -363,6 +363,18 @@ SCOPE_CASES: dict[str, tuple[str, str, list[tuple[str, str, str | None]]]] = {
         [("outer", "function", None), ("Inner", "class", "outer"), ("m", "method", "outer.Inner")],
     ),
     "go-const-names": ("go", "package p\nconst A, B = 1, 2\n", [("A", "constant", None), ("B", "constant", None)]),
+    "js-computed-name": (
+        "javascript",
+        "class A { [Symbol.iterator]() {} }\n",
+        [("A", "class", None), ("[Symbol.iterator]", "method", "A")],
+    ),
+    "rust-impl-for-ref": ("rust", "impl<'a> Tr for &'a Foo { fn f(&self) {} }\n", [("f", "method", "Foo")]),
+    "ruby-def-on-object": ("ruby", "def task.timestamp\n  0\nend\n", [("timestamp", "method", None)]),
+    "cpp-macro-before-name": (
+        "cpp",
+        "DECL_T storage_t\nconvert(double x) { return 0; }\n",
+        [("convert", "function", None)],
+    ),
     "c-typedef-struct": (
         "c",
         "typedef struct node { int v; } node_t;\n",
