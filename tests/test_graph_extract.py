@@ -147,8 +147,10 @@ CHUNK_FILES = sorted((p.parent.name, p) for p in (FIXTURES / "chunk").rglob("*")
 @pytest.mark.parametrize(("language", "path"), CHUNK_FILES, ids=[f"{lang}/{p.name}" for lang, p in CHUNK_FILES])
 def test_every_chunker_definition_is_a_graph_definition(language: str, path: Path) -> None:
     """Extraction never raises on the chunk corpus, and what the chunker names is a definition of the graph: a
-    function or method chunk's ``scope.symbol`` is a function/method's qualified name; a class chunk's symbol is a
-    definition's name or a part of a scope (a Rust ``impl`` block is a scope, not a definition)."""
+    function or method chunk's ``scope.symbol`` is a function/method's qualified name (on this corpus the scopes
+    agree too; on other code the graph may know an owner the chunker does not, as in JavaScript ``obj.f =
+    function``); a class chunk's symbol, last part of ``Foo::Bar`` taken, is a definition's name or a part of a
+    scope (a Rust ``impl`` block is a scope, not a definition)."""
     text = path.read_text(encoding="utf-8")
     graph = extract_source(path.name, language, text)
     functions = {d.qualified_name for d in graph.definitions if d.kind in ("function", "method")}
@@ -159,7 +161,7 @@ def test_every_chunker_definition_is_a_graph_definition(language: str, path: Pat
         if chunk.kind in ("function", "method"):
             assert chunk.qualified_symbol in functions, (chunk.kind, chunk.qualified_symbol, chunk.start_line)
         elif chunk.symbol:
-            assert chunk.symbol in names, (chunk.kind, chunk.symbol, chunk.start_line)
+            assert _split_name(chunk.symbol)[1] in names, (chunk.kind, chunk.symbol, chunk.start_line)
 
 
 @pytest.mark.parametrize("language", LANGUAGE_NAMES)
@@ -361,6 +363,18 @@ SCOPE_CASES: dict[str, tuple[str, str, list[tuple[str, str, str | None]]]] = {
         [("outer", "function", None), ("Inner", "class", "outer"), ("m", "method", "outer.Inner")],
     ),
     "go-const-names": ("go", "package p\nconst A, B = 1, 2\n", [("A", "constant", None), ("B", "constant", None)]),
+    "js-computed-name": (
+        "javascript",
+        "class A { [Symbol.iterator]() {} }\n",
+        [("A", "class", None), ("[Symbol.iterator]", "method", "A")],
+    ),
+    "rust-impl-for-ref": ("rust", "impl<'a> Tr for &'a Foo { fn f(&self) {} }\n", [("f", "method", "Foo")]),
+    "ruby-def-on-object": ("ruby", "def task.timestamp\n  0\nend\n", [("timestamp", "method", None)]),
+    "cpp-macro-before-name": (
+        "cpp",
+        "DECL_T storage_t\nconvert(double x) { return 0; }\n",
+        [("convert", "function", None)],
+    ),
     "c-typedef-struct": (
         "c",
         "typedef struct node { int v; } node_t;\n",

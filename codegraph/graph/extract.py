@@ -8,7 +8,7 @@ run over an already-parsed syntax tree, and one loop turns its matches into froz
 * :class:`Reference`: a name used as a call target, a type, or a base type (inheritance), with the qualified
   name of the innermost definition it sits in and, for ``obj.method()``-style calls, the receiver text.
 * :class:`Import`: an import, ``use``, ``using``, ``require`` or ``#include``, normalised per language to a
-  module path, imported names, relative level, alias and a system flag.
+  module path, imported names (and their local renames), relative level, module alias and a system flag.
 
 The indexer passes the tree the chunker already parsed (:func:`extract`); :func:`extract_source` parses first,
 for tests and tools. Nothing here resolves a name to another file: that is the next layer's work.
@@ -68,8 +68,9 @@ class Definition:
         kind: one of :data:`DEFINITION_KINDS`. A function directly inside a class-like definition (or owned by one
             written elsewhere: a Go receiver, a C++ ``Foo::bar``, a JavaScript ``Foo.prototype.bar``) is a
             ``method``.
-        start_line: first line of the definition node (1-based; decorators and doc comments above it excluded).
-        end_line: last line of the definition node (1-based, inclusive).
+        start_line: first line of the definition's syntax node (1-based). Doc comments above it are outside the
+            node, and so are Python decorators; Java annotations and C# attributes are inside it.
+        end_line: last line of the definition's syntax node (1-based, inclusive).
         scope: the dotted names of the enclosing definitions, outermost first (``Client`` for method ``send``,
             ``net.Client`` inside ``namespace net``), including an owner written outside the definition (Go
             receiver type, Rust ``impl`` type, C++ qualifier, Ruby ``class Foo::Bar``'s ``Foo``); ``None`` at
@@ -318,6 +319,8 @@ def _split_name(text: str) -> tuple[list[str], str]:
     if text.isidentifier():
         return [], text
     text = _AROUND_SEPARATORS.sub(r"\1", " ".join(text.split())).strip("'\"`")
+    if text.startswith("["):
+        return [], text  # a computed JavaScript member name: `[Symbol.iterator]`
     if text.startswith(":") and not text.startswith("::"):
         text = text[1:]  # a Ruby symbol (`attr_reader :name`)
     head, name = "", text
@@ -332,6 +335,8 @@ def _split_name(text: str) -> tuple[list[str], str]:
             head = head[:-1] if head.endswith(":") else head
         else:
             name = text
+    if " " in name and not name.startswith("operator"):
+        return [], name.rsplit(" ", 1)[1]  # error recovery joined a macro or type to the name: `DECL_T f`
     parts = [p for p in _NAME_SEPARATORS.split(_strip_generics(head)) if p] if head else []
     return parts, name
 
@@ -547,7 +552,7 @@ def extract(language: str, tree: Any, source: bytes) -> FileGraph:
     class_like = _CLASS_LIKE_BY_LANGUAGE.get(language, CLASS_LIKE_KINDS)
 
     defs: dict[tuple[int, int], tuple[tuple[bool, int], Any, Any, str, Any]] = {}  # by name node (or container)
-    refs: dict[int, tuple[int, Any, str, dict[str, list[Any]]]] = {}  # by name node start: rank, node, kind, captures
+    refs: dict[int, tuple[int, Any, str, list[Any] | None]] = {}  # by name start: rank, node, kind, qualifier
     imports: dict[int, list[Any]] = {}  # by module node start
     locals_: dict[str, list[tuple[int, int]]] = {}
     ignored: list[tuple[int, int]] = []
@@ -561,12 +566,13 @@ def extract(language: str, tree: Any, source: bytes) -> FileGraph:
         node = found_nodes[0]
         if what == _REF:
             # A name seen by several patterns keeps the most specific kind, then the match with a qualifier.
-            if "qualifier" in captures:
+            qualifiers = captures.get("qualifier")
+            if qualifiers:
                 rank += 1
             start = node.start_byte
             found = refs.get(start)
             if found is None or rank > found[0]:
-                refs[start] = (rank, node, kind, captures)
+                refs[start] = (rank, node, kind, qualifiers)
         elif what == _DEF:
             # One definition per name node: where two patterns claim it (a C struct inside a typedef), the one
             # with an explicit owner wins, then the earlier pattern.
@@ -627,8 +633,12 @@ def extract(language: str, tree: Any, source: bytes) -> FileGraph:
         start_line = node.start_point.row + 1
         pending.append(_Def(node.start_byte, node.end_byte, name, kind, start_line, _end_line(node), own, []))
     definitions = _nest(pending, class_like)
-    # Nothing inside a definition's name is a reference (`Client` in C++ `Client<T>::flush`).
-    ignored += [(name_node.start_byte, name_node.end_byte) for _r, _n, name_node, _k, _s in defs.values()]
+    # A definition's name is not a reference, nor is anything inside it (`Client` in C++ `Client<T>::flush`).
+    for _r, _n, name_node, _k, _s in defs.values():
+        if name_node.child_count:
+            ignored.append((name_node.start_byte, name_node.end_byte))
+        else:
+            not_refs.add(name_node.start_byte)
 
     # References: drop local names and ignored ranges; find the innermost enclosing definition (a sweep over the
     # definitions in start order, keeping those that may still contain what comes next).
@@ -639,14 +649,13 @@ def extract(language: str, tree: Any, source: bytes) -> FileGraph:
     for start in sorted(refs):
         if start in not_refs:
             continue
-        _, name_node, kind, captures = refs[start]
+        _, name_node, kind, qualifiers = refs[start]
         end = name_node.end_byte
         if ignore_starts:
             at = bisect_right(ignore_starts, start) - 1
             if at >= 0 and end <= ignore_ends[at]:
                 continue
         name = source[start:end].decode("utf-8", "replace")
-        qualifiers = captures.get("qualifier")
         if kind == "type" and qualifiers is None and name in locals_:
             if any(s <= start and end <= e for s, e in locals_[name]):
                 continue

@@ -9,10 +9,10 @@
 (class_declaration
   name: (identifier) @name.definition.class) @definition.class
 
-;; Methods of classes and object literals (a function directly in a class becomes a method in extract.py).
-;; Computed names (`[Symbol.iterator]()`) are not captured.
+;; Methods of classes and object literals (a function directly in a class becomes a method in extract.py); a
+;; computed name keeps its brackets (`[Symbol.iterator]`).
 (method_definition
-  name: [(property_identifier) (private_property_identifier)] @name.definition.function) @definition.function
+  name: [(property_identifier) (private_property_identifier) (computed_property_name)] @name.definition.function) @definition.function
 
 ;; `const f = () => ...`, `let g = function () {...}`, `const C = class {...}`.
 (variable_declarator

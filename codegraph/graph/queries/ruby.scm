@@ -9,7 +9,7 @@
   name: [(constant) (scope_resolution)] @name.definition.module) @definition.module
 
 ;; `def name` (in a class or module it becomes a method in extract.py; inside `class << self` too, owned by the
-;; class around it), `def self.name` and `def Const.name` (owned by Const).
+;; class around it), `def self.name` and `def Const.name` (owned by Const), `def obj.name`.
 (method
   name: (_) @name.definition.function) @definition.function
 (singleton_method
@@ -17,6 +17,9 @@
   name: (_) @name.definition.method) @definition.method
 (singleton_method
   object: [(constant) (scope_resolution)] @scope
+  name: (_) @name.definition.method) @definition.method
+;; `def obj.name` on any other object: a method with no owner of its own.
+(singleton_method
   name: (_) @name.definition.method) @definition.method
 
 ;; `attr_reader :name, :size` (and attr_writer / attr_accessor) define methods.

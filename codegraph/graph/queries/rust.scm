@@ -4,11 +4,17 @@
 
 ;; An `impl` block is not a definition, but what it holds belongs to its type (`impl<T> Trait for Foo<T>`: Foo):
 ;; its functions are methods of Foo, and references in it (the trait, bounds, type arguments) are made by Foo.
-;; Other self types (`impl Trait for &Foo`, tuples, slices) lend no name.
+;; `impl Trait for &'a Foo` lends Foo, `impl Trait for usize` usize; tuples, slices and arrays lend no name.
 (impl_item
   type: [(type_identifier) @scope
          (scoped_type_identifier) @scope
-         (generic_type type: [(type_identifier) (scoped_type_identifier)] @scope)]) @container
+         (primitive_type) @scope
+         (generic_type type: [(type_identifier) (scoped_type_identifier)] @scope)
+         (reference_type
+           type: [(type_identifier) @scope
+                  (scoped_type_identifier) @scope
+                  (primitive_type) @scope
+                  (generic_type type: [(type_identifier) (scoped_type_identifier)] @scope)])]) @container
 
 ;; Functions (in an impl or a trait they become methods in extract.py) and trait signatures.
 (function_item
