@@ -143,3 +143,42 @@ def test_unknown_names_and_files_are_clear(graph_repo: Path, run_cli: RunCli) ->
     assert none.returncode == 0 and none.stdout == "" and "no callers of 'nothing_like_this'" in none.stderr
     missing = run_cli("deps", "nope.py", cwd=graph_repo)
     assert missing.returncode == 1 and "not an indexed file" in missing.stderr
+
+
+def test_python_self_cls_and_super_calls_resolve_to_methods_only(tmp_path: Path, run_cli: RunCli) -> None:
+    # Found by benchmarks/graph_accuracy.py: `self.run()` also resolved to a module-level `def run` of the file.
+    root = tmp_path / "repo"
+    write_files(
+        root,
+        {
+            "jobs.py": """
+                def run(x):
+                    return x
+
+
+                class Base:
+                    def run(self):
+                        return 0
+
+
+                class Job(Base):
+                    def run(self):
+                        return super().run()
+
+                    def start(self):
+                        return self.run()
+
+                    @classmethod
+                    def make(cls):
+                        return cls.run(cls())
+                """
+        },
+    )
+    assert run_cli("index", ".", "-q", cwd=root).returncode == 0
+    for caller in ("Job.start", "Job.make"):
+        callees = _json(run_cli, root, "callees", caller)["results"]
+        assert {(r["symbol"], r["resolution"]) for r in callees} == {
+            ("Base.run", "same_file"),
+            ("Job.run", "same_file"),
+        }, caller
+    assert {r["symbol"] for r in _json(run_cli, root, "callees", "Job.run")["results"]} == {"Base.run", "Job.run"}

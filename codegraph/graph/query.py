@@ -8,8 +8,9 @@ leave another file's edges stale). A reference to ``name`` in file F resolves, i
 2. ``import``: a definition of ``name`` in a file F imports (imports resolved by :mod:`codegraph.graph.resolve`);
 3. ``by_name``: any definition of ``name`` in the repository (a guess: every candidate is kept);
 
-and stays unresolved (``None``) when the repository defines no ``name`` (a library or builtin). Each result
-carries its resolution, so callers can tell a sure edge from a guess.
+and stays unresolved (``None``) when the repository defines no ``name`` (a library or builtin). In Python, a
+name reached through ``self``, ``cls`` or ``super()`` only resolves to class members (methods, nested classes).
+Each result carries its resolution, so callers can tell a sure edge from a guess.
 """
 
 from __future__ import annotations
@@ -96,6 +97,19 @@ def _surest_first(hit: GraphHit) -> tuple[int, str, int]:
 
 def _def_hit(d: DefRow, **extra: Any) -> GraphHit:
     return GraphHit(d.path, d.start_line, d.end_line, d.qualified, d.kind, d.language, **extra)
+
+
+_PY_INSTANCE_RECEIVERS = ("self", "cls")
+
+
+def _python_plausible(ref: RefRow, candidates: list[DefRow]) -> list[DefRow]:
+    """The candidates a Python reference can name at all: what is reached through ``self``, ``cls`` or
+    ``super()`` is a class member (a method, or a class nested in a class), never a module-level function or
+    class. (A bare name is never a method either, but the stored qualifier is ``None`` for a bare name and for a
+    receiver that is not a plain path alike, so that case is left alone.)"""
+    if ref.qualifier is not None and (ref.qualifier in _PY_INSTANCE_RECEIVERS or ref.qualifier.startswith("super(")):
+        return [d for d in candidates if d.kind == "method" or (d.kind == "class" and d.scope)]
+    return candidates
 
 
 class Graph:
@@ -186,6 +200,8 @@ class Graph:
     def resolve_reference(self, ref: RefRow) -> tuple[list[DefRow], str | None]:
         """The definitions a reference may point at, and how that was decided (see the module docstring)."""
         candidates = definitions_named(self.store, ref.name)
+        if ref.language == "python":
+            candidates = _python_plausible(ref, candidates)
         if not candidates:
             return [], None
         same = [d for d in candidates if d.path == ref.path]
