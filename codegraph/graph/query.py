@@ -117,6 +117,23 @@ class Graph:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Per-query memos: a name asked of every reference to it (tens of thousands for `assertEqual` in the
+        # standard library) is looked up once, and so are each file's imports and definitions.
+        self._named: dict[str, list[DefRow]] = {}
+        self._imported: dict[str, list[tuple[str, int]]] = {}
+        self._defs_in: dict[str, list[DefRow]] = {}
+
+    def _definitions_named(self, name: str) -> list[DefRow]:
+        found = self._named.get(name)
+        if found is None:
+            found = self._named[name] = definitions_named(self.store, name)
+        return found
+
+    def _definitions_in(self, path: str) -> list[DefRow]:
+        found = self._defs_in.get(path)
+        if found is None:
+            found = self._defs_in[path] = definitions_in(self.store, path)
+        return found
 
     @cached_property
     def files(self) -> frozenset[str]:
@@ -171,10 +188,13 @@ class Graph:
 
     def imported_files(self, path: str) -> list[tuple[str, int]]:
         """``(target path, import line)`` for each repository file ``path`` imports, in line order."""
+        if path in self._imported:
+            return list(self._imported[path])
         out: list[tuple[str, int]] = []
         for row in self._imports_by_file.get(path, []):
             out += [(target, row.line) for target in self.import_targets(row) if target != path]
-        return out
+        self._imported[path] = out
+        return list(out)
 
     def importers(self, path: str) -> list[tuple[str, int]]:
         """``(importing path, import line)`` for each import statement that names ``path``."""
@@ -190,7 +210,7 @@ class Graph:
         """Definitions matching ``query`` (bare or qualified); a qualified query matches on the scope's tail
         (``Client.send`` matches scope ``http.Client``)."""
         scope, name = split_name(query)
-        found = definitions_named(self.store, name)
+        found = list(self._definitions_named(name))
         if scope:
             want = ".".join(scope)
             found = [d for d in found if d.scope and (d.scope == want or d.scope.endswith("." + want))]
@@ -199,7 +219,7 @@ class Graph:
     # -- references -------------------------------------------------------------------------------------------
     def resolve_reference(self, ref: RefRow) -> tuple[list[DefRow], str | None]:
         """The definitions a reference may point at, and how that was decided (see the module docstring)."""
-        candidates = definitions_named(self.store, ref.name)
+        candidates = self._definitions_named(ref.name)
         if ref.language == "python":
             candidates = _python_plausible(ref, candidates)
         if not candidates:
@@ -211,7 +231,7 @@ class Graph:
         via_import = [d for d in candidates if d.path in imported]
         if via_import:
             return via_import, "import"
-        return candidates, "by_name"
+        return list(candidates), "by_name"
 
     def references(self, query: str, kinds: Iterable[str] | None = None) -> list[tuple[RefRow, str]]:
         """References that resolve to a definition matching ``query``, with their resolution."""
@@ -230,7 +250,7 @@ class Graph:
         """The definition a reference is made in (the module itself at top level), with the reference's line."""
         if ref.enclosing:
             scope, name = split_name(ref.enclosing)
-            for d in definitions_in(self.store, ref.path):
+            for d in self._definitions_in(ref.path):
                 if d.name == name and (d.scope or "") == ".".join(scope) and d.start_line <= ref.line <= d.end_line:
                     return _def_hit(d, line=ref.line)
         return GraphHit(ref.path, ref.line, ref.line, None, "module", ref.language, line=ref.line)
