@@ -279,12 +279,12 @@ def main() -> None:
             f"median of {len(reindex)}",
         )
 
-        version = [timed_process([*CODEGRAPH, "--version"], with_graph)[0] for _ in range(args.process_runs)]
         small = tmp / "small"
         bench.section("5", "graph command latency")
         copy_packages(small, SMALL_PACKAGES, skip_missing=True)
         small_stats = codegraph.index_repo(small, enc)
         for label, root, chunks in (("stdlib", with_graph, stats.chunks), ("~10k", small, small_stats.chunks)):
+            version = [timed_process([*CODEGRAPH, "--version"], root)[0] for _ in range(args.process_runs)]
             lat = process_latency(root, 1 if label == "stdlib" else args.process_runs)
             for command, (times, slowest) in lat.items():
                 p50, p95 = percentile(times, 50), percentile(times, 95)
