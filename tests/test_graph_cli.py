@@ -220,3 +220,69 @@ def test_search_context_adds_callers_and_callees(graph_repo: Path, run_cli: RunC
     assert "callers" not in plain["results"][0]  # the search contract is unchanged without --context
     human = run_cli("search", "encode payload", "-k", "1", "--context", cwd=graph_repo)
     assert "called by Client.send, upload" in human.stdout
+
+
+def test_python_self_cls_and_super_calls_resolve_to_methods_only(tmp_path: Path, run_cli: RunCli) -> None:
+    # Found by benchmarks/graph_accuracy.py: `self.run()` also resolved to a module-level `def run` of the file.
+    root = tmp_path / "repo"
+    write_files(
+        root,
+        {
+            "jobs.py": """
+                def run(x):
+                    return x
+
+
+                class Base:
+                    def run(self):
+                        return 0
+
+
+                class Job(Base):
+                    def run(self):
+                        return super().run()
+
+                    def start(self):
+                        return self.run()
+
+                    @classmethod
+                    def make(cls):
+                        return cls.run(cls())
+                """
+        },
+    )
+    assert run_cli("index", ".", "-q", cwd=root).returncode == 0
+    for caller in ("Job.start", "Job.make"):
+        callees = _json(run_cli, root, "callees", caller)["results"]
+        assert {(r["symbol"], r["resolution"]) for r in callees} == {
+            ("Base.run", "same_file"),
+            ("Job.run", "same_file"),
+        }, caller
+    assert {r["symbol"] for r in _json(run_cli, root, "callees", "Job.run")["results"]} == {"Base.run", "Job.run"}
+
+
+def test_a_query_looks_each_name_and_file_up_once(
+    graph_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by benchmarks/bench_graph.py: `refs TestCase.assertEqual` on the standard library (39,329 references)
+    # took 24 s, one definitions query and one import resolution per reference; 1.2 s with the memos.
+    import codegraph.graph.query as query
+
+    write_files(graph_repo, {"pkg/many.py": "from .net import encode\n\n\ndef f():\n" + "    encode(1)\n" * 50})
+    assert run_cli("index", ".", "-q", cwd=graph_repo).returncode == 0
+    calls: dict[str, int] = {}
+
+    def counted(name: str, inner: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[name] = calls.get(name, 0) + 1
+            return inner(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(query, "definitions_named", counted("definitions_named", query.definitions_named))
+    monkeypatch.setattr(query, "definitions_in", counted("definitions_in", query.definitions_in))
+    with Store.open(graph_repo) as store:
+        graph = query.Graph(store)
+        monkeypatch.setattr(graph, "import_targets", counted("import_targets", graph.import_targets))
+        assert len(graph.refs("encode")) == 52
+    assert calls == {"definitions_named": 1, "definitions_in": 3, "import_targets": 2}

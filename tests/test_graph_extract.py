@@ -397,6 +397,32 @@ def test_type_parameters_are_not_references() -> None:
     assert [(r.name, r.qualifier) for r in extract_source("f", "go", go).references] == [("T", "pkg")]
 
 
+def test_python_subscripted_attribute_annotations_are_type_references() -> None:
+    # `t.Dict[str, Foo]` is a `subscript` of an attribute, not a `generic_type`: found missing by
+    # benchmarks/graph_accuracy.py (click annotates with `import typing as t`).
+    source = (
+        "x: t.Dict[str, Option] = {}\n"
+        "def f(a: t.Optional[pkg.Bar] = None) -> t.List[Baz]: ...\n"
+        "y: t.Optional[t.List[Deep]]\n"
+        "z: t.Optional[Dict[int, Other]]\n"
+    )
+    refs = [(r.name, r.line, r.qualifier) for r in extract_source("f", "python", source).references]
+    assert refs == [
+        ("Dict", 1, "t"),
+        ("Option", 1, None),
+        ("Optional", 2, "t"),
+        ("Bar", 2, "pkg"),
+        ("List", 2, "t"),
+        ("Baz", 2, None),
+        ("Optional", 3, "t"),
+        ("List", 3, "t"),
+        ("Deep", 3, None),
+        ("Optional", 4, "t"),
+        ("Dict", 4, None),
+        ("Other", 4, None),
+    ]
+
+
 def test_a_name_seen_by_several_patterns_keeps_the_most_specific_kind() -> None:
     # `Q` is a type_identifier (type pattern) inside `new Q()` (call pattern) and `I` one inside `implements I`.
     refs = extract_source("f", "java", "class A extends B implements I { void f() { new Q(); } }\n").references

@@ -9,8 +9,9 @@ leave another file's edges stale). A reference to ``name`` in file F resolves, i
 3. ``by_name``: any definition of ``name`` in the repository (a guess: every candidate is kept), where a call
    without a receiver (``f()``) never picks a method and one with a receiver (``obj.f()``) only picks methods;
 
-and stays unresolved (``None``) when the repository defines no ``name`` (a library or builtin). Each result
-carries its resolution, so callers can tell a sure edge from a guess.
+and stays unresolved (``None``) when the repository defines no ``name`` (a library or builtin). In Python, a
+name reached through ``self``, ``cls`` or ``super()`` only resolves to class members (methods, nested classes).
+Each result carries its resolution, so callers can tell a sure edge from a guess.
 """
 
 from __future__ import annotations
@@ -147,11 +148,41 @@ def _def_hit(d: DefRow, **extra: Any) -> GraphHit:
     return GraphHit(d.path, d.start_line, d.end_line, d.qualified, d.kind, d.language, **extra)
 
 
+_PY_INSTANCE_RECEIVERS = ("self", "cls")
+
+
+def _python_plausible(ref: RefRow, candidates: list[DefRow]) -> list[DefRow]:
+    """The candidates a Python reference can name at all: what is reached through ``self``, ``cls`` or
+    ``super()`` is a class member (a method, or a class nested in a class), never a module-level function or
+    class. (A bare name is never a method either, but the stored qualifier is ``None`` for a bare name and for a
+    receiver that is not a plain path alike, so that case is left alone.)"""
+    if ref.qualifier is not None and (ref.qualifier in _PY_INSTANCE_RECEIVERS or ref.qualifier.startswith("super(")):
+        return [d for d in candidates if d.kind == "method" or (d.kind == "class" and d.scope)]
+    return candidates
+
+
 class Graph:
     """Graph queries over one open index (resolution caches live as long as this object)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # Per-query memos: a name asked of every reference to it (tens of thousands for `assertEqual` in the
+        # standard library) is looked up once, and so are each file's imports and definitions.
+        self._named: dict[str, list[DefRow]] = {}
+        self._imported: dict[str, list[tuple[str, int]]] = {}
+        self._defs_in: dict[str, list[DefRow]] = {}
+
+    def _definitions_named(self, name: str) -> list[DefRow]:
+        found = self._named.get(name)
+        if found is None:
+            found = self._named[name] = definitions_named(self.store, name)
+        return found
+
+    def _definitions_in(self, path: str) -> list[DefRow]:
+        found = self._defs_in.get(path)
+        if found is None:
+            found = self._defs_in[path] = definitions_in(self.store, path)
+        return found
 
     @cached_property
     def files(self) -> frozenset[str]:
@@ -206,10 +237,13 @@ class Graph:
 
     def imported_files(self, path: str) -> list[tuple[str, int]]:
         """``(target path, import line)`` for each repository file ``path`` imports, in line order."""
+        if path in self._imported:
+            return list(self._imported[path])
         out: list[tuple[str, int]] = []
         for row in self._imports_by_file.get(path, []):
             out += [(target, row.line) for target in self.import_targets(row) if target != path]
-        return out
+        self._imported[path] = out
+        return list(out)
 
     @cached_property
     def _importers(self) -> dict[str, list[tuple[str, int]]]:
@@ -260,7 +294,7 @@ class Graph:
         """Definitions matching ``query`` (bare or qualified); a qualified query matches on the scope's tail
         (``Client.send`` matches scope ``http.Client``)."""
         scope, name = split_name(query)
-        found = definitions_named(self.store, name)
+        found = list(self._definitions_named(name))
         if scope:
             want = ".".join(scope)
             found = [d for d in found if d.scope and (d.scope == want or d.scope.endswith("." + want))]
@@ -269,7 +303,9 @@ class Graph:
     # -- references -------------------------------------------------------------------------------------------
     def resolve_reference(self, ref: RefRow) -> tuple[list[DefRow], str | None]:
         """The definitions a reference may point at, and how that was decided (see the module docstring)."""
-        candidates = definitions_named(self.store, ref.name)
+        candidates = self._definitions_named(ref.name)
+        if ref.language == "python":
+            candidates = _python_plausible(ref, candidates)
         if not candidates:
             return [], None
         return choose_targets(ref, candidates, lambda: {t for t, _ in self.imported_files(ref.path)})
@@ -291,7 +327,7 @@ class Graph:
         """The definition a reference is made in (the module itself at top level), with the reference's line."""
         if ref.enclosing:
             scope, name = split_name(ref.enclosing)
-            for d in definitions_in(self.store, ref.path):
+            for d in self._definitions_in(ref.path):
                 if d.name == name and (d.scope or "") == ".".join(scope) and d.start_line <= ref.line <= d.end_line:
                     return _def_hit(d, line=ref.line)
         return GraphHit(ref.path, ref.line, ref.line, None, "module", ref.language, line=ref.line)

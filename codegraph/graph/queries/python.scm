@@ -77,6 +77,24 @@
        left: (attribute object: (_) @qualifier attribute: (identifier) @name.reference.type)
        right: (attribute object: (_) @qualifier attribute: (identifier) @name.reference.type)])))
 
+;; `t.Dict[str, Foo]`, `typing.Optional[pkg.Foo]`: a subscripted attribute is a plain `subscript`, not a
+;; `generic_type`, so its head and arguments need their own patterns (arguments two levels deep:
+;; `t.Optional[t.List[Foo]]`).
+(type
+  (subscript value: (attribute object: (_) @qualifier attribute: (identifier) @name.reference.type)))
+((type (subscript subscript: (identifier) @name.reference.type))
+  (#not-match? @name.reference.type "^(str|int|float|bool|bytes|object|list|dict|set|frozenset|tuple|type|complex|bytearray|memoryview|range|slice)$"))
+(type
+  (subscript subscript: (attribute object: (_) @qualifier attribute: (identifier) @name.reference.type)))
+((type (subscript subscript: (subscript value: (identifier) @name.reference.type)))
+  (#not-match? @name.reference.type "^(str|int|float|bool|bytes|object|list|dict|set|frozenset|tuple|type|complex|bytearray|memoryview|range|slice)$"))
+(type
+  (subscript subscript: (subscript value: (attribute object: (_) @qualifier attribute: (identifier) @name.reference.type))))
+((type (subscript subscript: (subscript subscript: (identifier) @name.reference.type)))
+  (#not-match? @name.reference.type "^(str|int|float|bool|bytes|object|list|dict|set|frozenset|tuple|type|complex|bytearray|memoryview|range|slice)$"))
+(type
+  (subscript subscript: (subscript subscript: (attribute object: (_) @qualifier attribute: (identifier) @name.reference.type))))
+
 ;; Caught exceptions: `except E`, `except pkg.E`, `except (E1, E2) as e`.
 (except_clause
   value: [(identifier) @name.reference.type
