@@ -111,12 +111,15 @@ def main(argv: list[str] | None = None) -> int:
 
     trees = parse_all()  # also warms the parsers and compiled queries up
 
-    def extract_all() -> list[Any]:
-        return [
-            extract(language, tree, data) for (_rel, language, _text, data), tree in zip(sources, trees, strict=True)
-        ]
+    def extract_all() -> tuple[int, int, int]:
+        """Extract every file, keeping counts only: as the indexer will, one file at a time (keeping every graph
+        alive would make Python's garbage collector walk them all on each collection)."""
+        defs = refs = imps = 0
+        for (_rel, language, _text, data), tree in zip(sources, trees, strict=True):
+            graph = extract(language, tree, data)
+            defs, refs, imps = defs + len(graph.definitions), refs + len(graph.references), imps + len(graph.imports)
+        return defs, refs, imps
 
-    graphs = extract_all()
     for rel, language, text, _data in sources[:1]:
         chunk_source(rel, language, text)
 
@@ -125,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             chunk_source(rel, language, text)
 
     bench.section("1", f"{len(sources):,} files: parse and extract")
-    defs = sum(len(g.definitions) for g in graphs)
-    refs = sum(len(g.references) for g in graphs)
-    imps = sum(len(g.imports) for g in graphs)
+    defs, refs, imps = extract_all()
     bench.report.add(
         "1",
         "corpus",

@@ -668,7 +668,9 @@ def extract(language: str, tree: Any, source: bytes) -> FileGraph:
         qualifier = None
         if qualifiers is not None:
             node = qualifiers[0]
-            qualifier = _qualifier(source[node.start_byte : node.end_byte].decode("utf-8", "replace"))
+            qualifier = source[node.start_byte : node.end_byte].decode("utf-8", "replace")
+            if not qualifier.isidentifier():
+                qualifier = _qualifier(qualifier)
         references.append(Reference(name, kind, name_node.start_point.row + 1, enclosing, qualifier))
 
     out_imports: list[Import] = []
