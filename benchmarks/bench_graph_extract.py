@@ -6,17 +6,17 @@ Usage::
     python benchmarks/bench_graph_extract.py [--repeat 3] [--only json,email] [--limit N] [--no-model]
 
 The indexer will hand the chunker's syntax tree to :func:`codegraph.graph.extract.extract`, so what extraction
-adds to indexing is the extraction alone: no second parse. ``chunk_source`` parses inside and keeps its tree, so
-the rows time, over the same files (every standard-library file with a grammar, without ``site-packages`` and
-``__pycache__``, read as UTF-8 beforehand):
+adds to indexing is the extraction alone: no second parse. ``chunk_source`` parses inside and does not hand its
+tree out, so the rows time, over the same files (every standard-library file with a grammar, without
+``site-packages`` and ``__pycache__``, read as UTF-8 beforehand):
 
 1. the corpus: files, bytes, and what extraction finds (definitions, references, imports);
 2. ``chunk_source`` as the indexer calls it, with the default model's token counter (``count_tokens`` /
    ``count_line_tokens``, ``max_tokens=profile.chunk_tokens``); skipped with ``--no-model``;
 3. ``chunk_source`` with its default counter (``estimate_tokens``: characters / 3), the cheapest chunking there is;
 4. the parse alone (``ts_parser(language).parse``), part of both rows above;
-5. ``extract`` over trees parsed beforehand (the indexer's case), with its ratio to rows 2 and 3. The target is
-   at most 25 % of chunking.
+5. ``extract`` over trees parsed beforehand (the indexer's case), one file at a time keeping counts only, with
+   its ratio to rows 2 and 3. The target is at most 25 % of chunking.
 
 Each timed section runs ``--repeat`` times, chunking and extraction alternated (A B, B A, ...) so that load from
 other processes hits both; the table gives medians of wall time and of this process's CPU time. On a busy machine
