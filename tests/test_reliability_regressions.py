@@ -4,12 +4,15 @@ portable versions of what ``tests/test_reliability.py`` checks at campaign scale
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from codegraph.embed import Embedder, open_embedder, resolve_model
 from codegraph.errors import StoreError
+from codegraph.index import index_repo
 from codegraph.store import Store
 from codegraph.store.lock import writer_lock
 from codegraph.store.sqlite import store_error
@@ -61,3 +64,33 @@ def test_an_unwritable_index_directory_is_a_store_error(tmp_path: Path, tmp_repo
     (tmp_repo / ".codegraph").write_text("not a directory")
     proc = run_cli("index", ".", "-q", cwd=tmp_repo)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "need write access" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def fast_encoder() -> Embedder:
+    return open_embedder(resolve_model("fast"))
+
+
+def test_file_names_that_are_not_utf8_are_skipped_with_a_warning(
+    tmp_path: Path, run_cli: RunCli, fast_encoder: Embedder
+) -> None:
+    """They crashed ``index`` (the tokenizer refused the path's lone surrogates) and ``watch`` (SQLite did)."""
+    write_files(tmp_path, {"ok.py": "def fine():\n    return 1\n"})
+    raw = os.fsencode(tmp_path)
+    with open(raw + b"/bad\xff.py", "wb") as fh:
+        fh.write(b"def hidden():\n    return 2\n")
+    os.mkdir(raw + b"/dir\xfe")
+    with open(raw + b"/dir\xfe/inner.py", "wb") as fh:
+        fh.write(b"def inner():\n    return 3\n")
+    proc = run_cli("index", ".", "--json", "--model", "fast", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(proc.stdout)
+    assert stats["chunks"] == 1 and sorted(stats["warnings"]) == [
+        "bad\ufffd.py: file name is not valid UTF-8 (not indexed)",
+        "dir\ufffd: file name is not valid UTF-8 (not indexed)",
+    ]
+    # watch refreshes the paths it saw change, undecodable ones included
+    bad = os.fsdecode(b"bad\xff.py")
+    refreshed = index_repo(tmp_path, fast_encoder, paths=[bad, "ok.py"])
+    assert refreshed.warnings == ["bad\ufffd.py: file name is not valid UTF-8 (not indexed)"]
+    assert run_cli("index", "--check", cwd=tmp_path).returncode == 0
