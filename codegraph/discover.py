@@ -407,9 +407,16 @@ def read_source(file: SourceFile) -> tuple[bytes, str, str]:
             is minified or generated (lines over :data:`MAX_LINE_CHARS` characters hold at least
             :data:`MINIFIED_LONG_LINE_SHARE` of its characters), or has no grammar and is over
             :data:`MAX_TEXT_FILE_BYTES` (data); the message is the reason to report.
-        OSError: the file cannot be read (permission denied, vanished).
+        OSError: the file cannot be read (permission denied, vanished, replaced by a symlink since discovery).
     """
-    data = Path(file.abspath).read_bytes()
+    try:  # O_NOFOLLOW: a file swapped for a symlink after the walk listed it is not followed either
+        fd = os.open(file.abspath, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(exc.errno, "became a symlink after discovery (not followed)") from None
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read()
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
         raise ValueError("binary file")
     try:

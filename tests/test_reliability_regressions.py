@@ -94,3 +94,23 @@ def test_file_names_that_are_not_utf8_are_skipped_with_a_warning(
     refreshed = index_repo(tmp_path, fast_encoder, paths=[bad, "ok.py"])
     assert refreshed.warnings == ["bad\ufffd.py: file name is not valid UTF-8 (not indexed)"]
     assert run_cli("index", "--check", cwd=tmp_path).returncode == 0
+
+
+def test_a_file_swapped_for_a_symlink_after_discovery_is_not_followed(tmp_path: Path, fast_encoder: Embedder) -> None:
+    """Discovery never follows symlinks, but the read did: a file replaced by a symlink between the walk and the
+    read had the link's target indexed (a file outside the repository, here)."""
+    outside = tmp_path / "outside.py"
+    outside.write_text("def private_key_loader():\n    return 'campaign-outside-secret'\n", encoding="utf-8")
+    repo = tmp_path / "repo"
+    write_files(repo, {"a.py": "def first():\n    return 1\n", "b.py": "def second():\n    return 2\n"})
+
+    def swap(stage: str, done: int, total: int) -> None:
+        if stage == "chunk" and done == 1:  # a.py has been read, b.py not yet
+            (repo / "b.py").unlink()
+            (repo / "b.py").symlink_to(outside)
+
+    stats = index_repo(repo, fast_encoder, progress=swap)
+    assert stats.warnings == ["b.py: became a symlink after discovery (not followed)"]
+    with Store.open(repo) as store:
+        codes = [row[0] for row in store.conn.execute("SELECT code FROM chunks")]
+    assert len(codes) == 1 and "campaign-outside-secret" not in codes[0]
