@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
+from codegraph.assist import sandbox as sb
 from codegraph.embed import Embedder, open_embedder, resolve_model
 from codegraph.errors import StoreError
 from codegraph.index import index_repo
@@ -114,3 +116,19 @@ def test_a_file_swapped_for_a_symlink_after_discovery_is_not_followed(tmp_path: 
     with Store.open(repo) as store:
         codes = [row[0] for row in store.conn.execute("SELECT code FROM chunks")]
     assert len(codes) == 1 and "campaign-outside-secret" not in codes[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox tests need Linux")
+def test_a_test_that_floods_its_output_is_reported_with_the_reason() -> None:
+    """pytest captures output in a file, so a flood hits RLIMIT_FSIZE and pytest cannot write its JUnit report;
+    the run was reported as 'pytest exited with status 1 without results' and a traceback of pytest's."""
+    files = {
+        "test_flood.py": "import sys\n\n\ndef test_flood():\n    for _ in range(12):\n"
+        "        sys.stdout.write('y' * (1 << 20))\n\n\ndef test_quiet():\n    assert True\n"
+    }
+    report = sb.run_tests("python", files, sb.SandboxLimits(max_file_bytes=4 * sb.MIB))
+    assert report.collection_error is not None and "more than the file-size limit (4 MiB" in report.collection_error
+    assert {t.name: t.outcome for t in report.tests} == {
+        "test_flood.py::test_flood": "failed",
+        "test_flood.py::test_quiet": "passed",
+    }
