@@ -313,6 +313,7 @@ class KillOutcome:
     search: str
     finish: str
     equal: bool
+    lost: int = 0  # chunks missing, stale or different after the next index
     problems: list[str] = field(default_factory=list)
 
 
@@ -413,11 +414,13 @@ def kill9_campaign(
             problems.append(f"search: {found.describe()}")
         finish = cli("index", ".", "--json", *model, cwd=crashed)
         equal = False
+        lost = 0
         if finish.returncode != 0 or finish.traceback:
             problems.append(f"next index: {finish.describe()}")
         else:
             diff = compare(snapshot(crashed), expected)
             equal = diff.equal()
+            lost = diff.lost
             if not equal:
                 problems.append(f"next index differs from the clean build: {diff.describe()}")
         outcome = KillOutcome(
@@ -429,6 +432,7 @@ def kill9_campaign(
             search=f"exit {found.returncode}",
             finish=f"exit {finish.returncode}",
             equal=equal,
+            lost=lost,
             problems=problems,
         )
         report.outcomes.append(outcome)
