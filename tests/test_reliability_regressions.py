@@ -3,6 +3,7 @@ portable versions of what ``tests/test_reliability.py`` checks at campaign scale
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -132,3 +133,15 @@ def test_a_test_that_floods_its_output_is_reported_with_the_reason() -> None:
         "test_flood.py::test_flood": "failed",
         "test_flood.py::test_quiet": "passed",
     }
+
+
+def test_a_full_or_read_only_file_system_is_one_line_with_what_to_do() -> None:
+    """Outside SQLite (the index directory's .gitignore, writer.json) the same conditions raise OSError."""
+    from codegraph.cli.app import _environment_error
+
+    full = _environment_error(OSError(errno.ENOSPC, "No space left on device"))
+    assert full is not None and full.startswith("No space left on device; free some space and run the command again")
+    read_only = _environment_error(OSError(errno.EROFS, "Read-only file system", "/repo/.codegraph/.gitignore"))
+    assert read_only is not None and read_only.startswith("Read-only file system: /repo/.codegraph/.gitignore; ")
+    assert _environment_error(OSError(errno.ENOENT, "No such file or directory")) is None  # a bug: traceback
+    assert _environment_error(ValueError("x")) is None

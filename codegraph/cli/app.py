@@ -110,8 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     return code if isinstance(code, int) else 0
 
 
-_ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
-"""OS errors that are the machine's state (full disk, read-only or forbidden path), not a bug."""
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC: "free some space and run the command again (the index keeps its last committed state)",
+    errno.EDQUOT: "free some space and run the command again (the index keeps its last committed state)",
+    errno.EROFS: "codegraph index and watch need write access to the .codegraph directory",
+    errno.EACCES: "codegraph index and watch need write access to the .codegraph directory",
+    errno.EPERM: "codegraph index and watch need write access to the .codegraph directory",
+    errno.EIO: "check the disk, then run the command again",
+}
+"""OS errors that are the machine's state (full disk, read-only or forbidden path), not a bug: what to do."""
 
 
 def _environment_error(exc: Exception) -> str | None:
@@ -124,5 +131,5 @@ def _environment_error(exc: Exception) -> str | None:
         return str(error)
     if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
         where = f": {exc.filename}" if exc.filename else ""
-        return f"{exc.strerror or exc}{where}"
+        return f"{exc.strerror or exc}{where}; {_ENVIRONMENT_ERRNOS[exc.errno]}"
     return None
