@@ -245,6 +245,21 @@ def _symlink_problem(link: Path, root: Path) -> str | None:
     return None
 
 
+def undecodable_name(name: str) -> bool:
+    """Whether a file name (as ``os.fsdecode`` gives it) is not valid UTF-8: its undecodable bytes became lone
+    surrogates, which neither SQLite nor JSON can store. Such files are skipped and reported."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _printable(rel: str) -> str:
+    """``rel`` with its undecodable bytes shown as U+FFFD, for a warning."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def walk_files(
     root: Path,
     *,
@@ -288,6 +303,9 @@ def walk_files(
         subdirs: list[tuple[Path, str, bool, frozenset[str]]] = []
         for entry in entries:
             rel = f"{rel_dir}{entry.name}"
+            if undecodable_name(entry.name):
+                notes.append(Skipped(_printable(rel), "file name is not valid UTF-8 (not indexed)"))
+                continue
             if entry.is_symlink():
                 # Never followed: a target inside the root is indexed at its real path; others are reported.
                 reason = _symlink_problem(Path(entry.path), root)
@@ -342,6 +360,9 @@ def stat_paths(
         parts = rel.split("/")
         if any(part in ALWAYS_SKIPPED_DIRS for part in parts[:-1]):
             continue
+        if undecodable_name(rel):
+            notes.append(Skipped(_printable(rel), "file name is not valid UTF-8 (not indexed)"))
+            continue
         ignored = False
         for depth in range(len(parts)):
             prefix = "/".join(parts[:depth])
@@ -386,9 +407,16 @@ def read_source(file: SourceFile) -> tuple[bytes, str, str]:
             is minified or generated (lines over :data:`MAX_LINE_CHARS` characters hold at least
             :data:`MINIFIED_LONG_LINE_SHARE` of its characters), or has no grammar and is over
             :data:`MAX_TEXT_FILE_BYTES` (data); the message is the reason to report.
-        OSError: the file cannot be read (permission denied, vanished).
+        OSError: the file cannot be read (permission denied, vanished, replaced by a symlink since discovery).
     """
-    data = Path(file.abspath).read_bytes()
+    try:  # O_NOFOLLOW: a file swapped for a symlink after the walk listed it is not followed either
+        fd = os.open(file.abspath, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(exc.errno, "became a symlink after discovery (not followed)") from None
+        raise
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read()
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
         raise ValueError("binary file")
     try:

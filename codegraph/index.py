@@ -23,7 +23,7 @@ from .changes import FileCheck, check_file
 from .chunk import CHUNKER_VERSION, chunk_source, embedding_text
 from .chunk.grammars import ts_parser
 from .config import Settings, resolve_settings
-from .discover import Skipped, read_source, stat_paths, walk_files
+from .discover import Skipped, read_source, stat_paths, undecodable_name, walk_files
 from .embed.protocol import Embedder
 from .errors import SourceError
 from .graph import GRAPH_VERSION
@@ -170,7 +170,8 @@ def _index_locked(
         if stats.rebuilt:
             stats.previous_model = previous_model
         store.set_meta({"run_started_at": f"{time.time():.3f}"})
-        known = store.file_rows(paths)
+        # Names that are not UTF-8 cannot be stored (stat_paths reports them); watch passes whatever changed.
+        known = store.file_rows(None if paths is None else [p for p in paths if not undecodable_name(p)])
         skipped: list[Skipped] = []
         binary: list[str] = []
         if paths is None:

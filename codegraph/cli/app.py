@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 an error the user can fix (one line on stderr says how)
 
 from __future__ import annotations
 
+import errno
 from typing import Annotated
 
 import typer
@@ -94,8 +95,41 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (OutputClosed, BrokenPipeError):  # the reader of stdout left (`codegraph search ... | head -1`)
         return 0
+    except Exception as exc:
+        message = _environment_error(exc)
+        if message is None:
+            raise
+        from . import render
+
+        render.error(message)
+        return 1
     if code == INTERRUPTED:
         from . import render
 
         render.err.print("interrupted", style="yellow")
     return code if isinstance(code, int) else 0
+
+
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC: "free some space and run the command again (the index keeps its last committed state)",
+    errno.EDQUOT: "free some space and run the command again (the index keeps its last committed state)",
+    errno.EROFS: "codegraph index and watch need write access to the .codegraph directory",
+    errno.EACCES: "codegraph index and watch need write access to the .codegraph directory",
+    errno.EPERM: "codegraph index and watch need write access to the .codegraph directory",
+    errno.EIO: "check the disk, then run the command again",
+}
+"""OS errors that are the machine's state (full disk, read-only or forbidden path), not a bug: what to do."""
+
+
+def _environment_error(exc: Exception) -> str | None:
+    """One line for an error of the machine rather than of codegraph: a SQLite error on the index (full disk,
+    damaged file, read-only directory) or a full, read-only or forbidden file system; ``None`` for others."""
+    from ..store.sqlite import store_error
+
+    error = store_error(exc)
+    if error is not None:
+        return str(error)
+    if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}; {_ENVIRONMENT_ERRNOS[exc.errno]}"
+    return None

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IndexBusyError
+from ..errors import IndexBusyError, StoreError
 
 LOCK_FILE = "index.lock"
 WRITER_FILE = "writer.json"
@@ -54,23 +54,29 @@ def writer_lock(
 
     Raises:
         IndexBusyError: still busy after ``timeout_s``.
+        StoreError: the lock file cannot be created (a read-only or full file system, no permission).
     """
     from filelock import FileLock, Timeout
 
-    index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / LOCK_FILE))
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        if on_wait is not None:
-            on_wait()
+        index_dir.mkdir(parents=True, exist_ok=True)
         try:
-            lock.acquire(timeout=timeout_s)
+            lock.acquire(timeout=0)
         except Timeout:
-            raise IndexBusyError(
-                f"another codegraph process (index or watch) is writing {index_dir.parent} and did not finish "
-                f"within {timeout_s:g}s; wait for it or stop it, then retry"
-            ) from None
+            if on_wait is not None:
+                on_wait()
+            lock.acquire(timeout=timeout_s)
+    except Timeout:
+        raise IndexBusyError(
+            f"another codegraph process (index or watch) is writing {index_dir.parent} and did not finish "
+            f"within {timeout_s:g}s; wait for it or stop it, then retry"
+        ) from None
+    except OSError as exc:  # a read-only or full file system, no permission (Timeout is an OSError too)
+        raise StoreError(
+            f"cannot take the writer lock {index_dir / LOCK_FILE}: {exc.strerror or exc}; codegraph index and "
+            f"watch need write access to {index_dir}"
+        ) from None
     record = index_dir / WRITER_FILE
     try:
         _write_record(record)

@@ -168,7 +168,8 @@ def migrate(conn: Any) -> int:
                 conn.execute(f"PRAGMA user_version = {current}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite has already rolled back after a full disk or an I/O error
+                conn.execute("ROLLBACK")
             raise
     return len(MIGRATIONS)
 

@@ -10,6 +10,7 @@ crashed (see ``../shared/FACTS.md``). ``CODEGRAPH_SQLITE=sqlite3|sqlean`` forces
 from __future__ import annotations
 
 import os
+import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -91,5 +92,45 @@ def connect(path: Path | str) -> Any:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
     except module.Error as exc:
-        raise StoreError(f"cannot open {path}: {exc}") from None
+        raise StoreError(f"cannot open {path}: {explain(str(exc))}") from None
     return conn
+
+
+_DAMAGED = (
+    "the index is damaged: delete the .codegraph directory and run: codegraph index (stored snippets are lost with it)"
+)
+
+_HINTS = (
+    (
+        "disk is full",
+        "free some space and run the command again (the index keeps its last committed state; the next "
+        "`codegraph index` completes it)",
+    ),
+    ("readonly database", "codegraph index and watch need write access to the .codegraph directory"),
+    (
+        "unable to open database file",
+        "the .codegraph directory must be writable: SQLite keeps index.db-wal and index.db-shm next to the index",
+    ),
+    ("malformed", _DAMAGED),
+    ("not a database", _DAMAGED),
+    ("disk i/o error", "check the disk, then run the command again"),
+    ("database is locked", "another process kept the index locked; run the command again"),
+)
+"""What to do about a SQLite error, by a fragment of its message (lower case)."""
+
+
+def explain(message: str) -> str:
+    """A SQLite error message with what to do about it appended (``message`` alone when there is no hint)."""
+    lowered = message.lower()
+    hint = next((h for fragment, h in _HINTS if fragment in lowered), None)
+    return f"{message}; {hint}" if hint else message
+
+
+def store_error(exc: BaseException) -> StoreError | None:
+    """A :class:`StoreError` that says what happened and what to do, for an error that the SQLite module raised
+    while an index was in use (a full disk, a damaged file, a read-only directory); ``None`` for any other."""
+    for name in ("sqlite3", "sqlean"):
+        module = sys.modules.get(name)
+        if module is not None and isinstance(exc, module.Error):
+            return StoreError(f"the index database failed: {explain(str(exc))}")
+    return None

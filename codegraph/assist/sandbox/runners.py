@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 
 from ...errors import SandboxError
-from .limits import SandboxLimits
+from .limits import MIB, SandboxLimits
 from .parsers import (
     parse_go_test_json,
     parse_minitest,
@@ -114,6 +114,12 @@ def _run_python(
             problem = f"pytest internal error:\n{tail}"
         elif rc == 2:
             problem = f"pytest was interrupted:\n{tail}"
+        elif junit is None and "File too large" in run.stderr:  # EFBIG: RLIMIT_FSIZE stopped a write
+            problem = (
+                f"a test wrote more than the file-size limit ({limits.max_file_bytes / MIB:g} MiB; printed output "
+                "counts, as pytest captures it in a file), so pytest could not write its report; the outcomes "
+                "come from its -v lines"
+            )
         elif rc not in (0, 1) or junit is None:
             problem = f"pytest exited with status {rc} without results:\n{tail}"
     return _make_report("python", tests, run, problem)
