@@ -101,15 +101,12 @@ def deps(
     directory: DirOption = Path("."),
 ) -> None:
     """What a file imports (repository files only) and what imports it."""
-    from ..errors import SourceError
     from ..graph.query import imports_json
     from . import render
     from .common import stdout_json
 
     with _graph(directory) as graph:
-        rel = _relative(path, graph)
-        if rel not in graph.files:
-            raise SourceError(f"{path}: not an indexed file of {graph.store.root}")
+        rel = _indexed_file(path, graph)
         answer = imports_json(graph, rel)
     if reverse:
         answer["imports"] = []
@@ -131,16 +128,13 @@ def outline(
     directory: DirOption = Path("."),
 ) -> None:
     """One file's definitions (kind, qualified name, lines), in line order."""
-    from ..errors import SourceError
     from ..graph.query import GraphHit
     from ..store.graph import definitions_in
     from . import render
     from .common import stdout_json
 
     with _graph(directory) as graph:
-        rel = _relative(path, graph)
-        if rel not in graph.files:
-            raise SourceError(f"{path}: not an indexed file of {graph.store.root}")
+        rel = _indexed_file(path, graph)
         hits = [
             GraphHit(d.path, d.start_line, d.end_line, d.qualified, d.kind, d.language)
             for d in definitions_in(graph.store, rel)
@@ -149,6 +143,20 @@ def outline(
         stdout_json({"path": rel, "results": [h.to_json() for h in hits]})
     else:
         render.graph_hits(hits, outline=True)
+
+
+def _indexed_file(path: Path, graph: Graph) -> str:
+    """``path`` as an indexed repository-relative path (see :func:`_relative`).
+
+    Raises:
+        SourceError: not a file of the index.
+    """
+    from ..errors import SourceError
+
+    rel = _relative(path, graph)
+    if rel not in graph.files:
+        raise SourceError(f"{path}: not an indexed file of {graph.store.root}")
+    return rel
 
 
 def _relative(path: Path, graph: Graph) -> str:
