@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -120,6 +121,31 @@ def wait_until(condition: Callable[[], bool], *, timeout_s: float = 120, poll_s:
         if time.monotonic() >= deadline:
             return False
         time.sleep(poll_s)
+
+
+def watch_startup(cwd: Path) -> list[str]:
+    """Start ``codegraph watch .`` in ``cwd``, read its stderr up to and including the ``watching ...`` line
+    (or to its exit), then stop it with Ctrl-C; returns the lines read. A guard kills it after 120 s."""
+    watch = subprocess.Popen(
+        [*CODEGRAPH, "watch", "."],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+    assert watch.stderr is not None
+    guard = threading.Timer(120, watch.kill)  # never hang the suite if the line does not come
+    guard.start()
+    lines: list[str] = []
+    for line in watch.stderr:  # until the watcher is up, or it exits
+        lines.append(line)
+        if line.startswith("watching"):
+            break
+    watch.send_signal(signal.SIGINT)
+    watch.communicate(timeout=60)
+    guard.cancel()
+    return lines
 
 
 def write_files(root: Path, files: dict[str, str]) -> None:

@@ -7,14 +7,13 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
 from codegraph.store import Store
 
-from .conftest import CODEGRAPH, RunCli, default_sigint, wait_until, write_files
+from .conftest import CODEGRAPH, RunCli, default_sigint, wait_until, watch_startup, write_files
 
 HIT_KEYS = {"path", "start_line", "end_line", "symbol", "kind", "language", "score", "snippet"}
 
@@ -204,25 +203,7 @@ def test_a_repository_llm_base_url_stops_only_the_commands_that_use_it(tmp_repo:
         proc = run_cli(*args, cwd=tmp_repo)
         assert proc.returncode == 1
         assert "llm_base_url cannot be set in a repository's config" in proc.stderr and warning not in proc.stderr
-    watch = subprocess.Popen(
-        [*CODEGRAPH, "watch", "."],
-        cwd=tmp_repo,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_sigint,
-    )
-    assert watch.stderr is not None
-    guard = threading.Timer(120, watch.kill)  # never hang the suite if the line does not come
-    guard.start()
-    lines: list[str] = []
-    for line in watch.stderr:  # until the watcher is up, or it exits
-        lines.append(line)
-        if line.startswith("watching"):
-            break
-    watch.send_signal(signal.SIGINT)
-    watch.communicate(timeout=60)
-    guard.cancel()
+    lines = watch_startup(tmp_repo)
     assert any(line.startswith("watching") for line in lines), lines
     assert sum(warning in line for line in lines) == 1
 
@@ -234,21 +215,7 @@ def test_index_and_watch_print_no_model_notice_on_a_repeat_run(tmp_repo: Path, r
     assert run_cli("index", ".", "-q", cwd=tmp_repo).returncode == 0  # -q: a slow first run prints no progress
     again = run_cli("index", ".", cwd=tmp_repo)
     assert again.returncode == 0 and again.stderr == "", again.stderr
-    watch = subprocess.Popen(
-        [*CODEGRAPH, "watch", "."],
-        cwd=tmp_repo,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_sigint,
-    )
-    assert watch.stderr is not None
-    guard = threading.Timer(120, watch.kill)  # never hang the suite if the line does not come
-    guard.start()
-    first = watch.stderr.readline()
-    watch.send_signal(signal.SIGINT)
-    watch.communicate(timeout=60)
-    guard.cancel()
+    first = watch_startup(tmp_repo)[0]
     assert first.startswith("watching"), first  # nothing before the watcher's own line
 
 
