@@ -62,14 +62,15 @@ def _run(query: str, directory: Path, as_json: bool, empty: str, ask: Callable[[
 def definition(name: NameArg, as_json: JsonOption = False, directory: DirOption = Path(".")) -> None:
     """Where NAME is defined (functions, methods, classes, interfaces, structs, enums, traits, types, modules,
     constants), in path order."""
-    from ..graph.query import GraphHit
+    from ..graph.query import def_hit
 
-    def ask(graph: Graph) -> list[GraphHit]:
-        return [
-            GraphHit(d.path, d.start_line, d.end_line, d.qualified, d.kind, d.language) for d in graph.definitions(name)
-        ]
-
-    _run(name, directory, as_json, f"no definition of {name!r} in the index", ask)
+    _run(
+        name,
+        directory,
+        as_json,
+        f"no definition of {name!r} in the index",
+        lambda graph: [def_hit(d) for d in graph.definitions(name)],
+    )
 
 
 def refs(name: NameArg, as_json: JsonOption = False, directory: DirOption = Path(".")) -> None:
@@ -128,17 +129,14 @@ def outline(
     directory: DirOption = Path("."),
 ) -> None:
     """One file's definitions (kind, qualified name, lines), in line order."""
-    from ..graph.query import GraphHit
+    from ..graph.query import def_hit
     from ..store.graph import definitions_in
     from . import render
     from .common import stdout_json
 
     with _graph(directory) as graph:
         rel = _indexed_file(path, graph)
-        hits = [
-            GraphHit(d.path, d.start_line, d.end_line, d.qualified, d.kind, d.language)
-            for d in definitions_in(graph.store, rel)
-        ]
+        hits = [def_hit(d) for d in definitions_in(graph.store, rel)]
     if as_json:
         stdout_json({"path": rel, "results": [h.to_json() for h in hits]})
     else:

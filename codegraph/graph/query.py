@@ -144,7 +144,8 @@ def _surest_first(hit: GraphHit) -> tuple[int, str, int]:
     return (_SURETY.get(hit.resolution or "", 3), hit.path, hit.line or 0)
 
 
-def _def_hit(d: DefRow, **extra: Any) -> GraphHit:
+def def_hit(d: DefRow, **extra: Any) -> GraphHit:
+    """A stored definition as a :class:`GraphHit` (``extra``: ``line``, ``resolution``, ``depth``)."""
     return GraphHit(d.path, d.start_line, d.end_line, d.qualified, d.kind, d.language, **extra)
 
 
@@ -329,7 +330,7 @@ class Graph:
             scope, name = split_name(ref.enclosing)
             for d in self._definitions_in(ref.path):
                 if d.name == name and (d.scope or "") == ".".join(scope) and d.start_line <= ref.line <= d.end_line:
-                    return _def_hit(d, line=ref.line)
+                    return def_hit(d, line=ref.line)
         return GraphHit(ref.path, ref.line, ref.line, None, "module", ref.language, line=ref.line)
 
     def refs(self, query: str) -> list[GraphHit]:
@@ -380,7 +381,7 @@ class Graph:
                         if key in seen:
                             continue
                         seen.add(key)
-                        out.append(_def_hit(target, line=ref.line, resolution=how, depth=level))
+                        out.append(def_hit(target, line=ref.line, resolution=how, depth=level))
                         following.append(target)
             frontier = following
             if not frontier:
@@ -578,6 +579,7 @@ __all__ = [
     "GraphHit",
     "Edge",
     "call_context",
+    "def_hit",
     "ImpactHit",
     "hits_json",
     "impact_json",
