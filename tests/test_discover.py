@@ -45,6 +45,14 @@ def test_skips_vcs_and_index_dirs_and_default_noise(tmp_path: Path) -> None:
     assert files == ["a.py"]
 
 
+def test_secrets_are_skipped_by_default_and_can_be_re_included(tmp_path: Path) -> None:
+    secrets = [".env", "app/.env.production", "deploy/server.pem", "tls.key", "home/.ssh/id_ed25519", ".netrc"]
+    _touch(tmp_path, "a.py", ".env.example", *secrets)
+    assert _paths(tmp_path)[0] == [".env.example", "a.py"]
+    (tmp_path / ".codegraphignore").write_text("!.env\n", encoding="utf-8")
+    assert _paths(tmp_path)[0] == [".codegraphignore", ".env", ".env.example", "a.py"]
+
+
 def test_size_limit_is_reported(tmp_path: Path) -> None:
     _touch(tmp_path, "small.py")
     (tmp_path / "huge.py").write_text("x = 1\n" * 1000, encoding="utf-8")

@@ -515,7 +515,7 @@ def project_tree(graph: Graph, under: str = "", *, blocks: bool = False) -> dict
         KeyError: ``under`` is neither ``""`` nor an indexed directory or file.
     """
     under = under.strip("/")
-    languages = dict(graph.store.conn.execute("SELECT path, language FROM files"))
+    languages = graph.store.file_languages()
     paths = sorted(p for p in languages if not under or p == under or p.startswith(under + "/"))
     if not paths:
         raise KeyError(under)

@@ -65,11 +65,13 @@ def sqlite_module() -> ModuleType:
     return sqlean  # type: ignore[no-any-return]
 
 
-def connect(path: Path | str) -> Any:
+def connect(path: Path | str, *, any_thread: bool = False) -> Any:
     """Open a SQLite connection with sqlite-vec loaded, WAL journaling and a busy timeout.
 
     Args:
         path: database file (created if missing) or ``":memory:"``.
+        any_thread: allow use from threads other than the opening one (``check_same_thread=False``); the
+            caller then serialises access itself (a server's worker threads, :mod:`codegraph.service`).
 
     Returns:
         A DB-API connection in autocommit mode (``isolation_level=None``): callers open transactions
@@ -82,7 +84,9 @@ def connect(path: Path | str) -> Any:
 
     module = sqlite_module()
     try:
-        conn = module.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = module.connect(
+            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=not any_thread
+        )
         conn.enable_load_extension(True)
         sqlite_vec.load(conn)
         conn.enable_load_extension(False)

@@ -123,8 +123,11 @@ class Store:
         self.root = root
 
     @classmethod
-    def open(cls, root: Path, *, create: bool = False) -> Store:
+    def open(cls, root: Path, *, create: bool = False, any_thread: bool = False) -> Store:
         """Open (or with ``create``, create) ``root/.codegraph/index.db`` and migrate it.
+
+        ``any_thread``: the connection may be used from any thread (callers serialise; see
+        :func:`codegraph.store.sqlite.connect`).
 
         Raises:
             IndexNotFoundError: no index and ``create`` is false.
@@ -139,7 +142,7 @@ class Store:
             gitignore = db.parent / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("# created by codegraph: the index is a local cache\n*\n", encoding="utf-8")
-        conn = connect(db)
+        conn = connect(db, any_thread=any_thread)
         migrate(conn)
         return cls(conn, root)
 
@@ -438,6 +441,10 @@ class Store:
             (path, name, name),
         ).fetchone()
         return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
+
+    def file_languages(self) -> dict[str, str]:
+        """Every indexed file's repository-relative path mapped to its language id."""
+        return {str(path): str(language) for path, language in self.conn.execute("SELECT path, language FROM files")}
 
     def indexed_files(self, language: str) -> list[tuple[str, int]]:
         """``(path, size in bytes)`` of every indexed file of ``language``, by path."""
