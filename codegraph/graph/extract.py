@@ -89,6 +89,11 @@ class Definition:
         return f"{self.scope}.{self.name}" if self.scope else self.name
 
 
+COMPLEX_RECEIVER = "?"
+""":attr:`Reference.qualifier` of a name reached through an expression that is not a plain path (a call's
+result, an index, a literal): ``g(x).f()`` has a receiver, so ``f`` is a method, but not one we can name."""
+
+
 @dataclass(frozen=True, slots=True)
 class Reference:
     """A name used as a call target, a type or a base type.
@@ -103,7 +108,8 @@ class Reference:
             Type``, the type); ``None`` at file level.
         qualifier: what the name is reached through, when it is a plain path: the receiver of a method call
             (``self.client``, ``fmt``, ``Foo``, ``super()``) or the package/namespace of a qualified type, with
-            ``::`` and ``->`` written as ``.``; ``None`` for a bare name or a receiver that is not a plain path.
+            ``::`` and ``->`` written as ``.``; :data:`COMPLEX_RECEIVER` for a receiver that is not a plain path
+            (``g(x).f()``, ``items[0].f()``); ``None`` for a bare name (``f()``).
     """
 
     name: str
@@ -670,7 +676,7 @@ def extract(language: str, tree: Any, source: bytes) -> FileGraph:
             node = qualifiers[0]
             qualifier = source[node.start_byte : node.end_byte].decode("utf-8", "replace")
             if not qualifier.isidentifier():
-                qualifier = _qualifier(qualifier)
+                qualifier = _qualifier(qualifier) or COMPLEX_RECEIVER
         references.append(Reference(name, kind, name_node.start_point.row + 1, enclosing, qualifier))
 
     out_imports: list[Import] = []

@@ -9,8 +9,10 @@ leave another file's edges stale). A reference to ``name`` in file F resolves, i
 3. ``by_name``: any definition of ``name`` in the repository (a guess: every candidate is kept), where a call
    without a receiver (``f()``) never picks a method and one with a receiver (``obj.f()``) only picks methods;
 
-and stays unresolved (``None``) when the repository defines no ``name`` (a library or builtin). In Python, a
-name reached through ``self``, ``cls`` or ``super()`` only resolves to class members (methods, nested classes).
+and stays unresolved (``None``) when the repository defines no ``name`` (a library or builtin). Before that, a
+name reached through ``self``/``this``/``cls``/``Self``/``super()`` (in Java, C#, C++ and Ruby also a bare call
+in a class) is resolved against the enclosing class and its bases (see :meth:`Graph._own_members`), and a bare
+call never picks a method where a language cannot call one without a receiver (:data:`BARE_CALL_NOT_METHOD`).
 Each result carries its resolution, so callers can tell a sure edge from a guess.
 """
 
@@ -151,14 +153,30 @@ def def_hit(d: DefRow, **extra: Any) -> GraphHit:
 
 _PY_INSTANCE_RECEIVERS = ("self", "cls")
 
+IMPLICIT_THIS_LANGUAGES = frozenset({"java", "csharp", "cpp", "ruby"})
+"""Languages where a bare call inside a class (``f()``) may call the object's own method (``this.f()``)."""
 
-def _python_plausible(ref: RefRow, candidates: list[DefRow]) -> list[DefRow]:
-    """The candidates a Python reference can name at all: what is reached through ``self``, ``cls`` or
-    ``super()`` is a class member (a method, or a class nested in a class), never a module-level function or
-    class. (A bare name is never a method either, but the stored qualifier is ``None`` for a bare name and for a
-    receiver that is not a plain path alike, so that case is left alone.)"""
-    if ref.qualifier is not None and (ref.qualifier in _PY_INSTANCE_RECEIVERS or ref.qualifier.startswith("super(")):
-        return [d for d in candidates if d.kind == "method" or (d.kind == "class" and d.scope)]
+BARE_CALL_NOT_METHOD = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "c"})
+"""Languages where a bare call (``f()``, no receiver) never calls a method."""
+
+_MAX_BASES = 8
+"""How many inheritance steps a member lookup follows (guards against cycles and deep hierarchies)."""
+
+
+def _is_member(d: DefRow) -> bool:
+    """A class member: a method, or a class nested in a class."""
+    return d.kind == "method" or (d.kind in ("class", "struct", "interface", "enum") and d.scope is not None)
+
+
+def _plausible(ref: RefRow, candidates: list[DefRow]) -> list[DefRow]:
+    """The candidates a reference can name at all: in Python what is reached through ``self``, ``cls`` or
+    ``super()`` is a class member, never a module-level function or class; and in the languages of
+    :data:`BARE_CALL_NOT_METHOD` a bare call is never a method."""
+    q = ref.qualifier
+    if ref.language == "python" and q is not None and (q in _PY_INSTANCE_RECEIVERS or q.startswith("super(")):
+        return [d for d in candidates if _is_member(d)]
+    if q is None and ref.kind == "call" and ref.language in BARE_CALL_NOT_METHOD:
+        return [d for d in candidates if d.kind != "method"]
     return candidates
 
 
@@ -304,12 +322,116 @@ class Graph:
     # -- references -------------------------------------------------------------------------------------------
     def resolve_reference(self, ref: RefRow) -> tuple[list[DefRow], str | None]:
         """The definitions a reference may point at, and how that was decided (see the module docstring)."""
-        candidates = self._definitions_named(ref.name)
-        if ref.language == "python":
-            candidates = _python_plausible(ref, candidates)
+        candidates = _plausible(ref, self._definitions_named(ref.name))
         if not candidates:
             return [], None
+        members = self._own_members(ref, candidates)
+        if members is not None:
+            return members
         return choose_targets(ref, candidates, lambda: {t for t, _ in self.imported_files(ref.path)})
+
+    def _own_members(self, ref: RefRow, candidates: list[DefRow]) -> tuple[list[DefRow], str | None] | None:
+        """Receiver-aware resolution of a name reached through ``self``/``this``/``cls``/``Self``/``super()``
+        (or, in the languages of :data:`IMPLICIT_THIS_LANGUAGES`, a bare call) inside a class ``C``:
+
+        1. ``C``'s own member (``super()``: skipped), else the nearest base class's, breadth-first over the bases
+           the repository defines (found through its ``inherit`` references);
+        2. else, for ``self``/``this``, the overrides in subclasses of ``C`` among ``candidates`` (dynamic
+           dispatch: a base calling a hook that only its subclasses define);
+        3. else unresolved ``([], None)``: the member comes from a base outside the repository (``Exception``,
+           ``http.client.HTTPConnection``), and a namesake in another class would be a wrong guess.
+
+        ``None`` when this does not apply (another receiver, no enclosing class, or a bare call in a language
+        where it may also be a free function and none of the class's members matched): the caller then resolves
+        by name."""
+        q = ref.qualifier
+        is_super = q is not None and q.startswith("super")
+        bare = q is None
+        if not (q in SELF_RECEIVERS or is_super or (bare and ref.language in IMPLICIT_THIS_LANGUAGES)):
+            return None
+        owner = self._enclosing_class(ref)
+        if owner is None:
+            return None
+        found = self._member_in_hierarchy(ref.name, ref.path, owner, skip_own=is_super)
+        if found is not None or bare:
+            return found
+        if not is_super:
+            overrides = [d for d in candidates if d.scope and self._inherits(d.path, d.scope, (ref.path, owner))]
+            if overrides:
+                return overrides, "same_file" if all(d.path == ref.path for d in overrides) else "by_name"
+        return [], None
+
+    def _member_in_hierarchy(
+        self, name: str, path: str, owner: str, *, skip_own: bool
+    ) -> tuple[list[DefRow], str] | None:
+        """Member ``name`` of class ``owner`` of file ``path`` or of its nearest base defining it (see
+        :meth:`_own_members`), with the weakest resolution on the way; ``None`` when none defines it."""
+        level: list[tuple[str, str, str]] = [(path, owner, "same_file")]
+        if skip_own:
+            level = self._bases(path, owner, "same_file")
+        seen: set[tuple[str, str]] = set()
+        for _ in range(_MAX_BASES):
+            following: list[tuple[str, str, str]] = []
+            for where, scope, reached in level:
+                if (where, scope) in seen:
+                    continue
+                seen.add((where, scope))
+                found = [d for d in self._definitions_in(where) if d.name == name and d.scope == scope]
+                if found:
+                    return found, reached
+                following += self._bases(where, scope, reached)
+            if not following:
+                return None
+            level = following
+        return None
+
+    def _inherits(self, path: str, scope: str, ancestor: tuple[str, str]) -> bool:
+        """Whether class ``scope`` of file ``path`` has ``ancestor`` (``(path, qualified name)``) among its bases,
+        transitively (at most :data:`_MAX_BASES` steps)."""
+        level = [(path, scope)]
+        seen: set[tuple[str, str]] = set()
+        for _ in range(_MAX_BASES):
+            following = []
+            for where, name in level:
+                for base_path, base, _how in self._bases(where, name, "same_file"):
+                    if (base_path, base) == ancestor:
+                        return True
+                    if (base_path, base) not in seen:
+                        seen.add((base_path, base))
+                        following.append((base_path, base))
+            if not following:
+                return False
+            level = following
+        return False
+
+    def _enclosing_class(self, ref: RefRow) -> str | None:
+        """The qualified name of the innermost scope around ``ref`` that has members in its file (its class,
+        struct, trait or Rust ``impl`` type), or ``None`` at file level / in a free function."""
+        if not ref.enclosing:
+            return None
+        parts = ref.enclosing.split(".")
+        scopes = {d.scope for d in self._definitions_in(ref.path) if d.scope and _is_member(d)}
+        for end in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:end])
+            if prefix in scopes:
+                return prefix
+        return None
+
+    def _bases(self, path: str, scope: str, reached: str) -> list[tuple[str, str, str]]:
+        """The base classes of class ``scope`` of file ``path`` found in the repository, as ``(path, qualified
+        name, resolution)``; the resolution is the weaker of ``reached`` and the base's own."""
+        out = []
+        for ref in references_in(self.store, path, scope, ["inherit"]):
+            if ref.enclosing != scope:
+                continue
+            targets, how = choose_targets(
+                ref,
+                [d for d in self._definitions_named(ref.name) if d.kind != "method" and d.kind != "function"],
+                lambda path=path: {t for t, _ in self.imported_files(path)},  # type: ignore[misc]
+            )
+            weaker = max(reached, how or "by_name", key=lambda h: _SURETY.get(h, 3))
+            out += [(d.path, d.qualified, weaker) for d in targets]
+        return out
 
     def references(self, query: str, kinds: Iterable[str] | None = None) -> list[tuple[RefRow, str]]:
         """References that resolve to a definition matching ``query``, with their resolution."""
