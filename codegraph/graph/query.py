@@ -190,6 +190,7 @@ class Graph:
         self._named: dict[str, list[DefRow]] = {}
         self._imported: dict[str, list[tuple[str, int]]] = {}
         self._defs_in: dict[str, list[DefRow]] = {}
+        self._bases_of: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
 
     def _definitions_named(self, name: str) -> list[DefRow]:
         found = self._named.get(name)
@@ -420,18 +421,20 @@ class Graph:
     def _bases(self, path: str, scope: str, reached: str) -> list[tuple[str, str, str]]:
         """The base classes of class ``scope`` of file ``path`` found in the repository, as ``(path, qualified
         name, resolution)``; the resolution is the weaker of ``reached`` and the base's own."""
-        out = []
-        for ref in references_in(self.store, path, scope, ["inherit"]):
-            if ref.enclosing != scope:
-                continue
-            targets, how = choose_targets(
-                ref,
-                [d for d in self._definitions_named(ref.name) if d.kind != "method" and d.kind != "function"],
-                lambda path=path: {t for t, _ in self.imported_files(path)},  # type: ignore[misc]
-            )
-            weaker = max(reached, how or "by_name", key=lambda h: _SURETY.get(h, 3))
-            out += [(d.path, d.qualified, weaker) for d in targets]
-        return out
+        known = self._bases_of.get((path, scope))
+        if known is None:
+            known = []
+            for ref in references_in(self.store, path, scope, ["inherit"]):
+                if ref.enclosing != scope:
+                    continue
+                targets, how = choose_targets(
+                    ref,
+                    [d for d in self._definitions_named(ref.name) if d.kind != "method" and d.kind != "function"],
+                    lambda: {t for t, _ in self.imported_files(path)},
+                )
+                known += [(d.path, d.qualified, how or "by_name") for d in targets]
+            self._bases_of[(path, scope)] = known
+        return [(where, name, max(reached, how, key=lambda h: _SURETY.get(h, 3))) for where, name, how in known]
 
     def references(self, query: str, kinds: Iterable[str] | None = None) -> list[tuple[RefRow, str]]:
         """References that resolve to a definition matching ``query``, with their resolution."""
