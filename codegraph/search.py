@@ -72,6 +72,9 @@ class SearchOptions:
             (stemmed) among the query's words; 0 turns it off.
         file_coherence: score bonus, times the summed score of the other candidates in the same file (relative
             to the best candidate's score); 0 turns it off.
+        centrality_boost: score multiplier ``1 + centrality_boost * c`` where ``c`` in [0, 1] is the percentile
+            of the result's definition in the repository's PageRank (:func:`codegraph.graph.rank.centrality`);
+            0 turns it off.
         depth: candidates taken from each ranking before re-ranking (at least ``5 * k``).
     """
 
@@ -85,6 +88,7 @@ class SearchOptions:
     definition_boost: float = 0.0
     stem_boost: float = 0.1
     file_coherence: float = 0.0
+    centrality_boost: float = 0.0
     depth: int = 50
 
 
@@ -131,6 +135,7 @@ class Searcher:
         self.store = store
         self.embedder = embedder
         self.options = options or SearchOptions()
+        self._central: dict[tuple[str, str], float] | None = None
 
     @classmethod
     def open(cls, start: Path, embedder: Embedder) -> Searcher:
@@ -269,11 +274,26 @@ class Searcher:
             for key, value in list(final.items()):
                 others = per_file[key[0]] - max(value, 0.0)
                 final[key] = value + opts.file_coherence * others / top * abs(value)
+        if opts.centrality_boost and final:
+            central = self._centrality()
+            for key, row in best.items():
+                c = central.get((row.path, row.qualified_symbol or ""), 0.0)
+                if c:
+                    final[key] = _scaled(final[key], 1.0 + opts.centrality_boost * c)
         if opts.tests == "demote":
             for key in final:
                 if path_class(key[0]) is not None:
                     final[key] = _scaled(final[key], opts.demote_factor)
         return final
+
+    def _centrality(self) -> dict[tuple[str, str], float]:
+        """PageRank percentiles of the index's definitions, computed once per searcher."""
+        if self._central is None:
+            from .graph.query import Graph
+            from .graph.rank import centrality
+
+            self._central = centrality(Graph(self.store))
+        return self._central
 
     def _semantic(self, query: str, k: int, keep: RowFilter | None) -> list[tuple[ChunkRow, float]]:
         vector = self.embedder.embed_queries([query])[0]

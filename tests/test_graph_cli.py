@@ -269,6 +269,14 @@ def test_calls_through_self_cls_and_super_resolve_to_the_class_then_its_bases(tm
                         super().__init__()  # Exception's: outside the repository, not Other.__init__
 
 
+                class Suite(Base):
+                    def check(self):
+                        class Local:  # a class nested in a method does not make the method a class
+                            pass
+
+                        return self.run()
+
+
                 class Plugin(Other):
                     def hook(self):  # reached from Other.__init__ by dynamic dispatch
                         return 3
@@ -293,6 +301,7 @@ def test_calls_through_self_cls_and_super_resolve_to_the_class_then_its_bases(tm
     assert callees("Task.start") == {("Base.run", "same_file"), ("run", "same_file")}  # inherited; bare: function
     assert callees("Remote.go") == {("Base.run", "import")}  # a base in another file
     assert {r["symbol"] for r in _json(run_cli, root, "callers", "Other.run")["results"]} == set()
+    assert callees("Suite.check") == {("Base.run", "same_file")}
     assert callees("Failure.__init__") == set()
     assert callees("Other.__init__") == {("Plugin.hook", "same_file")}
 

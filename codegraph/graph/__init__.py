@@ -5,3 +5,7 @@ the parse that makes its chunks (:mod:`.extract`, queries in ``queries/<language
 GRAPH_VERSION = "2"
 """Version of the graph extraction (queries and rules); an index whose ``meta.graph_version`` differs has its
 files' graphs extracted again on the next ``index`` (parsed again, not re-embedded)."""
+
+CLASS_LIKE_KINDS: frozenset[str] = frozenset({"class", "interface", "struct", "enum", "trait"})
+"""Definition kinds that own methods: a ``function`` defined directly inside one of these is reported as a
+``method`` (:mod:`.extract`), and a call through ``self``/``this`` resolves among its members (:mod:`.query`)."""

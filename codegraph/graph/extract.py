@@ -29,6 +29,7 @@ from typing import Any
 
 from ..chunk.grammars import ts_language, ts_parser
 from ..languages import BY_NAME
+from . import CLASS_LIKE_KINDS
 
 QUERIES_DIR = Path(__file__).resolve().parent / "queries"
 
@@ -40,8 +41,6 @@ DEFINITION_KINDS: frozenset[str] = frozenset(
 REFERENCE_KINDS: frozenset[str] = frozenset({"call", "type", "inherit"})
 """Kinds of :class:`Reference` (``@name.reference.<kind>``; ``import`` matches become :class:`Import` records)."""
 
-CLASS_LIKE_KINDS: frozenset[str] = frozenset({"class", "interface", "struct", "enum", "trait"})
-"""A ``function`` defined directly inside one of these is reported as a ``method``."""
 
 # A Ruby ``def`` inside a ``module`` defines an instance method of the module (a mixin), not a free function.
 _CLASS_LIKE_BY_LANGUAGE: dict[str, frozenset[str]] = {"ruby": CLASS_LIKE_KINDS | {"module"}}

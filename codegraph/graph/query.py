@@ -35,7 +35,7 @@ from ..store.graph import (
     references_in,
     references_named,
 )
-from . import resolve
+from . import CLASS_LIKE_KINDS, resolve
 
 MAX_DEPTH = 10
 """Deepest ``--depth`` accepted for callers/callees."""
@@ -406,12 +406,15 @@ class Graph:
         return False
 
     def _enclosing_class(self, ref: RefRow) -> str | None:
-        """The qualified name of the innermost scope around ``ref`` that has members in its file (its class,
-        struct, trait or Rust ``impl`` type), or ``None`` at file level / in a free function."""
+        """The qualified name of the innermost class-like scope around ``ref`` (a class, struct, interface, enum,
+        trait or Ruby module of its file, or the owner of methods there such as a Rust ``impl`` type), or
+        ``None`` at file level / in a free function. A class nested in a method does not make the method one."""
         if not ref.enclosing:
             return None
         parts = ref.enclosing.split(".")
-        scopes = {d.scope for d in self._definitions_in(ref.path) if d.scope and _is_member(d)}
+        defs = self._definitions_in(ref.path)
+        scopes = {d.scope for d in defs if d.kind == "method" and d.scope}
+        scopes |= {d.qualified for d in defs if d.kind in CLASS_LIKE_KINDS or d.kind == "module"}
         for end in range(len(parts), 0, -1):
             prefix = ".".join(parts[:end])
             if prefix in scopes:
@@ -427,11 +430,11 @@ class Graph:
             for ref in references_in(self.store, path, scope, ["inherit"]):
                 if ref.enclosing != scope:
                     continue
-                targets, how = choose_targets(
-                    ref,
-                    [d for d in self._definitions_named(ref.name) if d.kind != "method" and d.kind != "function"],
-                    lambda: {t for t, _ in self.imported_files(path)},
-                )
+                candidates = [d for d in self._definitions_named(ref.name) if d.kind not in ("method", "function")]
+                if ref.qualifier:  # `module.Base` or `Outer.Base`: never a class nested in a function elsewhere
+                    owner = ref.qualifier.rsplit(".", 1)[-1]
+                    candidates = [d for d in candidates if d.scope is None or d.scope.rsplit(".", 1)[-1] == owner]
+                targets, how = choose_targets(ref, candidates, lambda: {t for t, _ in self.imported_files(path)})
                 known += [(d.path, d.qualified, how or "by_name") for d in targets]
             self._bases_of[(path, scope)] = known
         return [(where, name, max(reached, how, key=lambda h: _SURETY.get(h, 3))) for where, name, how in known]

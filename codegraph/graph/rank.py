@@ -76,6 +76,23 @@ def rank_definitions(graph: Graph) -> list[RankedDefinition]:
     return sorted(ranked, key=lambda r: (-r.score, r.definition.path, r.definition.start_line))
 
 
+def centrality(graph: Graph, ranked: list[RankedDefinition] | None = None) -> dict[tuple[str, str], float]:
+    """Each definition's PageRank as a percentile: ``{(path, qualified name): c}`` with ``c`` in [0, 1) the
+    share of the repository's definitions that score strictly lower (ties share one value, so the many
+    definitions nothing references all get the lowest; several definitions of one name in a file: the best).
+    Percentiles rather than raw scores, because PageRank mass is spread over very different numbers of
+    definitions in a small and a large repository."""
+    from bisect import bisect_left
+
+    ranked = rank_definitions(graph) if ranked is None else ranked
+    scores = sorted(item.score for item in ranked)
+    n = len(scores)
+    out: dict[tuple[str, str], float] = {}
+    for item in ranked:  # most central first, so setdefault keeps the best of namesakes
+        out.setdefault((item.definition.path, item.definition.qualified), bisect_left(scores, item.score) / n)
+    return out
+
+
 def _enclosing(defs: list[DefRow], qualified: str | None, line: int) -> DefRow | None:
     """The innermost definition of a file named ``qualified`` that contains ``line``."""
     if not qualified:
