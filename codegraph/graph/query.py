@@ -5,9 +5,11 @@ Resolution happens here, at query time, from the rows the parse stored (so a cha
 leave another file's edges stale). A reference to ``name`` in file F resolves, in order, to:
 
 1. ``same_file``: a definition of ``name`` in F;
-2. ``import``: a definition of ``name`` in a file F imports (imports resolved by :mod:`codegraph.graph.resolve`);
+2. ``import``: a definition of ``name`` in a file F imports (imports resolved by :mod:`codegraph.graph.resolve`),
+   or, in Go and Java, in another file of F's package (directory);
 3. ``by_name``: any definition of ``name`` in the repository (a guess: every candidate is kept), where a call
-   without a receiver (``f()``) never picks a method and one with a receiver (``obj.f()``) only picks methods;
+   without a receiver (``f()``) never picks a method (except in Java, C#, C++ and Ruby, where it may be one of
+   ``this``/``self``) and one with a receiver (``obj.f()``) only picks methods;
 
 and stays unresolved (``None``) when the repository defines no ``name`` (a library or builtin). In Python, a
 name reached through ``self``, ``cls`` or ``super()`` only resolves to class members (methods, nested classes).
@@ -16,6 +18,7 @@ Each result carries its resolution, so callers can tell a sure edge from a guess
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -105,11 +108,15 @@ class ImpactHit:
 
 def split_name(query: str) -> tuple[list[str], str]:
     """``Client.send`` / ``Recv.Method`` / ``Type::method`` / ``mod::Type::f`` -> (scope parts, bare name)."""
-    parts = [p for p in query.replace("::", ".").replace("#", ".").split(".") if p]
+    parts = [p for p in re.sub(r"(?<=\w)#", ".", query.replace("::", ".")).split(".") if p]  # `.#f`: private
     if not parts:
         return [], query
     return parts[:-1], parts[-1]
 
+
+IMPLICIT_SELF_LANGUAGES = frozenset({"java", "csharp", "cpp", "ruby"})
+"""Languages where a call without a receiver (``f()``) may be a method of the enclosing class (or, in Ruby, of
+``self``), so a by-name guess for it keeps methods."""
 
 SELF_RECEIVERS = frozenset({"self", "this", "cls", "super", "super()", "@", "Self"})
 """Receivers that name the enclosing object or class (``self.f()``, ``this.f()``, Ruby ``@x``)."""
@@ -129,7 +136,7 @@ def choose_targets(
     if via_import:
         return via_import, "import"
     if ref.kind == "call":
-        if ref.qualifier is None:
+        if ref.qualifier is None and ref.language not in IMPLICIT_SELF_LANGUAGES:
             candidates = [d for d in candidates if d.kind != "method"]
         else:
             candidates = [d for d in candidates if d.kind == "method"]
@@ -309,7 +316,11 @@ class Graph:
             candidates = _python_plausible(ref, candidates)
         if not candidates:
             return [], None
-        return choose_targets(ref, candidates, lambda: {t for t, _ in self.imported_files(ref.path)})
+        return choose_targets(ref, candidates, lambda: self._visible_files(ref.path, ref.language))
+
+    def _visible_files(self, path: str, language: str) -> set[str]:
+        """The files whose definitions ``path`` sees through an import, or (Go, Java) by sharing its package."""
+        return {t for t, _ in self.imported_files(path)} | set(resolve.package_files(path, language, self.files))
 
     def references(self, query: str, kinds: Iterable[str] | None = None) -> list[tuple[RefRow, str]]:
         """References that resolve to a definition matching ``query``, with their resolution."""
