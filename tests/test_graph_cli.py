@@ -364,3 +364,36 @@ def test_this_and_implicit_this_calls_resolve_to_the_own_class(tmp_path: Path, r
     for path in ("src/Shapes.java", "web/shapes.ts"):
         results = _json(run_cli, root, "callees", "Circle.area")["results"]
         assert {(r["path"], r["symbol"]) for r in results if r["path"] == path} == {(path, "Circle.scale")}
+
+
+def test_spot_check_resolution(tmp_path: Path, run_cli: RunCli) -> None:
+    # Found by the spot checks in docs/graph.md: a Go package's files see each other without an import (cobra
+    # resolved 671 of 783 `Command` references by name), and so do a Java package's (JPype);
+    # a JavaScript private method `#f` keeps its `#` (`callers` reported TanStack's `#updateQuery` as module level).
+    root = tmp_path / "repo"
+    write_files(
+        root,
+        {
+            "go.mod": "module example.com/m\n",
+            "cmd.go": 'package m\n\ntype Command struct{}\n\nfunc (c *Command) Name() string { return "" }\n',
+            "util.go": "package m\n\nfunc show(c *Command) string {\n\treturn c.Name()\n}\n",
+            "other/name.go": 'package other\n\ntype T struct{}\n\nfunc (t T) Name() string { return "" }\n',
+            "java/Base.java": "class Base {\n  void log(String s) {}\n}\n",
+            "java/Job.java": 'class Job extends Base {\n  void run() {\n    log("x");\n  }\n}\n',
+            "lib/shell.rb": "class Shell\n  def say(msg)\n  end\nend\n",
+            "lib/runner.rb": 'class Runner\n  def list\n    say "x"\n  end\nend\n',
+            "web/obs.js": "class Obs {\n  #update() {\n    return help();\n  }\n}\nfunction help() {}\n",
+        },
+    )
+    assert run_cli("index", ".", "-q", cwd=root).returncode == 0
+    refs = _json(run_cli, root, "refs", "Command.Name")["results"]
+    assert [(r["path"], r["symbol"], r["resolution"]) for r in refs] == [("util.go", "show", "import")]
+    assert [r["symbol"] for r in _json(run_cli, root, "refs", "Command")["results"]] == ["show"]
+    callers = _json(run_cli, root, "callers", "Base.log")["results"]
+    assert [(r["symbol"], r["resolution"]) for r in callers] == [("Job.run", "import")]
+    # thor: a bare Ruby call is a method of self (`say "x"` in Thor::Runner); a by-name guess keeps methods.
+    callers = _json(run_cli, root, "callers", "Shell.say")["results"]
+    assert [(r["symbol"], r["resolution"]) for r in callers] == [("Runner.list", "by_name")]
+    callers = _json(run_cli, root, "callers", "help")["results"]
+    assert [(r["symbol"], r["kind"]) for r in callers] == [("Obs.#update", "method")]
+    assert [r["symbol"] for r in _json(run_cli, root, "def", "Obs.#update")["results"]] == ["Obs.#update"]

@@ -375,6 +375,12 @@ SCOPE_CASES: dict[str, tuple[str, str, list[tuple[str, str, str | None]]]] = {
         "DECL_T storage_t\nconvert(double x) { return 0; }\n",
         [("convert", "function", None)],
     ),
+    "csharp-file-scoped-namespace": (
+        # pythonnet: `namespace Python.Runtime;` is a sibling of the declarations it holds in the grammar.
+        "csharp",
+        "using System;\nnamespace A.B;\npublic class C\n{\n    void F() { }\n}\n",
+        [("B", "module", "A"), ("C", "class", "A.B"), ("F", "method", "A.B.C")],
+    ),
     "c-typedef-struct": (
         "c",
         "typedef struct node { int v; } node_t;\n",
@@ -485,3 +491,22 @@ def test_graph_imports_only_the_language_table_and_the_grammars() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("codegraph."):
                 imported.add(node.module.split(".")[1])
         assert imported <= {"languages", "chunk"}, (path.name, imported)
+
+
+def test_spot_check_references() -> None:
+    # Found by the spot checks in docs/graph.md. semver (Rust): a type used as the path of a value or a pattern.
+    rust = "use a::B::C;\nfn f() { match k { ErrorKind::Empty(p) => {} } Pre::EMPTY; error::Kind::X; Self::g(); }\n"
+    refs = [(r.name, r.kind, r.qualifier) for r in extract_source("f", "rust", rust).references]
+    assert refs == [
+        ("ErrorKind", "type", None),
+        ("Pre", "type", None),
+        ("Kind", "type", "error"),
+        ("g", "call", "Self"),
+    ]
+    # thor (Ruby): `Foo.new` and `Thor::Option.new` call the class.
+    ruby = "a = Foo.new(1)\nb = Thor::Option.new\nc = foo.new\n"
+    refs = [(r.name, r.qualifier) for r in extract_source("f", "ruby", ruby).references]
+    assert refs == [("Foo", None), ("new", "Foo"), ("Option", "Thor"), ("new", "Thor.Option"), ("new", "foo")]
+    # pythonnet (C#): a reference after a file-scoped namespace is made inside it.
+    cs = "namespace A;\nclass C { void F() { G(); } }\n"
+    assert [r.enclosing for r in extract_source("f", "csharp", cs).references] == ["A.C.F"]

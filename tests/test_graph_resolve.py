@@ -29,6 +29,9 @@ FILES = frozenset(
         "c/src/ring.c",
         "lib/rack/utils.rb",
         "lib/rack.rb",
+        "index.js",
+        "bin/cli.js",
+        "java/src/main/java/com/acme/Ledger.java",
     }
 )
 
@@ -70,6 +73,26 @@ def test_java_csharp_includes_and_ruby() -> None:
     assert r.resolve_java("com.acme.*", FILES) == []
     assert r.resolve_csharp("Acme.Billing", FILES) == ["cs/Acme/Billing/Invoice.cs"]
     assert r.resolve_include("c/src/ring.c", "ring.h", FILES, system=False) == ["c/include/ring.h"]
-    assert r.resolve_include("c/src/ring.c", "stdio.h", FILES, system=True) == []
+    assert r.resolve_include("c/src/ring.c", "stdio.h", FILES, system=True) == []  # not in the repository
     assert r.resolve_ruby("lib/rack.rb", "rack/utils", FILES, relative=True) == ["lib/rack/utils.rb"]
     assert r.resolve_ruby("app.rb", "rack", FILES, relative=False) == ["lib/rack.rb"]
+
+
+def test_spot_check_layouts() -> None:
+    # Found by the spot checks in docs/graph.md. semver's bin/semver.js does `require('../')`: the root index.js.
+    assert r.resolve_js("bin/cli.js", "../", FILES) == ["index.js"]
+    assert r.resolve_js("bin/cli.js", "..", FILES) == ["index.js"]
+    # semver (Rust): `use crate::{Version, VersionReq}` names items of the crate root, src/lib.rs.
+    assert r.resolve_rust("src/util.rs", "crate::Version", FILES) == ["src/lib.rs"]
+    assert r.resolve_rust("src/net/http.rs", "super::Client", FILES) == ["src/net/mod.rs"]
+    # ujson: `#include <ultrajson.h>` is the project's header, found through -I; a real system header is not indexed.
+    assert r.resolve_include("c/src/ring.c", "ring.h", FILES, system=True) == ["c/include/ring.h"]
+    # cobra, JPype: files of one Go or Java package see each other without an import.
+    assert r.package_files("internal/store/store.go", "go", FILES) == [
+        "internal/store/cache.go",
+        "internal/store/store_test.go",
+    ]
+    assert r.package_files("java/src/main/java/com/acme/Billing.java", "java", FILES) == [
+        "java/src/main/java/com/acme/Ledger.java"
+    ]
+    assert r.package_files("pkg/core.py", "python", FILES) == []

@@ -45,6 +45,10 @@ REFERENCE_KINDS: frozenset[str] = frozenset({"call", "type", "inherit"})
 # A Ruby ``def`` inside a ``module`` defines an instance method of the module (a mixin), not a free function.
 _CLASS_LIKE_BY_LANGUAGE: dict[str, frozenset[str]] = {"ruby": CLASS_LIKE_KINDS | {"module"}}
 
+# Definitions whose node is one statement but which hold everything after it in their parent: a C# file-scoped
+# `namespace A.B;` (a sibling of the declarations it holds in tree-sitter-c-sharp 0.23).
+_HOLDS_WHAT_FOLLOWS = frozenset({"file_scoped_namespace_declaration"})
+
 # A reference name node seen by several patterns keeps the most specific kind.
 _REF_PRIORITY = {"inherit": 3, "call": 2, "type": 1}
 
@@ -636,7 +640,10 @@ def extract(language: str, tree: Any, source: bytes) -> FileGraph:
         if scope is not None:
             own = _scope_parts(_text(source, scope[0])) + own
         start_line = node.start_point.row + 1
-        pending.append(_Def(node.start_byte, node.end_byte, name, kind, start_line, _end_line(node), own, []))
+        end, end_line = node.end_byte, _end_line(node)
+        if node.type in _HOLDS_WHAT_FOLLOWS and node.parent is not None:
+            end, end_line = node.parent.end_byte, _end_line(node.parent)
+        pending.append(_Def(node.start_byte, end, name, kind, start_line, end_line, own, []))
     definitions = _nest(pending, class_like)
     # A definition's name is not a reference, nor is anything inside it (`Client` in C++ `Client<T>::flush`).
     for _r, _n, name_node, _k, _s in defs.values():

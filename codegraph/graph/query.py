@@ -5,9 +5,11 @@ Resolution happens here, at query time, from the rows the parse stored (so a cha
 leave another file's edges stale). A reference to ``name`` in file F resolves, in order, to:
 
 1. ``same_file``: a definition of ``name`` in F;
-2. ``import``: a definition of ``name`` in a file F imports (imports resolved by :mod:`codegraph.graph.resolve`);
+2. ``import``: a definition of ``name`` in a file F imports (imports resolved by :mod:`codegraph.graph.resolve`),
+   or, in Go and Java, in another file of F's package (directory);
 3. ``by_name``: any definition of ``name`` in the repository (a guess: every candidate is kept), where a call
-   without a receiver (``f()``) never picks a method and one with a receiver (``obj.f()``) only picks methods;
+   without a receiver (``f()``) never picks a method (except in Java, C#, C++ and Ruby, where it may be one of
+   ``this``/``self``) and one with a receiver (``obj.f()``) only picks methods;
 
 and stays unresolved (``None``) when the repository defines no ``name`` (a library or builtin). Before that, a
 name reached through ``self``/``this``/``cls``/``Self``/``super()`` (in Java, C#, C++ and Ruby also a bare call
@@ -18,9 +20,10 @@ Each result carries its resolution, so callers can tell a sure edge from a guess
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +110,15 @@ class ImpactHit:
 
 def split_name(query: str) -> tuple[list[str], str]:
     """``Client.send`` / ``Recv.Method`` / ``Type::method`` / ``mod::Type::f`` -> (scope parts, bare name)."""
-    parts = [p for p in query.replace("::", ".").replace("#", ".").split(".") if p]
+    parts = [p for p in re.sub(r"(?<=\w)#", ".", query.replace("::", ".")).split(".") if p]  # `.#f`: private
     if not parts:
         return [], query
     return parts[:-1], parts[-1]
 
+
+IMPLICIT_SELF_LANGUAGES = frozenset({"java", "csharp", "cpp", "ruby"})
+"""Languages where a call without a receiver (``f()``) may be a method of the enclosing class (or, in Ruby, of
+``self``), so a by-name guess for it keeps methods."""
 
 SELF_RECEIVERS = frozenset({"self", "this", "cls", "super", "super()", "@", "Self"})
 """Receivers that name the enclosing object or class (``self.f()``, ``this.f()``, Ruby ``@x``)."""
@@ -131,7 +138,7 @@ def choose_targets(
     if via_import:
         return via_import, "import"
     if ref.kind == "call":
-        if ref.qualifier is None:
+        if ref.qualifier is None and ref.language not in IMPLICIT_SELF_LANGUAGES:
             candidates = [d for d in candidates if d.kind != "method"]
         else:
             candidates = [d for d in candidates if d.kind == "method"]
@@ -152,9 +159,6 @@ def def_hit(d: DefRow, **extra: Any) -> GraphHit:
 
 
 _PY_INSTANCE_RECEIVERS = ("self", "cls")
-
-IMPLICIT_THIS_LANGUAGES = frozenset({"java", "csharp", "cpp", "ruby"})
-"""Languages where a bare call inside a class (``f()``) may call the object's own method (``this.f()``)."""
 
 BARE_CALL_NOT_METHOD = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "c"})
 """Languages where a bare call (``f()``, no receiver) never calls a method."""
@@ -329,11 +333,15 @@ class Graph:
         members = self._own_members(ref, candidates)
         if members is not None:
             return members
-        return choose_targets(ref, candidates, lambda: {t for t, _ in self.imported_files(ref.path)})
+        return choose_targets(ref, candidates, lambda: self._visible_files(ref.path, ref.language))
+
+    def _visible_files(self, path: str, language: str) -> set[str]:
+        """The files whose definitions ``path`` sees through an import, or (Go, Java) by sharing its package."""
+        return {t for t, _ in self.imported_files(path)} | set(resolve.package_files(path, language, self.files))
 
     def _own_members(self, ref: RefRow, candidates: list[DefRow]) -> tuple[list[DefRow], str | None] | None:
         """Receiver-aware resolution of a name reached through ``self``/``this``/``cls``/``Self``/``super()``
-        (or, in the languages of :data:`IMPLICIT_THIS_LANGUAGES`, a bare call) inside a class ``C``:
+        (or, in the languages of :data:`IMPLICIT_SELF_LANGUAGES`, a bare call) inside a class ``C``:
 
         1. ``C``'s own member (``super()``: skipped), else the nearest base class's, breadth-first over the bases
            the repository defines (found through its ``inherit`` references);
@@ -348,7 +356,7 @@ class Graph:
         q = ref.qualifier
         is_super = q is not None and q.startswith("super")
         bare = q is None
-        if not (q in SELF_RECEIVERS or is_super or (bare and ref.language in IMPLICIT_THIS_LANGUAGES)):
+        if not (q in SELF_RECEIVERS or is_super or (bare and ref.language in IMPLICIT_SELF_LANGUAGES)):
             return None
         owner = self._enclosing_class(ref)
         if owner is None:
@@ -434,7 +442,7 @@ class Graph:
                 if ref.qualifier:  # `module.Base` or `Outer.Base`: never a class nested in a function elsewhere
                     owner = ref.qualifier.rsplit(".", 1)[-1]
                     candidates = [d for d in candidates if d.scope is None or d.scope.rsplit(".", 1)[-1] == owner]
-                targets, how = choose_targets(ref, candidates, lambda: {t for t, _ in self.imported_files(path)})
+                targets, how = choose_targets(ref, candidates, partial(self._visible_files, path, ref.language))
                 known += [(d.path, d.qualified, how or "by_name") for d in targets]
             self._bases_of[(path, scope)] = known
         return [(where, name, max(reached, how, key=lambda h: _SURETY.get(h, 3))) for where, name, how in known]

@@ -12,13 +12,16 @@ Rules (first match wins; every candidate must be an indexed path):
 * JavaScript / TypeScript: only relative specifiers (``./x``, ``../x``): the path itself, then with each of
   :data:`JS_EXTENSIONS`, then ``index`` files in that directory.
 * Go: an import path under the module path of ``go.mod`` -> every non-test ``.go`` file of that directory.
-* Rust: ``crate::a::b`` -> ``src/a/b.rs``, ``src/a/b/mod.rs``, else the item's parent module file;
+  Without an import, a Go or Java file sees its own package: the other files of its directory
+  (:func:`package_files`; used for name resolution, not listed as imports).
+* Rust: ``crate::a::b`` -> ``src/a/b.rs``, ``src/a/b/mod.rs``, else the item's parent module file (for an item
+  of the crate root, ``use crate::Version``: ``src/lib.rs`` or ``src/main.rs``);
   ``super::``/``self::`` relative to the importer's module; ``mod x;`` -> ``x.rs`` or ``x/mod.rs`` in the
   importer's module directory.
 * Java: ``a.b.C`` -> a file ending in ``a/b/C.java``. C#: ``using A.B`` -> files under a directory ending in
   ``A/B`` (namespaces need not follow directories: unresolved otherwise).
 * C / C++: ``#include "x.h"`` -> beside the importer, else the shortest indexed path ending in ``/x.h``;
-  ``<x.h>`` (system) is not resolved.
+  ``<x.h>`` -> only the shortest indexed path ending in ``/x.h`` (a project header reached through ``-I``).
 * Ruby: ``require_relative "x"`` -> beside the importer (``.rb`` added); ``require "x"`` -> ``lib/x.rb`` or a
   path ending in ``/x.rb``.
 """
@@ -75,7 +78,8 @@ def resolve_js(importer: str, specifier: str, files: Collection[str]) -> list[st
     for ext in (".js", ".jsx", ".mjs", ".cjs"):  # TypeScript's "./x.js" names the source "./x.ts"
         if target.endswith(ext):
             stem = target[: -len(ext)]
-    candidates = [target, *(stem + ext for ext in JS_EXTENSIONS), *(f"{target}/index{ext}" for ext in JS_EXTENSIONS)]
+    index = "index" if target == "." else f"{target}/index"  # `require("../")` from bin/x.js: ./index.js
+    candidates = [target, *(stem + ext for ext in JS_EXTENSIONS), *(index + ext for ext in JS_EXTENSIONS)]
     return _first(candidates, files)
 
 
@@ -87,6 +91,17 @@ def resolve_go(module: str, go_module: str | None, files: Collection[str]) -> li
     return sorted(
         f for f in files if f.endswith(".go") and not f.endswith("_test.go") and posixpath.dirname(f) == directory
     )
+
+
+def package_files(importer: str, language: str, files: Collection[str]) -> list[str]:
+    """The other files of the importer's package, which see its definitions without an import: Go (every ``.go``
+    file of the directory, tests included) and Java (every ``.java`` file of the directory: one package per
+    directory by convention); ``[]`` for other languages."""
+    ext = {"go": ".go", "java": ".java"}.get(language)
+    if ext is None:
+        return []
+    directory = posixpath.dirname(importer)
+    return sorted(f for f in files if f != importer and f.endswith(ext) and posixpath.dirname(f) == directory)
 
 
 def _rust_module_dir(importer: str) -> str:
@@ -123,7 +138,8 @@ def resolve_rust(importer: str, path: str, files: Collection[str], *, is_mod: bo
         found = _first([stem + ".rs", stem + "/mod.rs"], files)
         if found:
             return found
-    return []
+    # An item of the module `base` itself (`use crate::Version`, `use super::Item`): its file.
+    return _first([base + ".rs", base + "/mod.rs", base + "/lib.rs", base + "/main.rs"], files)
 
 
 def resolve_java(module: str, files: Collection[str]) -> list[str]:
@@ -140,9 +156,10 @@ def resolve_csharp(namespace: str, files: Collection[str]) -> list[str]:
 
 
 def resolve_include(importer: str, header: str, files: Collection[str], *, system: bool) -> list[str]:
-    """The file of ``#include "header"`` (beside the importer, else by path suffix); system headers: none."""
+    """The file of ``#include "header"`` (beside the importer, else by path suffix); ``#include <header>`` only by
+    path suffix (a project header reached through ``-I``: ``<ultrajson.h>``; ``<stdio.h>`` is not indexed)."""
     if system:
-        return []
+        return _by_suffix(posixpath.normpath(header), files)
     beside = posixpath.normpath(posixpath.join(posixpath.dirname(importer), header))
     return [beside] if beside in files else _by_suffix(posixpath.normpath(header), files)
 

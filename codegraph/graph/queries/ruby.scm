@@ -45,6 +45,13 @@
   receiver: (_) @qualifier
   method: [(identifier) (constant)] @name.reference.call) @reference.call
 
+;; `Foo.new(...)`, `Foo::Bar.new`: the class is called (a constructor call, like `new Foo()` elsewhere).
+((call
+   receiver: [(constant) @name.reference.call
+              (scope_resolution scope: (_) @qualifier name: (constant) @name.reference.call)]
+   method: (identifier) @_new) @reference.call
+  (#eq? @_new "new"))
+
 ;; --- inheritance and types -----------------------------------------------------------------------------------
 
 ;; `class A < Base`, `class A < Foo::Base`.

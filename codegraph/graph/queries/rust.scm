@@ -99,6 +99,20 @@
   path: (_) @qualifier
   name: (type_identifier) @name.reference.type)
 
+;; A type named as the path of a value: `ErrorKind::Overflow(pos)` (also in patterns), `Prerelease::EMPTY`,
+;; `Version::parse(s)` (the call is of `parse`; the type is used too), `error::ErrorKind::X` with qualifier `error`.
+;; Only capitalised paths (module paths are lower case); not inside `use` declarations (imports, not uses).
+((scoped_identifier
+   path: (identifier) @name.reference.type)
+  (#match? @name.reference.type "^[A-Z]")
+  (#not-eq? @name.reference.type "Self"))
+((scoped_identifier
+   path: (scoped_identifier
+     path: (_) @qualifier
+     name: (identifier) @name.reference.type))
+  (#match? @name.reference.type "^[A-Z]"))
+(use_declaration) @ignore
+
 ;; --- imports -------------------------------------------------------------------------------------------------
 
 ;; `use a::b::C;`, `use a::{b, c::D as E};`, `use a::*;`, `use a as b;` (the tree is expanded in extract.py).
