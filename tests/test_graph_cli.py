@@ -211,6 +211,23 @@ def test_map_ranks_the_definitions_much_code_depends_on_first(graph_repo: Path, 
     assert len(bigger["results"]) > len(answer["results"])
 
 
+def test_pagerank_is_cached_in_the_index_until_a_file_changes(graph_repo: Path, run_cli: RunCli) -> None:
+    from codegraph.graph.query import Graph
+    from codegraph.graph.rank import rank_definitions
+
+    first = _json(run_cli, graph_repo, "map", "--tokens", "256")
+    with Store.open(graph_repo) as store:
+        assert store.count("graph_rank") == store.count("graph_defs") and store.get_meta("rank_fingerprint")
+        fresh = [(r.definition, r.score) for r in rank_definitions(Graph(store))]
+        store.conn.execute("UPDATE graph_rank SET score = 0")  # a cache hit now shows as all-zero scores
+    assert [(d.path, d.qualified) for d, _ in fresh][:3] == [(r["path"], r["symbol"]) for r in first["results"]][:3]
+    assert {r["score"] for r in _json(run_cli, graph_repo, "map", "--tokens", "256")["results"]} == {0}
+    write_files(graph_repo, {"pkg/more.py": "from .net import encode\n\n\ndef again():\n    return encode(2)\n"})
+    assert run_cli("index", ".", "-q", cwd=graph_repo).returncode == 0
+    again = _json(run_cli, graph_repo, "map", "--tokens", "256")["results"]
+    assert again[0]["symbol"] == "encode" and again[0]["score"] > 0  # recomputed after the change
+
+
 def test_search_context_adds_callers_and_callees(graph_repo: Path, run_cli: RunCli) -> None:
     answer = _json(run_cli, graph_repo, "search", "encode payload", "-k", "1", "--context")
     (hit,) = answer["results"]

@@ -136,6 +136,50 @@ def all_definitions(store: Store) -> list[DefRow]:
     return [DefRow(*row) for row in store.conn.execute(f"{_DEF} ORDER BY f.path, d.start_line")]
 
 
+def graph_fingerprint(store: Store, version: str) -> str:
+    """A fingerprint of the whole graph: ``version`` (what extracted and resolves it) and every indexed file's
+    path and content hash (xxh3-128 hex). Equal fingerprints mean equal graph rows, so a cached result computed
+    from the whole graph (PageRank) is still valid."""
+    import xxhash
+
+    digest = xxhash.xxh3_128(version.encode("utf-8"))
+    for path, content_hash in store.conn.execute("SELECT path, content_hash FROM files ORDER BY path"):
+        digest.update(f"\0{path}\0{content_hash}".encode("utf-8", "surrogatepass"))
+    return str(digest.hexdigest())
+
+
+def cached_ranks(store: Store, fingerprint: str) -> list[tuple[DefRow, float]] | None:
+    """The stored PageRank of every definition, best first, if it was computed for ``fingerprint``."""
+    if store.get_meta("rank_fingerprint") != fingerprint:
+        return None
+    rows = store.conn.execute(
+        "SELECT f.path, f.language, d.name, d.scope, d.kind, d.start_line, d.end_line, k.score "
+        "FROM graph_rank k JOIN graph_defs d ON d.id = k.def_id JOIN files f ON f.id = d.file_id "
+        "ORDER BY k.score DESC, f.path, d.start_line"
+    )
+    return [(DefRow(*row[:7]), float(row[7])) for row in rows]
+
+
+def definition_ids(store: Store) -> dict[tuple[str, int, str], int]:
+    """``{(path, start_line, name): graph_defs.id}`` of every definition."""
+    rows = store.conn.execute(
+        "SELECT f.path, d.start_line, d.name, d.id FROM graph_defs d JOIN files f ON f.id = d.file_id"
+    )
+    return {(str(p), int(line), str(name)): int(i) for p, line, name, i in rows}
+
+
+def store_ranks(store: Store, fingerprint: str, scores: Sequence[tuple[int, float]]) -> None:
+    """Replace the stored PageRank with ``(graph_defs.id, score)`` pairs computed for ``fingerprint``.
+
+    Raises:
+        StoreError: the index cannot be written (read-only, or another writer held it past the busy timeout).
+    """
+    with store.transaction():
+        store.conn.execute("DELETE FROM graph_rank")
+        store.conn.executemany("INSERT INTO graph_rank(def_id, score) VALUES (?, ?)", scores)
+        store.set_meta({"rank_fingerprint": fingerprint})
+
+
 def all_references(store: Store) -> list[RefRow]:
     """Every reference of the repository, in path and line order."""
     return [RefRow(*row) for row in store.conn.execute(f"{_REF} ORDER BY f.path, r.line")]

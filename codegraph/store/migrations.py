@@ -123,6 +123,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX graph_imports_file ON graph_imports(file_id);
     """,
+    # 5: PageRank of each definition, cached for the repository map (codegraph map, generate); valid while
+    # meta.rank_fingerprint equals the graph's fingerprint (codegraph.store.graph.graph_fingerprint).
+    """
+    CREATE TABLE graph_rank (
+        def_id INTEGER PRIMARY KEY REFERENCES graph_defs(id) ON DELETE CASCADE,
+        score REAL NOT NULL                 -- PageRank; all definitions' scores sum to 1
+    );
+    """,
 )
 
 

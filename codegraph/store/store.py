@@ -480,8 +480,8 @@ class Store:
 
     def count(self, table: str) -> int:
         """Rows in ``files``, ``chunks``, ``embeddings`` or a graph table (``graph_defs``, ``graph_refs``,
-        ``graph_imports``)."""
-        if table not in ("files", "chunks", "embeddings", "graph_defs", "graph_refs", "graph_imports"):
+        ``graph_imports``, ``graph_rank``)."""
+        if table not in ("files", "chunks", "embeddings", "graph_defs", "graph_refs", "graph_imports", "graph_rank"):
             raise ValueError(table)
         return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
