@@ -336,7 +336,10 @@ def build_server(workspace: Workspace) -> MCPServer[Any]:
         (status, "Index status"),
     ]
     for fn, title in tools:
-        server.add_tool(_guarded(fn), title=title, annotations=READ_ONLY, structured_output=True)
+        description = " ".join((fn.__doc__ or "").split())  # one paragraph, without the docstring's indentation
+        server.add_tool(
+            _guarded(fn), title=title, description=description, annotations=READ_ONLY, structured_output=True
+        )
     return server
 
 
