@@ -12,7 +12,18 @@ from typing import Annotated
 import typer
 
 from ..errors import CodegraphError, OutputClosed
-from . import eval_cmd, generate_cmd, graph_cmd, index_cmd, model_cmd, search_cmd, status_cmd, test_cmd, watch_cmd
+from . import (
+    eval_cmd,
+    generate_cmd,
+    graph_cmd,
+    index_cmd,
+    mcp_cmd,
+    model_cmd,
+    search_cmd,
+    status_cmd,
+    test_cmd,
+    watch_cmd,
+)
 
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
@@ -68,6 +79,7 @@ app.command("map")(graph_cmd.repo_map)
 app.command("generate")(generate_cmd.generate)
 app.command("test")(test_cmd.test)
 app.command("eval")(eval_cmd.evaluate)
+app.command("mcp")(mcp_cmd.mcp)
 app.add_typer(generate_cmd.snippets_app, name="snippets")
 app.add_typer(model_cmd.app, name="model")
 
