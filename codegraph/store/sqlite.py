@@ -22,14 +22,29 @@ BUSY_TIMEOUT_MS = 10_000
 """How long a connection waits for another writer before raising "database is locked" (milliseconds)."""
 
 
-def _can_load(module: ModuleType) -> bool:
-    import sqlite_vec
+@cache
+def vec_extension_path() -> str:
+    """The sqlite-vec loadable extension (``vec0`` beside the ``sqlite_vec`` package: what
+    ``sqlite_vec.loadable_path()`` returns), found without importing the package, whose ``__init__`` imports
+    numpy (~0.15 s of every command's start, and the graph commands never touch a vector).
 
+    Raises:
+        StoreError: sqlite-vec is not installed.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("sqlite_vec")
+    if spec is None or not spec.submodule_search_locations:
+        raise StoreError("sqlite-vec is not installed: pip install sqlite-vec")
+    return os.path.normpath(os.path.join(next(iter(spec.submodule_search_locations)), "vec0"))
+
+
+def _can_load(module: ModuleType) -> bool:
     try:
         conn = module.connect(":memory:")
         try:
             conn.enable_load_extension(True)
-            sqlite_vec.load(conn)
+            conn.load_extension(vec_extension_path())
             conn.execute("select vec_version()")
         finally:
             conn.close()
@@ -80,15 +95,13 @@ def connect(path: Path | str, *, any_thread: bool = False) -> Any:
     Raises:
         StoreError: the file cannot be opened or sqlite-vec cannot be loaded.
     """
-    import sqlite_vec
-
     module = sqlite_module()
     try:
         conn = module.connect(
             str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=not any_thread
         )
         conn.enable_load_extension(True)
-        sqlite_vec.load(conn)
+        conn.load_extension(vec_extension_path())
         conn.enable_load_extension(False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if str(path) != ":memory:":

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from ..errors import IndexNotFoundError
 from ..types import Chunk, SourceFile
 from .fts import fts_query, fts_text
@@ -25,6 +23,7 @@ from .migrations import migrate, reset_vector_table
 from .sqlite import connect
 
 if TYPE_CHECKING:
+    import numpy as np
     import numpy.typing as npt
 
     from ..graph.extract import FileGraph
@@ -77,6 +76,14 @@ class ChunkRow(Chunk):
 
     id: int
     embedding_id: int
+
+
+def _blob(vector: npt.NDArray[np.float32]) -> bytes:
+    """A vector as sqlite-vec's float32 blob (numpy is imported here, not at module import: the graph commands
+    open the store without ever touching a vector)."""
+    import numpy as np
+
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +354,7 @@ class Store:
                 emb_id = int(cur.lastrowid)
                 self.conn.execute(
                     "INSERT INTO embeddings_vec(rowid, embedding) VALUES (?, ?)",
-                    (emb_id, np.ascontiguousarray(vector, dtype=np.float32).tobytes()),
+                    (emb_id, _blob(vector)),
                 )
                 ids.append(emb_id)
         return ids
@@ -363,7 +370,7 @@ class Store:
             return []
         rows = self.conn.execute(
             "SELECT rowid, distance FROM embeddings_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance",
-            (np.ascontiguousarray(vector, dtype=np.float32).tobytes(), k),
+            (_blob(vector), k),
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
@@ -382,7 +389,7 @@ class Store:
             "SELECT c.id, vec_distance_cosine(v.embedding, ?) AS d FROM chunks c "
             "JOIN files f ON f.id = c.file_id JOIN embeddings_vec v ON v.rowid = c.embedding_id "
             f"WHERE 1 = 1{clause} ORDER BY d LIMIT ?",
-            (np.ascontiguousarray(vector, dtype=np.float32).tobytes(), *params, limit),
+            (_blob(vector), *params, limit),
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
