@@ -414,3 +414,22 @@ def test_spot_check_resolution(tmp_path: Path, run_cli: RunCli) -> None:
     callers = _json(run_cli, root, "callers", "help")["results"]
     assert [(r["symbol"], r["kind"]) for r in callers] == [("Obs.#update", "method")]
     assert [r["symbol"] for r in _json(run_cli, root, "def", "Obs.#update")["results"]] == ["Obs.#update"]
+
+
+def test_graph_commands_start_without_numpy_or_pygments(graph_repo: Path) -> None:
+    # Found by benchmarks/bench_graph.py: `codegraph def` missed its 0.3 s target mostly on imports it never used
+    # (sqlite_vec's package imports numpy; rich.syntax imports Pygments).
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "codegraph", "def", "encode"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=graph_repo,
+    )
+    assert proc.returncode == 0 and "pkg/net.py" in proc.stdout
+    modules = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "codegraph.graph.query" in modules
+    assert not {m for m in modules if m.split(".")[0] in {"numpy", "pygments", "onnxruntime", "networkx"}}
