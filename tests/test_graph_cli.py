@@ -433,3 +433,27 @@ def test_graph_commands_start_without_numpy_or_pygments(graph_repo: Path) -> Non
     modules = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "codegraph.graph.query" in modules
     assert not {m for m in modules if m.split(".")[0] in {"numpy", "pygments", "onnxruntime", "networkx"}}
+
+
+def test_a_name_re_exported_by_a_package_resolves_through_the_import(tmp_path: Path, run_cli: RunCli) -> None:
+    # Found by the MCP transcript: `from ..store import find_index_root` (re-exported by store/__init__.py from
+    # store/store.py) resolved by name, and so did every JS/TS barrel import.
+    root = tmp_path / "repo"
+    write_files(
+        root,
+        {
+            "pkg/__init__.py": "from .impl import helper\n",
+            "pkg/impl.py": "def helper():\n    return 1\n",
+            "other/impl.py": "def helper():\n    return 2\n",
+            "app.py": "from pkg import helper\n\n\ndef main():\n    return helper()\n",
+            "web/lib/index.ts": "export { parse } from './parse';\n",
+            "web/lib/parse.ts": "export function parse(s: string) { return s; }\n",
+            "web/other.ts": "export function parse(s: string) { return s + 1; }\n",
+            "web/app.ts": "import { parse } from './lib';\n\nexport function run() { return parse('x'); }\n",
+        },
+    )
+    assert run_cli("index", ".", "-q", cwd=root).returncode == 0
+    callees = _json(run_cli, root, "callees", "main")["results"]
+    assert [(r["path"], r["resolution"]) for r in callees] == [("pkg/impl.py", "import")]
+    callees = _json(run_cli, root, "callees", "run")["results"]
+    assert [(r["path"], r["resolution"]) for r in callees] == [("web/lib/parse.ts", "import")]

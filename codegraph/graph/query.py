@@ -163,6 +163,11 @@ _PY_INSTANCE_RECEIVERS = ("self", "cls")
 BARE_CALL_NOT_METHOD = frozenset({"python", "javascript", "typescript", "tsx", "go", "rust", "c"})
 """Languages where a bare call (``f()``, no receiver) never calls a method."""
 
+REEXPORT_FILES = frozenset(
+    {"__init__.py", "index.js", "index.mjs", "index.cjs", "index.ts", "index.tsx", "index.jsx", "mod.rs", "lib.rs"}
+)
+"""Package entry files whose imports are commonly re-exported (Python packages, JS/TS barrels, Rust modules)."""
+
 _MAX_BASES = 8
 """How many inheritance steps a member lookup follows (guards against cycles and deep hierarchies)."""
 
@@ -195,6 +200,7 @@ class Graph:
         self._imported: dict[str, list[tuple[str, int]]] = {}
         self._defs_in: dict[str, list[DefRow]] = {}
         self._bases_of: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        self._visible: dict[str, set[str]] = {}
 
     def _definitions_named(self, name: str) -> list[DefRow]:
         found = self._named.get(name)
@@ -333,11 +339,22 @@ class Graph:
         members = self._own_members(ref, candidates)
         if members is not None:
             return members
-        return choose_targets(ref, candidates, lambda: self._visible_files(ref.path, ref.language))
+        return choose_targets(ref, candidates, lambda: self.visible_files(ref.path, ref.language))
 
-    def _visible_files(self, path: str, language: str) -> set[str]:
-        """The files whose definitions ``path`` sees through an import, or (Go, Java) by sharing its package."""
-        return {t for t, _ in self.imported_files(path)} | set(resolve.package_files(path, language, self.files))
+    def visible_files(self, path: str, language: str) -> set[str]:
+        """The files whose definitions ``path`` sees through an import, or (Go, Java) by sharing its package.
+        An imported package entry file (:data:`REEXPORT_FILES`: ``__init__.py``, ``index.ts``, ``mod.rs``, ...)
+        also makes visible the files it imports itself, one step: ``from ..store import find_index_root``
+        names a function that ``store/__init__.py`` re-exports from ``store/store.py``."""
+        seen = self._visible.get(path)
+        if seen is None:
+            seen = {t for t, _ in self.imported_files(path)}
+            for target in list(seen):
+                if target.rsplit("/", 1)[-1] in REEXPORT_FILES:
+                    seen |= {t for t, _ in self.imported_files(target) if t != path}
+            seen |= set(resolve.package_files(path, language, self.files))
+            self._visible[path] = seen
+        return seen
 
     def _own_members(self, ref: RefRow, candidates: list[DefRow]) -> tuple[list[DefRow], str | None] | None:
         """Receiver-aware resolution of a name reached through ``self``/``this``/``cls``/``Self``/``super()``
@@ -442,7 +459,7 @@ class Graph:
                 if ref.qualifier:  # `module.Base` or `Outer.Base`: never a class nested in a function elsewhere
                     owner = ref.qualifier.rsplit(".", 1)[-1]
                     candidates = [d for d in candidates if d.scope is None or d.scope.rsplit(".", 1)[-1] == owner]
-                targets, how = choose_targets(ref, candidates, partial(self._visible_files, path, ref.language))
+                targets, how = choose_targets(ref, candidates, partial(self.visible_files, path, ref.language))
                 known += [(d.path, d.qualified, how or "by_name") for d in targets]
             self._bases_of[(path, scope)] = known
         return [(where, name, max(reached, how, key=lambda h: _SURETY.get(h, 3))) for where, name, how in known]

@@ -1,8 +1,8 @@
 """Which definitions matter most: PageRank over the reference graph, and the ranked repository map built on it.
 
 Graph: one node per definition; an edge from the definition a reference is made in (or the file, for a
-module-level reference) to each definition the reference resolves to (:func:`.query.choose_targets`, resolved
-here in memory for every reference at once). A sure edge (``same_file``, ``import``) weighs 1; a ``by_name``
+module-level reference) to each definition the reference resolves to (:meth:`.query.Graph.resolve_reference`,
+as every graph command resolves it). A sure edge (``same_file``, ``import``) weighs 1; a ``by_name``
 guess with *k* candidates weighs 1/*k* for each, and a by-name guess for ``obj.f()`` with an unknown ``obj`` is
 left out. PageRank (Page, Brin, Motwani and Winograd, 1999; damping 0.85) then ranks the definitions that much
 of the code depends on first, as aider's repository map does (https://aider.chat/docs/repomap.html), computed
@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from ..store.graph import DefRow, all_definitions, all_references
-from .query import SELF_RECEIVERS, Graph, choose_targets
+from .query import SELF_RECEIVERS, Graph
 
 DAMPING = 0.85
 """PageRank damping factor (the value of the original paper, and networkx's default)."""
@@ -47,18 +46,10 @@ def rank_definitions(graph: Graph) -> list[RankedDefinition]:
     key = {(d.path, d.start_line, d.name): i for i, d in enumerate(defs)}
     digraph = nx.DiGraph()
     digraph.add_nodes_from(range(len(defs)))
-    imported: dict[str, set[str]] = {}
-
-    def imports_of(path: str) -> set[str]:
-        if path not in imported:
-            imported[path] = {target for target, _ in graph.imported_files(path)}
-        return imported[path]
-
     for ref in all_references(graph.store):
-        candidates = by_name.get(ref.name)
-        if not candidates:
+        if ref.name not in by_name:
             continue
-        targets, how = choose_targets(ref, candidates, partial(imports_of, ref.path))
+        targets, how = graph.resolve_reference(ref)
         if not targets or (how == "by_name" and ref.qualifier is not None and ref.qualifier not in SELF_RECEIVERS):
             continue  # obj.f() with an unknown obj: any class's f, too weak a guess to rank by
         weight = 1.0 / len(targets) if how == "by_name" else 1.0
@@ -76,7 +67,7 @@ def rank_definitions(graph: Graph) -> list[RankedDefinition]:
     return sorted(ranked, key=lambda r: (-r.score, r.definition.path, r.definition.start_line))
 
 
-RANK_VERSION = "1"
+RANK_VERSION = "2"
 """Version of :func:`rank_definitions` (graph, weights, damping): part of the cache fingerprint with the graph's
 :data:`~codegraph.graph.GRAPH_VERSION`."""
 
