@@ -217,7 +217,7 @@ class Graph:
     @cached_property
     def files(self) -> frozenset[str]:
         """Every indexed path."""
-        return frozenset(p for (p,) in self.store.conn.execute("SELECT path FROM files"))
+        return frozenset(self.store.file_languages())
 
     @cached_property
     def go_module(self) -> str | None:
