@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 ModelOption = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m", help="Model: code (default, bundled), fast (static, ~100x faster), minilm, or one you pulled."
+        "--model",
+        "-m",
+        help="Model: code (default, bundled), fast (static, ~100x faster), minilm, one you pulled, or openai:MODEL "
+        "(an OpenAI-compatible embeddings API; see CODEGRAPH_EMBED_BASE_URL).",
     ),
 ]
 """The ``--model`` option of ``index`` and ``watch``."""

@@ -1,5 +1,5 @@
-"""Embedding: model profiles, the onnxruntime and static encoders, and (optional extra) export + INT8
-quantisation."""
+"""Embedding: model profiles, the onnxruntime, static and remote (``openai:MODEL``) encoders, and (optional
+extra) export + INT8 quantisation."""
 
 from __future__ import annotations
 
