@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from codegraph.embed import RemoteEncoder, encoder_for_index, open_embedder, res
 from codegraph.embed.remote import RemoteOptions, estimate_tokens, open_remote, parse_model_id, retry_after_s
 from codegraph.errors import ConfigError, RemoteEmbeddingError
 
-from .conftest import RunCli
+from .conftest import CODEGRAPH, RunCli, default_sigint, wait_until
 from .fake_embeddings import DIM, FakeEmbeddings, Status, fake_embeddings, vector
 
 KEY = "sk-test-secret-0123456789"
@@ -134,6 +136,28 @@ def test_an_interrupted_run_keeps_what_it_paid_for_and_the_next_sends_only_the_r
         resent = [text for r in server.requests[start:] for text in r.inputs]
         assert resent and not paid & set(resent)
         assert stats["embedded"] == len(resent)
+
+
+def test_ctrl_c_keeps_the_answers_of_the_requests_in_flight(
+    tmp_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fake_embeddings(latency_s=0.5) as server:
+        _use(server, monkeypatch, embed_batch_size="2", embed_concurrency="2")
+        child = subprocess.Popen(
+            [*CODEGRAPH, "index", ".", "--model", "openai:fake-embed", "-q"],
+            cwd=tmp_repo,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=default_sigint,
+        )
+        assert wait_until(lambda: len(server.requests) >= 4, timeout_s=60)  # the probe, then batches
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=60)
+        assert child.returncode == 130, stderr
+        answered = set(server.inputs_embedded[1:])  # every answer the server sent, in flight at Ctrl-C or not
+        start = len(server.requests)
+        _index_json(run_cli, tmp_repo)
+        assert not answered & {text for r in server.requests[start:] for text in r.inputs}
 
 
 def test_a_missing_key_is_a_clear_error(tmp_repo: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:

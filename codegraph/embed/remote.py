@@ -89,6 +89,9 @@ BACKOFF_MAX_S = 30.0
 MAX_RETRY_AFTER_S = 120.0
 """Longest ``Retry-After`` honoured (seconds); a server asking for longer fails the run with a message saying so."""
 
+INTERRUPT_GRACE_S = 10.0
+"""On Ctrl-C, how long the requests already in flight are awaited so that their (paid) answers are kept."""
+
 PROBE_TEXT = "dimension probe"
 """The one input sent to learn the width of a model not in :data:`KNOWN_DIMS`."""
 
@@ -378,7 +381,8 @@ class RemoteEncoder:
         """Embed texts in batches, ``concurrency`` requests in flight, yielding each batch as it completes.
 
         When a request fails for good, no further batch is started, the ones in flight are awaited and yielded
-        (they are paid for), then the error is raised.
+        (they are paid for), then the error is raised. On Ctrl-C while waiting, the requests in flight are awaited
+        for up to :data:`INTERRUPT_GRACE_S` and yielded, then ``KeyboardInterrupt`` is raised again.
 
         Yields:
             ``(indices, vectors)``: int indices into ``texts`` and float32 ``(len(indices), dim)`` rows; batches
@@ -410,7 +414,17 @@ class RemoteEncoder:
 
             refill()
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                try:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    # The requests in flight are paid for whether or not they are awaited: give them a moment and
+                    # hand over those that finish (a second Ctrl-C stops at once); backoff sleepers stop now.
+                    self._stop.set()
+                    done, _ = wait(pending, timeout=INTERRUPT_GRACE_S)
+                    for future in done:
+                        if not future.cancelled() and future.exception() is None:
+                            yield pending[future], future.result()
+                    raise
                 for future in done:
                     idx = pending.pop(future)
                     try:
