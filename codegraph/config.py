@@ -17,6 +17,17 @@ key                       environment variable            meaning
 ``llm_api_key_env``       ``CODEGRAPH_LLM_API_KEY_ENV``   name of the environment variable holding the API
                                                           key (the key itself is never read from a file)
 ``llm_timeout_s``         ``CODEGRAPH_LLM_TIMEOUT_S``     seconds per API request before giving up
+``embed_base_url``        ``CODEGRAPH_EMBED_BASE_URL``    OpenAI-compatible API root for ``openai:MODEL``
+                                                          embeddings (default: OpenAI's)
+``embed_api_key_env``     ``CODEGRAPH_EMBED_API_KEY_ENV`` variable holding its key (default:
+                                                          ``CODEGRAPH_EMBED_API_KEY``, else ``OPENAI_API_KEY``)
+``embed_concurrency``     ``CODEGRAPH_EMBED_CONCURRENCY`` embeddings requests in flight at once
+``embed_batch_size``      ``CODEGRAPH_EMBED_BATCH_SIZE``  inputs per embeddings request
+``embed_max_tokens``      ``CODEGRAPH_EMBED_MAX_TOKENS``  longest input (estimated tokens); longer: truncated
+``embed_dimensions``      ``CODEGRAPH_EMBED_DIMENSIONS``  width requested with ``dimensions`` (default: the
+                                                          model's own)
+``embed_timeout_s``       ``CODEGRAPH_EMBED_TIMEOUT_S``   seconds per embeddings request attempt
+``embed_retries``         ``CODEGRAPH_EMBED_RETRIES``     retries of a 429 / 5xx / timeout (0: none)
 ``python``                ``CODEGRAPH_PYTHON``            interpreter or virtualenv that runs ``test``'s
                                                           pytest (relative: to the repository root);
                                                           default: ``$VIRTUAL_ENV``, ``.venv``, ``venv``,
@@ -57,10 +68,31 @@ class Settings:
     llm_api_key_env: str = "OPENAI_API_KEY"
     llm_timeout_s: int = 120
     python: str | None = None
+    embed_base_url: str | None = None
+    embed_api_key_env: str | None = None
+    embed_concurrency: int = 4
+    embed_batch_size: int = 64
+    embed_max_tokens: int = 8191
+    embed_dimensions: int | None = None
+    embed_timeout_s: int = 60
+    embed_retries: int = 5
     ignored_keys: tuple[str, ...] = ()
 
 
-_INT_KEYS = {"max_file_bytes", "batch_size", "threads", "llm_timeout_s"}
+_INT_KEYS = {
+    "max_file_bytes",
+    "batch_size",
+    "threads",
+    "llm_timeout_s",
+    "embed_concurrency",
+    "embed_batch_size",
+    "embed_max_tokens",
+    "embed_dimensions",
+    "embed_timeout_s",
+    "embed_retries",
+}
+
+_ZERO_OK = {"threads", "embed_retries"}
 
 
 def _coerce(key: str, value: Any, source: str) -> Any:
@@ -69,7 +101,7 @@ def _coerce(key: str, value: Any, source: str) -> Any:
             number = int(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{source}: {key} must be an integer, got {value!r}") from None
-        if number < 0 or (key != "threads" and number == 0):
+        if number < 0 or (key not in _ZERO_OK and number == 0):
             raise ConfigError(f"{source}: {key} must be positive, got {number}")
         return number
     if not isinstance(value, str) or not value:
@@ -77,9 +109,14 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     return value
 
 
-NOT_FROM_REPOSITORY = frozenset({"llm_base_url", "llm_api_key_env"})
+NOT_FROM_REPOSITORY = frozenset({"llm_base_url", "llm_api_key_env", "embed_base_url", "embed_api_key_env"})
 """Keys a repository's own files may not set: a cloned repository could otherwise send the user's API key to a
-server of its choosing. They come from flags or ``CODEGRAPH_*`` environment variables only."""
+server of its choosing. They come from flags or ``CODEGRAPH_*`` environment variables only. A repository's
+``model`` may not name a remote model (``openai:MODEL``) either: a cloned repository could otherwise make
+``codegraph index`` send its code to a paid API on the user's key; it is treated like these keys."""
+
+REMOTE_MODEL_PREFIX = "openai:"
+"""Model names that embed through a remote API (:mod:`codegraph.embed.remote`)."""
 
 RepositoryLLMKeys = Literal["refuse", "ignore"]
 """What a repository config that sets a key of :data:`NOT_FROM_REPOSITORY` gets: ``"refuse"`` (a
@@ -94,11 +131,13 @@ def _from_mapping(data: Mapping[str, Any], source: str, repository_llm_keys: Rep
     ignored: list[str] = []
     for key, value in data.items():
         norm = key.replace("-", "_")
-        if norm in NOT_FROM_REPOSITORY:
+        remote_model = norm == "model" and isinstance(value, str) and value.startswith(REMOTE_MODEL_PREFIX)
+        if norm in NOT_FROM_REPOSITORY or remote_model:
             if repository_llm_keys == "refuse":
                 raise ConfigError(
-                    f"{source}: {key} cannot be set in a repository's config (a cloned repository could redirect "
-                    f"your API key); remove it there and set CODEGRAPH_{norm.upper()} in your environment instead"
+                    f"{source}: {key} cannot be set in a repository's config (a cloned repository could "
+                    f"redirect or spend your API key); remove it there and set CODEGRAPH_{norm.upper()} in your "
+                    "environment instead"
                 )
             ignored.append(f"{source}: {key}")
             continue

@@ -10,7 +10,8 @@ Exception tree::
     ├── IndexNotFoundError     no .codegraph/index.db at or above the given path
     ├── IndexUnusableError     the index exists but cannot be used (newer schema, other model, corrupt)
     ├── ModelError             model missing, unreadable, checksum mismatch, export failed
-    │   └── FidelityError      the INT8 export does not match its fp32 source closely enough
+    │   ├── FidelityError      the INT8 export does not match its fp32 source closely enough
+    │   └── RemoteEmbeddingError  the embeddings API failed (key missing, unreachable, refused, rate-limited)
     ├── StoreError             SQLite / sqlite-vec could not be opened or loaded
     │   └── IndexBusyError     another process holds the index's writer lock for too long
     ├── SourceError            the path to index does not exist or is not a directory
@@ -36,6 +37,7 @@ __all__ = [
     "ModelError",
     "OutputClosed",
     "OutputError",
+    "RemoteEmbeddingError",
     "SandboxError",
     "SnippetNotFoundError",
     "SourceError",
@@ -66,6 +68,12 @@ class ModelError(CodegraphError):
 
 class FidelityError(ModelError):
     """An INT8 model's embeddings differ too much from its fp32 source (mean cosine below the threshold)."""
+
+
+class RemoteEmbeddingError(ModelError):
+    """A remote (``openai:MODEL``) embeddings request failed for good: no key, unreachable, refused, rate-limited
+    or failing after its retries, or an answer of the wrong shape; the message is one line that says how to fix it.
+    Embeddings finished before it are kept."""
 
 
 class StoreError(CodegraphError):

@@ -300,7 +300,16 @@ class _Run:
                 buf_keys.clear()
                 buf_vecs.clear()
 
-        for idx, vectors in self.embedder.iter_embed_documents([texts_by_key[k] for k in missing]):
+        truncated_before = getattr(self.embedder, "truncated", 0)
+        batches = self.embedder.iter_embed_documents([texts_by_key[k] for k in missing])
+        while True:
+            try:
+                idx, vectors = next(batches)
+            except StopIteration:
+                break
+            except BaseException:
+                flush()  # the encoder failed or was interrupted: keep what it delivered (a remote API's, paid for)
+                raise
             buf_keys.extend(missing[i] for i in idx)
             buf_vecs.append(vectors)
             done += len(idx)
@@ -308,4 +317,5 @@ class _Run:
                 flush()
             self.report("embed", done, self.to_embed)
         flush()
+        self.stats.truncated += getattr(self.embedder, "truncated", 0) - truncated_before
         return ids

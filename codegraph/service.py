@@ -112,7 +112,10 @@ class Workspace:
             from .embed import encoder_for_index
 
             self._embedder = encoder_for_index(
-                self.store.get_meta("model_id"), threads=self.settings.threads, batch_size=self.settings.batch_size
+                self.store.get_meta("model_id"),
+                threads=self.settings.threads,
+                batch_size=self.settings.batch_size,
+                settings=self.settings,
             )
         return self._embedder
 

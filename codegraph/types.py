@@ -162,6 +162,8 @@ class IndexStats:
         previous_model: when ``rebuilt``, the model id that had built the index (equal to ``model`` when only
             the chunker version changed), else ``""``.
         warnings: one line per skipped file (path: reason).
+        truncated: texts cut to the model's token limit before embedding, as counted by encoders that report it
+            (remote ``openai:`` models: estimated tokens over ``embed_max_tokens``); 0 otherwise.
     """
 
     files_seen: int = 0
@@ -180,6 +182,7 @@ class IndexStats:
     previous_model: str = ""
     warnings: list[str] = field(default_factory=list)
     files_binary: int = 0
+    truncated: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """The summary as printed by ``codegraph index --json`` (every attribute; seconds rounded to ms)."""

@@ -38,7 +38,9 @@ def retrieve_context(store: Store, query: str, *, language: str | None, k: int, 
 
     if k == 0:
         return []
-    encoder = encoder_for_index(store.get_meta("model_id"), threads=settings.threads, batch_size=settings.batch_size)
+    encoder = encoder_for_index(
+        store.get_meta("model_id"), threads=settings.threads, batch_size=settings.batch_size, settings=settings
+    )
     searcher = Searcher(store, encoder)
     hits: list[Hit] = []
     if language:

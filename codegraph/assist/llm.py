@@ -1,8 +1,8 @@
 """Chat completions through the ``openai`` client against any OpenAI-compatible server.
 
-OpenAI itself, or a local Ollama / llama.cpp / vLLM server via ``llm_base_url``. The only module that imports
-``openai`` (ruff's banned-api rule enforces that); it is imported lazily, so ``index`` and ``search`` never pay
-for it.
+OpenAI itself, or a local Ollama / llama.cpp / vLLM server via ``llm_base_url``. One of the two modules that
+import ``openai`` (with :mod:`codegraph.embed.remote`; ruff's banned-api rule enforces that); it is imported
+lazily, so ``index`` and ``search`` with a local model never pay for it.
 
 The API key is read from the environment variable named by ``llm_api_key_env`` (default ``OPENAI_API_KEY``)
 at call time; it is never printed, logged or stored. A local server without authentication still needs a

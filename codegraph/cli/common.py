@@ -15,13 +15,16 @@ from ..config import Settings, resolve_settings
 from ..errors import OutputClosed
 
 if TYPE_CHECKING:
-    from ..embed import OnnxEncoder, StaticEncoder
+    from ..embed import AnyEncoder
 
 
 ModelOption = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m", help="Model: code (default, bundled), fast (static, ~100x faster), minilm, or one you pulled."
+        "--model",
+        "-m",
+        help="Model: code (default, bundled), fast (static, ~100x faster), minilm, one you pulled, or openai:MODEL "
+        "(an OpenAI-compatible embeddings API; see CODEGRAPH_EMBED_BASE_URL).",
     ),
 ]
 """The ``--model`` option of ``index`` and ``watch``."""
@@ -90,7 +93,7 @@ def stdout_json(obj: Any) -> None:
         raise output_closed(sys.stdout) from None
 
 
-def load_encoder(name: str | None, settings: Settings) -> OnnxEncoder | StaticEncoder:
+def load_encoder(name: str | None, settings: Settings) -> AnyEncoder:
     """Resolve and load a model; prints the bundled-model notice (stderr) when the default was replaced."""
     from ..embed import open_embedder, resolve_model
     from . import render
@@ -98,7 +101,7 @@ def load_encoder(name: str | None, settings: Settings) -> OnnxEncoder | StaticEn
     model = resolve_model(name)
     if model.notice:
         render.notice(model.notice)
-    return open_embedder(model, threads=settings.threads, batch_size=settings.batch_size)
+    return open_embedder(model, threads=settings.threads, batch_size=settings.batch_size, settings=settings)
 
 
 _warned: set[str] = set()
@@ -122,7 +125,7 @@ def settings_for(root: Path | None, *, uses_llm: bool = False, **overrides: Any)
             key = entry.rsplit(": ", 1)[-1].replace("-", "_")
             render.warning(
                 f"{entry} is ignored: a repository's config may not set it (a cloned repository could redirect "
-                f"your API key), and generate / test refuse to run while it is there; remove it and set "
+                f"or spend your API key), and generate / test refuse to run while it is there; remove it and set "
                 f"CODEGRAPH_{key.upper()} in your environment instead"
             )
     return settings

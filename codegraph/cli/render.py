@@ -211,6 +211,12 @@ def index_summary(stats: IndexStats) -> None:
             err.print(f"  {escape(line)}", highlight=False)
         if len(stats.warnings) > WARNINGS_SHOWN:
             err.print(f"  … and {len(stats.warnings) - WARNINGS_SHOWN} more (--json lists all)", highlight=False)
+    if stats.truncated:
+        err.print(
+            f"[yellow]warning:[/] {stats.truncated} chunk(s) longer than the model's token limit were truncated to "
+            "their head before embedding",
+            highlight=False,
+        )
     looked_up = stats.cache_hits + stats.embedded
     out.print(
         f"indexed {stats.files_seen} files ({stats.files_changed} changed, {stats.files_removed} removed, "

@@ -94,7 +94,9 @@ def search(
             render.notice(hint)
         searcher = Searcher(
             store,
-            encoder_for_index(store.get_meta("model_id"), threads=settings.threads, batch_size=settings.batch_size),
+            encoder_for_index(
+                store.get_meta("model_id"), threads=settings.threads, batch_size=settings.batch_size, settings=settings
+            ),
             options=SearchOptions(tests=tests),
         )
         if query == "-":

@@ -15,8 +15,10 @@ from .._compat import tomllib
 from ..errors import ModelError
 
 RUNTIMES = ("onnx", "static")
-"""How a model is run: ``onnx`` (a transformer encoder through onnxruntime, :class:`~.runtime.OnnxEncoder`) or
-``static`` (a token-vector table: a lookup and a mean in numpy, :class:`~.static.StaticEncoder`)."""
+"""How an installed model is run: ``onnx`` (a transformer encoder through onnxruntime,
+:class:`~.runtime.OnnxEncoder`) or ``static`` (a token-vector table: a lookup and a mean in numpy,
+:class:`~.static.StaticEncoder`). A third runtime, ``remote`` (an OpenAI-compatible API,
+:class:`~.remote.RemoteEncoder`), has no directory or weights and never comes from a ``profile.toml``."""
 
 WEIGHTS_FILE = {"onnx": "model.onnx", "static": "embeddings.npy"}
 """The weights file of each runtime; its sha256 is the model's identity."""
@@ -98,7 +100,10 @@ class ResolvedModel:
 
     @property
     def model_id(self) -> str:
-        """Identity used in cache keys and recorded in the index: ``name@sha256[:16]``."""
+        """Identity used in cache keys and recorded in the index: ``name@sha256[:16]``; a remote model (runtime
+        ``remote``, no weights) has just its name here, and its encoder's ``model_id`` adds the width."""
+        if self.profile.runtime == "remote":
+            return self.profile.name
         return f"{self.profile.name}@{self.sha256[:16]}"
 
 

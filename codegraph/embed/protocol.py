@@ -1,7 +1,9 @@
 """The contract between models and the rest of codegraph: what the indexer and search need from an encoder.
 
-:class:`~codegraph.embed.runtime.OnnxEncoder` and :class:`~codegraph.embed.static.StaticEncoder` implement it;
-so does the tests' fast deterministic fake (``tests/fake_embedder.py``).
+:class:`~codegraph.embed.runtime.OnnxEncoder`, :class:`~codegraph.embed.static.StaticEncoder` and
+:class:`~codegraph.embed.remote.RemoteEncoder` implement it; so does the tests' fast deterministic fake
+(``tests/fake_embedder.py``). An encoder may also count the texts it truncated in an int attribute ``truncated``
+(the remote one does); the indexer reports the run's increase as ``IndexStats.truncated``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ class Embedder(Protocol):
 
     ``count_tokens`` counts without truncation (special tokens and document prefix included);
     ``count_line_tokens`` gives the tokens on each ``\\n``-separated line of one text; ``iter_embed_documents``
-    yields ``(indices into texts, float32 (n, dim) vectors)`` batch by batch; ``embed_queries`` returns float32
+    yields ``(indices into texts, float32 (n, dim) vectors)`` batch by batch, in any order (the indexer commits each
+    batch as it arrives, also when the iterator then raises); ``embed_queries`` returns float32
     ``(len(texts), dim)``. Vectors are L2-normalised when the profile says so.
     """
 

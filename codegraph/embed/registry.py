@@ -7,6 +7,9 @@ Places searched for a model named NAME, in order:
 2. the models bundled with codegraph: ``codegraph/_models/NAME`` in an installed wheel, or ``models/NAME`` in a
    source checkout. A bundled directory without weights is a *profile template* that ``model pull`` and
    ``model import`` install from.
+
+A name ``openai:MODEL`` is a remote model (:mod:`codegraph.embed.remote`): it has no files and is never looked
+up on disk.
 """
 
 from __future__ import annotations
@@ -143,7 +146,21 @@ def resolve_model(name: str | None, *, verify: bool = True) -> ResolvedModel:
     Raises:
         ModelError: an explicitly named model is not installed (the message says how to install it), or a
             checksum mismatch.
+
+    A remote name (``openai:MODEL``) resolves without any file: runtime ``remote``, ``path`` ``.``, no sha256, and
+    ``dim`` from :data:`~codegraph.embed.remote.KNOWN_DIMS` (0 when the server will tell);
+    :func:`~codegraph.embed.open_embedder` turns it into a :class:`~codegraph.embed.remote.RemoteEncoder`.
     """
+    from .remote import KNOWN_DIMS, REMOTE_PREFIX, is_remote, remote_profile
+
+    if is_remote(name):
+        assert name is not None
+        model = name[len(REMOTE_PREFIX) :]
+        if not model:
+            raise ModelError(f"'{name}': name the remote model after the prefix, e.g. openai:text-embedding-3-small")
+        return ResolvedModel(
+            profile=remote_profile(model, dim=KNOWN_DIMS.get(model, 0), max_tokens=8191), path=Path("."), sha256=""
+        )
     if name is None:
         for candidate in DEFAULT_MODELS:
             found = find_model_dir(candidate)

@@ -248,7 +248,7 @@ def evaluate(
         materialise(eval_set, copy)
         for name, model in zip(models, resolved, strict=True):
             report(name, "load", 0, 1)
-            embedder = open_embedder(model, threads=settings.threads, batch_size=settings.batch_size)
+            embedder = open_embedder(model, threads=settings.threads, batch_size=settings.batch_size, settings=settings)
             report(name, "load", 1, 1)
             shutil.rmtree(copy / INDEX_DIR, ignore_errors=True)
             stats = index_repo(copy, embedder, settings=settings, progress=partial(report, name))
