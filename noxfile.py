@@ -14,9 +14,9 @@ TORCH = "torch==2.13.0"
 
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
-    """Install codegraph (non-editable, with the export extra) and run the whole test suite."""
+    """Install codegraph (non-editable, with the export and serve extras) and run the whole test suite."""
     session.install(TORCH)
-    session.install(".[test,export]")
+    session.install(".[test,export,serve]")
     session.run("python", "-m", "pytest", *session.posargs)
 
 
@@ -33,7 +33,7 @@ def mypy(session: nox.Session) -> None:
     """mypy --strict on the package, with the optional extras installed as for the tests (the export code's
     imports are then checked against the real libraries)."""
     session.install(TORCH)
-    session.install(".[test,export]", "mypy>=1.10")
+    session.install(".[test,export,serve]", "mypy>=1.10")
     session.run("mypy", "codegraph")
 
 

@@ -6,7 +6,8 @@ streamed as server-sent events (``chat.completion.chunk`` objects, a final usage
 request asks for ``stream``, and records every request (headers and JSON body) so tests can assert what was sent.
 
 A scripted reply is either the answer's text, or a :class:`Status` (an HTTP error with the JSON error body the
-OpenAI API uses), or a :class:`Delay` (sleep before answering, to provoke client timeouts). When the script runs
+OpenAI API uses), or a :class:`Delay` (sleep before answering, to provoke client timeouts), or a :class:`Trickle`
+(the text streamed slowly, piece by piece). When the script runs
 out, the last reply is repeated.
 """
 
@@ -42,7 +43,15 @@ class Delay:
     then: str
 
 
-Reply = str | Status | Delay
+@dataclass(frozen=True)
+class Trickle:
+    """Stream ``text`` with ``piece_delay_s`` seconds between its pieces (so a client sees it arrive in parts)."""
+
+    text: str
+    piece_delay_s: float = 0.02
+
+
+Reply = str | Status | Delay | Trickle
 
 
 @dataclass
@@ -113,6 +122,9 @@ def _handler(state: FakeLLM) -> type[BaseHTTPRequestHandler]:
             if isinstance(reply, Delay):
                 time.sleep(reply.seconds)
                 reply = reply.then
+            pause = 0.0
+            if isinstance(reply, Trickle):
+                reply, pause = reply.text, reply.piece_delay_s
             if isinstance(reply, Status):
                 error = {"message": reply.message, "type": "invalid_request_error", "code": reply.error_code}
                 self._json(reply.code, {"error": error}, reply.headers)
@@ -149,6 +161,8 @@ def _handler(state: FakeLLM) -> type[BaseHTTPRequestHandler]:
             for event in events:
                 self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                 self.wfile.flush()
+                if pause:
+                    time.sleep(pause)
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
             self.close_connection = True

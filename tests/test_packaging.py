@@ -44,3 +44,5 @@ def test_wheel_contains_bundled_model_and_queries(tmp_path: Path) -> None:
     assert {f"codegraph/chunk/queries/{lang}.scm" for lang in ("python", "go", "csharp", "ruby")} <= names
     assert "codegraph = codegraph.cli:main" in entry_points
     assert "codegraph/assist/sandbox/launch.py" in names  # the sandbox runs its launcher by path
+    for name in ("templates/base.html", "templates/search.html", "templates/snippets.html", "static/app.js"):
+        assert f"codegraph/serve/{name}" in names  # codegraph serve's page

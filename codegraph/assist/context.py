@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import ConfigError
@@ -12,12 +13,17 @@ from ..languages import ASSIST_DIALECTS, ASSIST_LANGUAGES, assist_language
 from ..store import Store
 from ..types import Hit
 
+if TYPE_CHECKING:
+    from ..embed.protocol import Embedder
+
 DEFAULT_LANGUAGE = "python"
 """Language of a request when neither ``--lang`` nor the retrieved context names a supported one and the index
 was not consulted (``answer_language(..., counts=None)``)."""
 
 
-def retrieve_context(store: Store, query: str, *, language: str | None, k: int, settings: Settings) -> list[Hit]:
+def retrieve_context(
+    store: Store, query: str, *, language: str | None, k: int, settings: Settings, encoder: Embedder | None = None
+) -> list[Hit]:
     """Context chunks for a request, best first: hybrid search restricted to ``language`` (and its dialects: TSX for
     TypeScript), or over every language when that finds nothing (or ``language`` is ``None``); ``[]`` when ``k``
     is 0.
@@ -28,6 +34,7 @@ def retrieve_context(store: Store, query: str, *, language: str | None, k: int, 
         language: a language id, or ``None``.
         k: number of chunks (``>= 0``).
         settings: thread and batch settings for the query encoder.
+        encoder: the index's model, already loaded (a long-running server keeps one); ``None`` loads it.
 
     Raises:
         IndexUnusableError: the index has no model yet, or the installed model differs from the one that built it.
@@ -38,9 +45,10 @@ def retrieve_context(store: Store, query: str, *, language: str | None, k: int, 
 
     if k == 0:
         return []
-    encoder = encoder_for_index(
-        store.get_meta("model_id"), threads=settings.threads, batch_size=settings.batch_size, settings=settings
-    )
+    if encoder is None:
+        encoder = encoder_for_index(
+            store.get_meta("model_id"), threads=settings.threads, batch_size=settings.batch_size, settings=settings
+        )
     searcher = Searcher(store, encoder)
     hits: list[Hit] = []
     if language:

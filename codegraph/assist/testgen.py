@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Any
 
 from ..config import Settings
 from ..errors import TargetError
@@ -242,6 +243,54 @@ def _top_level_names(code: str, language: str) -> list[str]:
 def all_passed(report: RunReport) -> bool:
     """The verdict of a run: at least one test ran, none failed or errored, and the runner reported no error."""
     return report.failed == 0 and report.passed > 0 and not report.collection_error
+
+
+def round_json(done: Round) -> dict[str, Any]:
+    """One round as ``codegraph test --json`` prints it: ``{"run_id", "round", "fixed", "snippet_id",
+    "explanation", "passed", "failed", "skipped", "collection_error", "tests": [{"name", "outcome", "message",
+    "output"}], "test_file", "sandbox": {"returncode", "timed_out", "wall_s", "enforced", "not_enforced"}}``
+    (``passed``/``failed``/``skipped`` are test counts, ``wall_s`` seconds)."""
+    report = done.report
+    return {
+        "run_id": done.run_id,
+        "round": done.round,
+        "fixed": done.fixed,
+        "snippet_id": done.snippet_id,
+        "explanation": done.explanation,
+        "passed": report.passed,
+        "failed": report.failed,
+        "skipped": report.skipped,
+        "collection_error": report.collection_error,
+        "tests": [
+            {"name": c.name, "outcome": c.outcome, "message": c.message, "output": c.output} for c in report.tests
+        ],
+        "test_file": done.tests,
+        "sandbox": {
+            "returncode": report.run.returncode,
+            "timed_out": report.run.timed_out,
+            "wall_s": round(report.run.wall_s, 3),
+            "enforced": list(report.run.enforced),
+            "not_enforced": list(report.run.not_enforced),
+        },
+    }
+
+
+def report_json(target: str, language: str, runner: Runner, rounds: Sequence[Round]) -> dict[str, Any]:
+    """The whole run as ``codegraph test --json`` prints it: ``{"target", "language", "runner": {"name",
+    "version", "command", "origin"}, "passed", "rounds": [round_json, ...]}``; ``passed`` is the last round's
+    verdict (:func:`all_passed`)."""
+    return {
+        "target": target,
+        "language": language,
+        "runner": {
+            "name": runner.name,
+            "version": runner.version,
+            "command": list(runner.argv),
+            "origin": runner.origin,
+        },
+        "passed": bool(rounds) and all_passed(rounds[-1].report),
+        "rounds": [round_json(r) for r in rounds],
+    }
 
 
 def failure_report(report: RunReport) -> str:

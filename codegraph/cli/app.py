@@ -20,6 +20,7 @@ from . import (
     mcp_cmd,
     model_cmd,
     search_cmd,
+    serve_cmd,
     status_cmd,
     test_cmd,
     watch_cmd,
@@ -80,6 +81,7 @@ app.command("generate")(generate_cmd.generate)
 app.command("test")(test_cmd.test)
 app.command("eval")(eval_cmd.evaluate)
 app.command("mcp")(mcp_cmd.mcp)
+app.command("serve")(serve_cmd.serve)
 app.add_typer(generate_cmd.snippets_app, name="snippets")
 app.add_typer(model_cmd.app, name="model")
 

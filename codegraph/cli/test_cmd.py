@@ -59,7 +59,7 @@ def test(
     from ..assist.context import retrieve_context
     from ..assist.llm import api_key
     from ..assist.sandbox import MIB, SandboxLimits, check_runner, enforced_limits, find_runner
-    from ..assist.testgen import all_passed, resolve_target, run_test_rounds
+    from ..assist.testgen import all_passed, report_json, resolve_target, run_test_rounds
     from ..store import Store, find_index_root
     from . import render
     from .common import settings_for, stdout_json
@@ -96,44 +96,6 @@ def test(
         )
     ok = all_passed(rounds[-1].report)
     if as_json:
-        stdout_json(
-            {
-                "target": target,
-                "language": goal.language,
-                "runner": {
-                    "name": runner.name,
-                    "version": runner.version,
-                    "command": list(runner.argv),
-                    "origin": runner.origin,
-                },
-                "passed": ok,
-                "rounds": [
-                    {
-                        "run_id": r.run_id,
-                        "round": r.round,
-                        "fixed": r.fixed,
-                        "snippet_id": r.snippet_id,
-                        "explanation": r.explanation,
-                        "passed": r.report.passed,
-                        "failed": r.report.failed,
-                        "skipped": r.report.skipped,
-                        "collection_error": r.report.collection_error,
-                        "tests": [
-                            {"name": c.name, "outcome": c.outcome, "message": c.message, "output": c.output}
-                            for c in r.report.tests
-                        ],
-                        "test_file": r.tests,
-                        "sandbox": {
-                            "returncode": r.report.run.returncode,
-                            "timed_out": r.report.run.timed_out,
-                            "wall_s": round(r.report.run.wall_s, 3),
-                            "enforced": list(r.report.run.enforced),
-                            "not_enforced": list(r.report.run.not_enforced),
-                        },
-                    }
-                    for r in rounds
-                ],
-            }
-        )
+        stdout_json(report_json(target, goal.language, runner, rounds))
     if not ok:
         raise typer.Exit(1)
