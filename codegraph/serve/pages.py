@@ -61,7 +61,10 @@ def highlight_css() -> str:
 
     light = HtmlFormatter(style=LIGHT_STYLE).get_style_defs(".hl")
     dark = HtmlFormatter(style=DARK_STYLE).get_style_defs(".hl")
-    return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+    # An excerpt can start inside a docstring or comment, where the lexer sees stray quotes and backticks as
+    # errors: draw those as plain text rather than boxed in red.
+    plain_errors = ".hl .err { border: none; background: none; color: inherit; }"
+    return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n{plain_errors}\n"
 
 
 def _snippet_line(ws: Workspace, result: dict[str, Any]) -> int:
