@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
@@ -123,6 +124,15 @@ BINARY_SNIFF_BYTES = 8192
 
 MAX_TEXT_FILE_BYTES = 256_000
 """Files without a grammar above this size are treated as data, not indexed (bytes)."""
+
+CPP_HEADER = re.compile(
+    r"^[ \t]*(?:namespace\s+\w+\s*\{|class\s+\w+[^;\n]*$|class\s+\w+[^;\n]*\{|template\s*<"
+    r"|using\s+namespace\s|(?:public|private|protected)\s*:)",
+    re.MULTILINE,
+)
+"""A ``.h`` file (C by its extension) whose text has a line that only C++ can start this way (a namespace, a
+class, a template, ``using namespace``, an access specifier) is read as C++, so its classes and methods are
+chunked and graphed (found by the graph spot checks: double-conversion's headers parsed as C lost every class)."""
 
 MAX_LINE_CHARS = 2_000
 """A line longer than this (characters) is a *long line*; see :data:`MINIFIED_LONG_LINE_SHARE`."""
@@ -444,6 +454,8 @@ def read_source(file: SourceFile) -> tuple[bytes, str, str]:
     language = file.language
     if language == TEXT:
         language = detect_language(file.path, data[:256])
+    if language == "c" and file.path.endswith(".h") and CPP_HEADER.search(text):
+        language = "cpp"
     if language == TEXT and len(data) > MAX_TEXT_FILE_BYTES:
         raise ValueError(f"no grammar and larger than {MAX_TEXT_FILE_BYTES} bytes (likely data)")
     if len(data) > MAX_LINE_CHARS:

@@ -113,6 +113,22 @@ def test_read_source_detects_shebang_and_drops_bom(tmp_path: Path) -> None:
     assert read_source(_source(bom, "b.py"))[1] == "x = 1\n"
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("namespace dc {\nclass Bignum {\n public:\n  int Compare() const;\n};\n}\n", "cpp"),
+        ("template <typename T>\nT twice(T x);\n", "cpp"),
+        ("struct point { int x; };\nint area(struct point p);\n", "c"),
+        ("typedef struct class_t class_t;\nint class_count;\n", "c"),
+    ],
+)
+def test_a_header_that_only_cpp_can_write_is_read_as_cpp(tmp_path: Path, text: str, language: str) -> None:
+    # Found by the graph spot checks: double-conversion's .h files were parsed as C and lost every class.
+    header = tmp_path / "x.h"
+    header.write_text(text, encoding="utf-8")
+    assert read_source(_source(header, "x.h"))[2] == language
+
+
 CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag.\n"
 
 GENERATED = [
