@@ -23,11 +23,14 @@ def start_server(data_dir: Path) -> tuple[Any, str]:
             import pgserver
         except ImportError as exc:
             raise RuntimeError(f"pgserver is not installed ({exc}): pip install 'codegraph-search[test]'") from None
-        try:
-            server = pgserver.get_server(data_dir, cleanup_mode="stop")
-            return server, str(server.get_uri())
-        except Exception as exc:  # noqa: BLE001 - any start failure skips the PostgreSQL tests
-            raise RuntimeError(f"pgserver could not start a PostgreSQL server: {exc}") from None
+        problem: Exception | None = None
+        for attempt in range(2):  # once seen here: a first start failing on its log file, a second one fine
+            try:
+                server = pgserver.get_server(data_dir / f"data{attempt}", cleanup_mode="stop")
+                return server, str(server.get_uri())
+            except Exception as exc:  # noqa: BLE001 - any start failure skips the PostgreSQL tests
+                problem = exc
+        raise RuntimeError(f"pgserver could not start a PostgreSQL server: {problem}")
 
 
 def fresh_database(base_url: str) -> str:
