@@ -171,6 +171,9 @@ class PgStore(PgGraph):
         from psycopg import sql
 
         with self.transaction():
+            # Writers of two projects binding one model at once would both create its index: the second fails on
+            # pg_class's unique name even with IF NOT EXISTS. The schema lock makes the second see the first's.
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
             self.conn.execute("DELETE FROM files WHERE project_id = %s", (self.project.id,))
             self.conn.execute(
                 sql.SQL(
