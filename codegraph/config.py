@@ -1,5 +1,6 @@
 """Settings, resolved as: explicit arguments (CLI flags) > ``CODEGRAPH_*`` environment variables >
-``.codegraph/config.toml`` or ``[tool.codegraph]`` in ``pyproject.toml`` at the repository root > defaults.
+``.codegraph/config.toml`` or ``[tool.codegraph]`` in ``pyproject.toml`` at the repository root > the user's
+config file (``$CODEGRAPH_CONFIG``, default ``<user config dir>/codegraph/config.toml``) > defaults.
 
 Keys (file key / environment variable):
 
@@ -32,7 +33,17 @@ key                       environment variable            meaning
                                                           pytest (relative: to the repository root);
                                                           default: ``$VIRTUAL_ENV``, ``.venv``, ``venv``,
                                                           else codegraph's own
+``store``                 ``CODEGRAPH_STORE``             where indexes live: unset = the SQLite file
+                                                          ``.codegraph/index.db`` of each repository;
+                                                          ``postgresql://user:password@host/db`` = one
+                                                          PostgreSQL + pgvector server for every project
+``project``               ``CODEGRAPH_PROJECT``           the project name in a PostgreSQL store (default:
+                                                          the git remote's repository name, else the
+                                                          root directory's name)
 ========================  ==============================  ============================================
+
+``llm_base_url``, ``llm_api_key_env`` and ``store`` may not come from a repository's own config (see
+:data:`NOT_FROM_REPOSITORY`): flags, environment variables or the user's config file only.
 """
 
 from __future__ import annotations
@@ -76,6 +87,8 @@ class Settings:
     embed_dimensions: int | None = None
     embed_timeout_s: int = 60
     embed_retries: int = 5
+    store: str | None = None
+    project: str | None = None
     ignored_keys: tuple[str, ...] = ()
 
 
@@ -109,14 +122,26 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     return value
 
 
-NOT_FROM_REPOSITORY = frozenset({"llm_base_url", "llm_api_key_env", "embed_base_url", "embed_api_key_env"})
+NOT_FROM_REPOSITORY = frozenset({"llm_base_url", "llm_api_key_env", "embed_base_url", "embed_api_key_env", "store"})
 """Keys a repository's own files may not set: a cloned repository could otherwise send the user's API key to a
-server of its choosing. They come from flags or ``CODEGRAPH_*`` environment variables only. A repository's
-``model`` may not name a remote model (``openai:MODEL``) either: a cloned repository could otherwise make
-``codegraph index`` send its code to a paid API on the user's key; it is treated like these keys."""
+server of its choosing (``llm_*``, ``embed_*``), or send its code and the user's database credentials to one
+(``store`` names a server). They come from flags, ``CODEGRAPH_*`` environment variables or the user's own config
+file only. A repository's ``model`` may not name a remote model (``openai:MODEL``) either: a cloned repository
+could otherwise make ``codegraph index`` send its code to a paid API on the user's key; it is treated like these
+keys."""
 
 REMOTE_MODEL_PREFIX = "openai:"
 """Model names that embed through a remote API (:mod:`codegraph.embed.remote`)."""
+
+
+def not_from_repository_reason(key: str) -> str:
+    """Why a repository's config may not set ``key`` (a key of :data:`NOT_FROM_REPOSITORY`), for messages."""
+    if key == "store":
+        return "it names a database server and its credentials, and a cloned repository could redirect your index"
+    if key == "model":
+        return "a cloned repository could send its code to a paid embeddings API and spend your API key"
+    return "a cloned repository could redirect or spend your API key"
+
 
 RepositoryLLMKeys = Literal["refuse", "ignore"]
 """What a repository config that sets a key of :data:`NOT_FROM_REPOSITORY` gets: ``"refuse"`` (a
@@ -135,9 +160,8 @@ def _from_mapping(data: Mapping[str, Any], source: str, repository_llm_keys: Rep
         if norm in NOT_FROM_REPOSITORY or remote_model:
             if repository_llm_keys == "refuse":
                 raise ConfigError(
-                    f"{source}: {key} cannot be set in a repository's config (a cloned repository could "
-                    f"redirect or spend your API key); remove it there and set CODEGRAPH_{norm.upper()} in your "
-                    "environment instead"
+                    f"{source}: {key} cannot be set in a repository's config ({not_from_repository_reason(norm)}); "
+                    f"remove it there and set CODEGRAPH_{norm.upper()} in your environment instead"
                 )
             ignored.append(f"{source}: {key}")
             continue
@@ -182,6 +206,36 @@ def file_settings(root: Path, *, repository_llm_keys: RepositoryLLMKeys = "refus
     return {}
 
 
+def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The user's own config file: ``$CODEGRAPH_CONFIG`` when set, else ``<user config dir>/codegraph/config.toml``
+    (``~/.config/codegraph/config.toml`` on Linux, by ``platformdirs``); it may not exist."""
+    env = os.environ if environ is None else environ
+    if env.get("CODEGRAPH_CONFIG"):
+        return Path(env["CODEGRAPH_CONFIG"]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("codegraph", appauthor=False)) / "config.toml"
+
+
+def user_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Settings from the user's config file (see :func:`user_config_path`); ``{}`` when it does not exist. It may
+    set every key, :data:`NOT_FROM_REPOSITORY` included: it is the user's own.
+
+    Raises:
+        ConfigError: invalid TOML or an unknown / ill-typed key.
+    """
+    path = user_config_path(environ)
+    if not path.is_file():
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in _read_toml(path).items():
+        norm = key.replace("-", "_")
+        if norm not in _KNOWN:
+            raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(sorted(_KNOWN))})")
+        out[norm] = _coerce(norm, value, str(path))
+    return out
+
+
 def env_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Settings from ``CODEGRAPH_<KEY>`` environment variables (empty values are ignored).
 
@@ -204,7 +258,7 @@ def resolve_settings(
     environ: Mapping[str, str] | None = None,
     repository_llm_keys: RepositoryLLMKeys = "refuse",
 ) -> Settings:
-    """Resolve settings for a repository root: overrides > environment > project file > defaults.
+    """Resolve settings for a repository root: overrides > environment > project file > user file > defaults.
 
     Args:
         root: repository root whose config files are read (``None``: none are read).
@@ -218,7 +272,7 @@ def resolve_settings(
         ConfigError: any invalid value, naming where it came from, or (``"refuse"``) a key of
             :data:`NOT_FROM_REPOSITORY` in the repository's config.
     """
-    merged: dict[str, Any] = {}
+    merged: dict[str, Any] = user_settings(environ)
     if root is not None:
         merged.update(file_settings(root, repository_llm_keys=repository_llm_keys))
     merged.update(env_settings(environ))

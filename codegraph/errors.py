@@ -12,7 +12,7 @@ Exception tree::
     ├── ModelError             model missing, unreadable, checksum mismatch, export failed
     │   ├── FidelityError      the INT8 export does not match its fp32 source closely enough
     │   └── RemoteEmbeddingError  the embeddings API failed (key missing, unreachable, refused, rate-limited)
-    ├── StoreError             SQLite / sqlite-vec could not be opened or loaded
+    ├── StoreError             SQLite / sqlite-vec, or the PostgreSQL store, could not be opened or failed
     │   └── IndexBusyError     another process holds the index's writer lock for too long
     ├── SourceError            the path to index does not exist or is not a directory
     ├── EvalError              the repository cannot be evaluated (no usable documented functions, bad copy target)
@@ -77,7 +77,8 @@ class RemoteEmbeddingError(ModelError):
 
 
 class StoreError(CodegraphError):
-    """SQLite with the sqlite-vec extension could not be opened."""
+    """The index's database failed: SQLite with sqlite-vec could not be opened, or the PostgreSQL store is
+    unreachable, refuses the login, lacks pgvector, or failed mid-command (the message says what to do)."""
 
 
 class SourceError(CodegraphError):

@@ -29,8 +29,8 @@ from .errors import SourceError
 from .graph import GRAPH_VERSION
 from .graph.extract import FileGraph, extract
 from .languages import TEXT
-from .store import INDEX_DIR, Store
-from .store.lock import DEFAULT_WAIT_S, writer_lock
+from .store import IndexStore, index_lock, open_store
+from .store.lock import DEFAULT_WAIT_S
 from .types import Chunk, IndexStats, ProgressFn, SourceFile
 
 if TYPE_CHECKING:
@@ -122,7 +122,8 @@ def index_repo(
     on_wait: Callable[[], None] | None = None,
     paths: Iterable[str] | None = None,
 ) -> IndexStats:
-    """Build or refresh the index of ``root`` in ``root/.codegraph/index.db``.
+    """Build or refresh the index of ``root`` in ``root/.codegraph/index.db``, or in its project of the
+    PostgreSQL store that ``settings.store`` names.
 
     Unchanged files (same size and mtime_ns, or same content hash) are not re-chunked; chunks whose cache key
     is already stored are not re-embedded; files that vanished or became ignored leave the index.
@@ -152,7 +153,7 @@ def index_repo(
     settings = settings or resolve_settings(root)
     report = progress or (lambda stage, done, total: None)
     stats = IndexStats(model=embedder.model_id)
-    with writer_lock(root / INDEX_DIR, timeout_s=lock_timeout_s, on_wait=on_wait):
+    with index_lock(root, settings=settings, timeout_s=lock_timeout_s, on_wait=on_wait):
         _index_locked(root, embedder, settings, report, stats, None if paths is None else set(paths))
     stats.seconds = time.perf_counter() - started
     return stats
@@ -161,7 +162,7 @@ def index_repo(
 def _index_locked(
     root: Path, embedder: Embedder, settings: Settings, report: ProgressFn, stats: IndexStats, paths: set[str] | None
 ) -> None:
-    store = Store.open(root, create=True)
+    store = open_store(root, create=True, settings=settings)
     try:
         previous_model = store.get_meta("model_id") or ""
         stats.rebuilt = store.bind_model(
@@ -217,7 +218,7 @@ def _index_locked(
         store.close()
 
 
-def _refresh_graphs(store: Store, files: list[SourceFile], report: ProgressFn) -> None:
+def _refresh_graphs(store: IndexStore, files: list[SourceFile], report: ProgressFn) -> None:
     """Extract and store the code graph of unchanged files (an index built before the graph, or by another
     extraction version): parsed again, never re-chunked or re-embedded; written :data:`STORE_FILES_PER_TXN`
     files per transaction."""
@@ -246,7 +247,7 @@ class _Run:
     are computed (committed every :data:`EMBED_COMMIT_ROWS`), then its files are written in one transaction.
     """
 
-    def __init__(self, store: Store, embedder: Embedder, stats: IndexStats, report: ProgressFn) -> None:
+    def __init__(self, store: IndexStore, embedder: Embedder, stats: IndexStats, report: ProgressFn) -> None:
         self.store, self.embedder, self.stats, self.report = store, embedder, stats, report
         self.group: list[_Pending] = []
         self.group_chunks = 0

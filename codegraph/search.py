@@ -1,4 +1,5 @@
-"""Search: vector KNN (sqlite-vec) and BM25 (FTS5), fused by reciprocal rank fusion.
+"""Search: vector KNN (sqlite-vec or pgvector) and BM25 (FTS5, or ``tsvector`` ranking), fused by reciprocal rank
+fusion.
 
 Results are grouped by what they point at: the windows of one long definition are one result, reported with
 the definition's full line range and the best window as its excerpt.
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .config import Settings
 from .errors import ConfigError
 from .ranking import (
     MODES,
@@ -22,7 +24,7 @@ from .ranking import (
     split_qualified,
     stem_overlap,
 )
-from .store import ChunkRow, Store, find_index_root
+from .store import ChunkRow, IndexStore, Store, find_index_root
 from .store.fts import STOPWORDS
 from .store.store import RowFilter
 from .types import Hit
@@ -44,7 +46,7 @@ KEYWORD_WEIGHT = 1.0
 MAX_KNN_K = 4096
 """sqlite-vec's largest ``k`` for one KNN query."""
 
-_Key = tuple[str, int, int]
+_Key = tuple[str | None, str, int, int]
 
 
 FUSIONS = ("rrf", "score")
@@ -106,7 +108,7 @@ class Filters:
 
 
 def _unit(row: ChunkRow) -> _Key:
-    return (row.path, row.span_start, row.span_end)
+    return (row.project, row.path, row.span_start, row.span_end)
 
 
 def _to_hit(row: ChunkRow, score: float) -> Hit:
@@ -120,6 +122,7 @@ def _to_hit(row: ChunkRow, score: float) -> Hit:
         score,
         row.code,
         row.start_line,
+        row.project,
     )
 
 
@@ -131,16 +134,26 @@ class Searcher:
         embedder: the model that built the index (its ``model_id`` must match the index's).
     """
 
-    def __init__(self, store: Store, embedder: Embedder, *, options: SearchOptions | None = None) -> None:
+    def __init__(self, store: IndexStore, embedder: Embedder, *, options: SearchOptions | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.options = options or SearchOptions()
         self._central: dict[tuple[str, str], float] | None = None
 
     @classmethod
-    def open(cls, start: Path, embedder: Embedder) -> Searcher:
-        """Find the index at or above ``start`` and open it. Raises ``IndexNotFoundError``."""
-        return cls(Store.open(find_index_root(start)), embedder)
+    def open(cls, start: Path, embedder: Embedder, *, settings: Settings | None = None) -> Searcher:
+        """Find the index at or above ``start`` (or, when ``settings.store`` names a PostgreSQL store, the
+        project that covers ``start``: see :func:`codegraph.store.open_index`) and open it.
+
+        Raises:
+            IndexNotFoundError: no index found.
+            StoreError: it cannot be opened.
+        """
+        if settings is None:
+            return cls(Store.open(find_index_root(start)), embedder)
+        from .store import open_index
+
+        return cls(open_index(start, settings=settings), embedder)
 
     def close(self) -> None:
         """Close the database."""
@@ -268,11 +281,11 @@ class Searcher:
                     final[key] = _scaled(final[key], 1.0 + opts.stem_boost * share)
         if opts.file_coherence and final:
             top = max(abs(v) for v in final.values()) or 1.0
-            per_file: dict[str, float] = {}
+            per_file: dict[tuple[str | None, str], float] = {}
             for key, value in final.items():
-                per_file[key[0]] = per_file.get(key[0], 0.0) + max(value, 0.0)
+                per_file[key[:2]] = per_file.get(key[:2], 0.0) + max(value, 0.0)
             for key, value in list(final.items()):
-                others = per_file[key[0]] - max(value, 0.0)
+                others = per_file[key[:2]] - max(value, 0.0)
                 final[key] = value + opts.file_coherence * others / top * abs(value)
         if opts.centrality_boost and final:
             central = self._centrality()
@@ -282,7 +295,7 @@ class Searcher:
                     final[key] = _scaled(final[key], 1.0 + opts.centrality_boost * c)
         if opts.tests == "demote":
             for key in final:
-                if path_class(key[0]) is not None:
+                if path_class(key[1]) is not None:
                     final[key] = _scaled(final[key], opts.demote_factor)
         return final
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .embed.protocol import Embedder
     from .graph.query import Graph
     from .status import Staleness
-    from .store import Store
+    from .store import IndexStore, Store
 
 Freshness = Literal["refresh", "report", "off"]
 """What a :class:`Workspace` does when files changed since the last index run: ``refresh`` re-indexes them
@@ -54,7 +54,7 @@ class Workspace:
     """
 
     def __init__(
-        self, store: Store, settings: Settings, *, freshness: Freshness = "refresh", check_interval_s: float = 2.0
+        self, store: IndexStore, settings: Settings, *, freshness: Freshness = "refresh", check_interval_s: float = 2.0
     ) -> None:
         if freshness not in FRESHNESS:
             raise ConfigError(f"unknown freshness {freshness!r}; use one of: {', '.join(FRESHNESS)}")
@@ -77,11 +77,33 @@ class Workspace:
             StoreError, IndexUnusableError: as for :meth:`codegraph.store.Store.open`.
         """
         from .config import resolve_settings
-        from .store import Store, find_index_root
+        from .store import open_index
 
-        root = find_index_root(start)
-        store = Store.open(root, any_thread=True)
-        return cls(store, resolve_settings(root), freshness=freshness, check_interval_s=check_interval_s)
+        # The store (SQLite file or PostgreSQL server) comes from flags, the environment or the user's config,
+        # never from a repository's: resolve it before knowing the root.
+        store = open_index(start, settings=resolve_settings(None), any_thread=True)
+        try:
+            settings = resolve_settings(store.root)
+        except BaseException:
+            store.close()
+            raise
+        return cls(store, settings, freshness=freshness, check_interval_s=check_interval_s)
+
+    @property
+    def local_store(self) -> Store:
+        """The index as the SQLite file, for what lives only there so far: snippets, ``generate`` and ``test``.
+
+        Raises:
+            ConfigError: the index is in another store (PostgreSQL).
+        """
+        from .store import Store
+
+        if not isinstance(self.store, Store):
+            raise ConfigError(
+                "snippets, generate and test need the local SQLite index; they do not work with a PostgreSQL "
+                "store yet (index the repository without --store / CODEGRAPH_STORE to use them)"
+            )
+        return self.store
 
     @property
     def root(self) -> Path:

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from .changes import check_file
 from .config import Settings, resolve_settings
 from .discover import walk_files
-from .store import INDEX_DIR, INDEX_FILE, Store
-from .store.lock import Writer, current_writer
+from .store import IndexStore, open_store
+from .store.lock import Writer
 
 STATUS_STALE_PATHS = 50
 """Most paths per list (new, changed, removed) in ``codegraph status --json``."""
@@ -21,9 +21,9 @@ or killed; ``meta.run_started_at`` later than ``meta.last_indexed_at``); ``empty
 ``complete``."""
 
 
-def index_state(store: Store) -> tuple[IndexState, Writer | None]:
+def index_state(store: IndexStore) -> tuple[IndexState, Writer | None]:
     """The index's state and, when ``building``, the writing process. Cheap: no walk of the tree."""
-    writer = current_writer(store.root / INDEX_DIR)
+    writer = store.writer()
     if writer is not None:
         return "building", writer
     started, last = store.get_meta("run_started_at"), store.get_meta("last_indexed_at")
@@ -92,13 +92,13 @@ class IndexStatus:
 
     Attributes:
         root: repository root (absolute).
-        database: path of ``index.db``.
+        database: path of ``index.db``, or for a PostgreSQL store ``<server URL without password>#<project>``.
         model: model id that built it (``None`` if never filled).
         model_sha256: hex sha256 of that model's ``model.onnx`` (``None`` if not recorded).
         files: indexed files.
         chunks: indexed chunks.
         embeddings: cached embeddings (including ones no chunk uses now).
-        size_bytes: bytes on disk (database plus its WAL).
+        size_bytes: bytes on disk (database plus its WAL), or the project's share of the server's tables.
         last_indexed_at: unix time of the last completed ``index`` run, or ``None``.
         stale: see :class:`Staleness`.
         state: see :data:`IndexState`.
@@ -106,7 +106,7 @@ class IndexStatus:
     """
 
     root: Path
-    database: Path
+    database: Path | str
     model: str | None
     model_sha256: str | None
     files: int
@@ -138,7 +138,7 @@ class IndexStatus:
         }
 
 
-def find_stale(store: Store, *, settings: Settings) -> Staleness:
+def find_stale(store: IndexStore, *, settings: Settings) -> Staleness:
     """Compare the tree under ``store.root`` with the index, reading only files whose size or mtime changed.
 
     A file whose stat changed but whose bytes hash to the indexed content hash is not stale.
@@ -162,30 +162,36 @@ def find_stale(store: Store, *, settings: Settings) -> Staleness:
 
 
 def index_status(root: Path, *, settings: Settings | None = None) -> IndexStatus:
-    """Status of the index at ``root`` (which must hold ``.codegraph/index.db``).
+    """Status of the index of ``root`` (its ``.codegraph/index.db``, or its project of the PostgreSQL store that
+    ``settings.store`` names).
 
     Raises:
         IndexNotFoundError: no index at ``root``.
+        StoreError: the index cannot be opened.
     """
-    store = Store.open(root)
+    settings = settings or resolve_settings(root)
+    store = open_store(root, settings=settings)
     try:
-        database = root / INDEX_DIR / INDEX_FILE
-        wal = database.with_name(INDEX_FILE + "-wal")
-        last = store.get_meta("last_indexed_at")
-        state, writer = index_state(store)
-        return IndexStatus(
-            root=root,
-            database=database,
-            model=store.get_meta("model_id"),
-            model_sha256=store.get_meta("model_sha256"),
-            files=store.count("files"),
-            chunks=store.count("chunks"),
-            embeddings=store.count("embeddings"),
-            size_bytes=database.stat().st_size + (wal.stat().st_size if wal.exists() else 0),
-            last_indexed_at=float(last) if last else None,
-            stale=find_stale(store, settings=settings or resolve_settings(root)),
-            state=state,
-            writer=writer,
-        )
+        return status_of(store, settings=settings)
     finally:
         store.close()
+
+
+def status_of(store: IndexStore, *, settings: Settings) -> IndexStatus:
+    """Status of an open index (see :class:`IndexStatus`); walks ``store.root`` for stale files."""
+    last = store.get_meta("last_indexed_at")
+    state, writer = index_state(store)
+    return IndexStatus(
+        root=store.root,
+        database=store.location(),
+        model=store.get_meta("model_id"),
+        model_sha256=store.get_meta("model_sha256"),
+        files=store.count("files"),
+        chunks=store.count("chunks"),
+        embeddings=store.count("embeddings"),
+        size_bytes=store.size_bytes(),
+        last_indexed_at=float(last) if last else None,
+        stale=find_stale(store, settings=settings),
+        state=state,
+        writer=writer,
+    )

@@ -91,6 +91,8 @@ class Hit:
             keyword: negated FTS5 BM25 (higher is better).
         excerpt: source text of the best-matching chunk (the JSON key is ``snippet``, per the CLI contract).
         excerpt_line: line number of the excerpt's first line (1-based); not part of the JSON contract.
+        project: the project of a result from several projects of a PostgreSQL store (``search --all``; the
+            JSON then has a ``project`` key), else ``None`` (and no such key).
     """
 
     path: str
@@ -102,10 +104,13 @@ class Hit:
     score: float
     excerpt: str
     excerpt_line: int = 1
+    project: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        """The hit as in the CLI contract (``codegraph search --json``)."""
+        """The hit as in the CLI contract (``codegraph search --json``); ``project`` first when set."""
+        head: dict[str, object] = {} if self.project is None else {"project": self.project}
         return {
+            **head,
             "path": self.path,
             "start_line": self.start_line,
             "end_line": self.end_line,

@@ -165,6 +165,28 @@ def tmp_repo(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL + pgvector server (the ``pgserver`` wheel) for the whole session: its base URL. Tests
+    that need it are skipped, with the reason, where it cannot start."""
+    from .pg import start_server
+
+    try:
+        server, url = start_server(tmp_path_factory.mktemp("pgdata"))
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+    yield url
+    server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> str:
+    """The URL of a fresh, empty database on the session's PostgreSQL server."""
+    from .pg import fresh_database
+
+    return fresh_database(pg_server)
+
+
+@pytest.fixture(scope="session")
 def fake_encoder() -> HashingEncoder:
     """The deterministic fake embedder (real tokenizer and batching, no ONNX pass) for tests where what the
     vectors mean does not matter; pipeline and CLI tests use the real model (:func:`encoder`)."""
@@ -179,11 +201,14 @@ def encoder() -> OnnxEncoder:
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the model store at an empty directory so a user's installed models never leak into tests."""
-    monkeypatch.setenv("CODEGRAPH_HOME", str(tmp_path_factory.mktemp("cghome")))
+    """Point the model store at an empty directory and the user's config file at a missing one, so a user's
+    installed models and settings never leak into tests."""
+    home = tmp_path_factory.mktemp("cghome")
+    monkeypatch.setenv("CODEGRAPH_HOME", str(home))
     for name in list(os.environ):
         if name.startswith("CODEGRAPH_") and name != "CODEGRAPH_HOME":
             monkeypatch.delenv(name)
+    monkeypatch.setenv("CODEGRAPH_CONFIG", str(home / "no-user-config.toml"))
 
 
 def default_sigint() -> None:

@@ -19,6 +19,7 @@ from . import (
     index_cmd,
     mcp_cmd,
     model_cmd,
+    projects_cmd,
     search_cmd,
     serve_cmd,
     status_cmd,
@@ -66,6 +67,7 @@ def _options(
 app.command("index")(index_cmd.index)
 app.command("search")(search_cmd.search)
 app.command("status")(status_cmd.status)
+app.command("projects")(projects_cmd.projects)
 app.command("watch")(watch_cmd.watch)
 app.command("def")(graph_cmd.definition)
 app.command("refs")(graph_cmd.refs)

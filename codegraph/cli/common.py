@@ -30,6 +30,28 @@ ModelOption = Annotated[
 """The ``--model`` option of ``index`` and ``watch``."""
 
 
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Where indexes live: a PostgreSQL + pgvector server (postgresql://user:password@host/db) shared by "
+        "many projects; default: the SQLite file .codegraph/index.db (env CODEGRAPH_STORE).",
+        show_default=False,
+    ),
+]
+"""The ``--store`` option: a PostgreSQL store's URL (never read from a repository's own config)."""
+
+ProjectOption = Annotated[
+    str | None,
+    typer.Option(
+        "--project",
+        help="Project name in a PostgreSQL store (default: the git remote's repository name, else the root "
+        "directory's name; env CODEGRAPH_PROJECT).",
+        show_default=False,
+    ),
+]
+"""The ``--project`` option of the commands that work on a PostgreSQL store."""
+
 NestedOption = Annotated[
     bool,
     typer.Option(
@@ -41,14 +63,16 @@ NestedOption = Annotated[
 """The ``--nested`` option of ``index`` and ``watch``."""
 
 
-def index_root_for(path: Path, *, nested: bool) -> Path:
+def index_root_for(path: Path, *, nested: bool, store: str | None = None) -> Path:
     """The directory whose index ``index``/``watch`` PATH works on: PATH itself when it holds an index, when
     ``nested``, or when no parent directory holds one; else the nearest enclosing indexed directory (with a
     notice on stderr), so that ``cd sub/dir && codegraph index .`` refreshes the repository's index instead of
     creating a second one that would shadow it."""
     from ..errors import IndexNotFoundError
-    from ..store import INDEX_DIR, INDEX_FILE, find_index_root
+    from ..store import INDEX_DIR, INDEX_FILE, find_index_root, store_url
 
+    if store_url(settings_for(None, store=store)) is not None:
+        return path  # a PostgreSQL store: projects are named, not nested
     here = path.resolve()
     if nested or (here / INDEX_DIR / INDEX_FILE).is_file() or here.parent == here:
         return path
@@ -120,12 +144,13 @@ def settings_for(root: Path | None, *, uses_llm: bool = False, **overrides: Any)
     for entry in settings.ignored_keys:
         if entry not in _warned:
             _warned.add(entry)
+            from ..config import not_from_repository_reason
             from . import render
 
             key = entry.rsplit(": ", 1)[-1].replace("-", "_")
             render.warning(
-                f"{entry} is ignored: a repository's config may not set it (a cloned repository could redirect "
-                f"or spend your API key), and generate / test refuse to run while it is there; remove it and set "
-                f"CODEGRAPH_{key.upper()} in your environment instead"
+                f"{entry} is ignored: a repository's config may not set it ({not_from_repository_reason(key)}), "
+                f"and generate / test refuse to run while it is there; remove it and set "
+                f"CODEGRAPH_{key.upper()} in your environment (or your own config file) instead"
             )
     return settings

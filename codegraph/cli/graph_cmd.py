@@ -12,6 +12,8 @@ import typer
 if TYPE_CHECKING:
     from ..graph.query import Graph, GraphHit
 
+from .common import ProjectOption, StoreOption
+
 NameArg = Annotated[
     str, typer.Argument(help="A symbol: bare (send), or qualified (Client.send, Recv.Method, Type::method).")
 ]
@@ -21,13 +23,15 @@ DepthOption = Annotated[int, typer.Option("--depth", "-d", min=1, max=10, help="
 
 
 @contextmanager
-def _graph(directory: Path) -> Iterator[Graph]:
-    """The graph of the index at or above ``directory`` (refuses an index built before the graph existed)."""
+def _graph(directory: Path, store_url: str | None = None, project: str | None = None) -> Iterator[Graph]:
+    """The graph of the index at or above ``directory`` (or of a PostgreSQL store's project: ``--store``,
+    ``--project``); refuses an index built before the graph existed."""
     from ..errors import IndexUnusableError
     from ..graph.query import Graph
-    from ..store import Store, find_index_root
+    from ..store import open_index
+    from .common import settings_for
 
-    store = Store.open(find_index_root(directory))
+    store = open_index(directory, settings=settings_for(None, store=store_url, project=project), project=project)
     try:
         if store.count("files") and not store.get_meta("graph_version"):
             raise IndexUnusableError(
@@ -53,13 +57,28 @@ def _answer(query: str, hits: Sequence[GraphHit], *, as_json: bool, empty: str) 
     render.graph_hits(hits)
 
 
-def _run(query: str, directory: Path, as_json: bool, empty: str, ask: Callable[[Graph], list[GraphHit]]) -> None:
-    with _graph(directory) as graph:
+def _run(
+    query: str,
+    directory: Path,
+    as_json: bool,
+    empty: str,
+    ask: Callable[[Graph], list[GraphHit]],
+    *,
+    store: str | None = None,
+    project: str | None = None,
+) -> None:
+    with _graph(directory, store, project) as graph:
         hits = ask(graph)
     _answer(query, hits, as_json=as_json, empty=empty)
 
 
-def definition(name: NameArg, as_json: JsonOption = False, directory: DirOption = Path(".")) -> None:
+def definition(
+    name: NameArg,
+    as_json: JsonOption = False,
+    directory: DirOption = Path("."),
+    store: StoreOption = None,
+    project: ProjectOption = None,
+) -> None:
     """Where NAME is defined (functions, methods, classes, interfaces, structs, enums, traits, types, modules,
     constants), in path order."""
     from ..graph.query import def_hit
@@ -70,27 +89,69 @@ def definition(name: NameArg, as_json: JsonOption = False, directory: DirOption 
         as_json,
         f"no definition of {name!r} in the index",
         lambda graph: [def_hit(d) for d in graph.definitions(name)],
+        store=store,
+        project=project,
     )
 
 
-def refs(name: NameArg, as_json: JsonOption = False, directory: DirOption = Path(".")) -> None:
+def refs(
+    name: NameArg,
+    as_json: JsonOption = False,
+    directory: DirOption = Path("."),
+    store: StoreOption = None,
+    project: ProjectOption = None,
+) -> None:
     """Every reference to NAME (calls, type uses, imports, inheritance) with its line and the definition it is
     made in; each says how it was resolved: same_file, import, or by_name (a guess by name)."""
-    _run(name, directory, as_json, f"no references to {name!r} in the index", lambda g: g.refs(name))
+    _run(
+        name,
+        directory,
+        as_json,
+        f"no references to {name!r} in the index",
+        lambda g: g.refs(name),
+        store=store,
+        project=project,
+    )
 
 
 def callers(
-    name: NameArg, depth: DepthOption = 1, as_json: JsonOption = False, directory: DirOption = Path(".")
+    name: NameArg,
+    depth: DepthOption = 1,
+    as_json: JsonOption = False,
+    directory: DirOption = Path("."),
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """The definitions that call NAME, and with --depth N their callers too (nearest first)."""
-    _run(name, directory, as_json, f"no callers of {name!r} in the index", lambda g: g.callers(name, depth))
+    _run(
+        name,
+        directory,
+        as_json,
+        f"no callers of {name!r} in the index",
+        lambda g: g.callers(name, depth),
+        store=store,
+        project=project,
+    )
 
 
 def callees(
-    name: NameArg, depth: DepthOption = 1, as_json: JsonOption = False, directory: DirOption = Path(".")
+    name: NameArg,
+    depth: DepthOption = 1,
+    as_json: JsonOption = False,
+    directory: DirOption = Path("."),
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """The definitions NAME calls (those the repository defines), and with --depth N theirs too."""
-    _run(name, directory, as_json, f"no calls from {name!r} to code in the index", lambda g: g.callees(name, depth))
+    _run(
+        name,
+        directory,
+        as_json,
+        f"no calls from {name!r} to code in the index",
+        lambda g: g.callees(name, depth),
+        store=store,
+        project=project,
+    )
 
 
 def deps(
@@ -100,13 +161,15 @@ def deps(
         bool, typer.Option("--json", help='Print {"path", "imports": [...], "imported_by": [...]}.')
     ] = False,
     directory: DirOption = Path("."),
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """What a file imports (repository files only) and what imports it."""
     from ..graph.query import imports_json
     from . import render
     from .common import stdout_json
 
-    with _graph(directory) as graph:
+    with _graph(directory, store, project) as graph:
         rel = _indexed_file(path, graph)
         answer = imports_json(graph, rel)
     if reverse:
@@ -127,6 +190,8 @@ def outline(
     path: Annotated[Path, typer.Argument(help="A file of the repository.")],
     as_json: Annotated[bool, typer.Option("--json", help='Print {"path", "results": [...]}.')] = False,
     directory: DirOption = Path("."),
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """One file's definitions (kind, qualified name, lines), in line order."""
     from ..graph.query import def_hit
@@ -134,7 +199,7 @@ def outline(
     from . import render
     from .common import stdout_json
 
-    with _graph(directory) as graph:
+    with _graph(directory, store, project) as graph:
         rel = _indexed_file(path, graph)
         hits = [def_hit(d) for d in definitions_in(graph.store, rel)]
     if as_json:
@@ -175,6 +240,8 @@ def impact(
         bool, typer.Option("--json", help='Print {"query", "kind", "results": [...], "tests": [...]}.')
     ] = False,
     directory: DirOption = Path("."),
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """What a change would touch: for a file, the files that import it (transitively); for a symbol, the
     definitions that call it (transitively); nearest first, test files marked. "tests" answers CI's question:
@@ -183,7 +250,7 @@ def impact(
     from . import render
     from .common import stdout_json
 
-    with _graph(directory) as graph:
+    with _graph(directory, store, project) as graph:
         query = _relative(Path(target), graph) if Path(target).exists() else target
         kind, hits = graph.impact(query, max_depth=depth)
     answer = impact_json(query, kind, hits)
@@ -206,6 +273,8 @@ def tree(
     blocks: Annotated[bool, typer.Option("--blocks", "-b", help="Show each file's definitions too.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help='Print nested {"path", "kind", "children"} objects.')] = False,
     directory: DirOption = Path("."),
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """The project's structure: directories, files (with their language) and, with --blocks, the definitions
     in each file (kind, symbol, lines)."""
@@ -214,7 +283,7 @@ def tree(
     from . import render
     from .common import stdout_json
 
-    with _graph(directory) as graph:
+    with _graph(directory, store, project) as graph:
         under = _relative(Path(path), graph) if path else ""
         try:
             node = project_tree(graph, "" if under == "." else under, blocks=blocks)
@@ -249,6 +318,8 @@ def draw(
     depth: Annotated[int, typer.Option("--depth", "-d", min=1, max=10, help="Steps of calls or imports.")] = 1,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
     directory: DirOption = Path("."),
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Draw the neighbourhood of a symbol (its callers and callees) or a file (its imports and importers) as
     Mermaid or Graphviz source, or as SVG through Graphviz; guessed (by-name) edges are dashed."""
@@ -264,7 +335,7 @@ def draw(
     dot = shutil.which("dot") if fmt == "svg" else None
     if fmt == "svg" and dot is None:
         raise SourceError("--format svg needs Graphviz's dot on PATH (e.g. apt install graphviz); or use --format dot")
-    with _graph(directory) as graph:
+    with _graph(directory, store, project) as graph:
         query = _relative(Path(target), graph) if Path(target).exists() else target
         edges = neighbourhood(graph, query, depth)
     if not edges:
@@ -290,6 +361,8 @@ def repo_map(
         ),
     ] = False,
     directory: DirOption = Path("."),
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """A ranked map of the repository: the most central definitions (PageRank over the reference graph, as
     aider's repo map) with their signatures, grouped by file, sized to a token budget. generate gives it to the
@@ -298,7 +371,7 @@ def repo_map(
     from . import render
     from .common import stdout_json
 
-    with _graph(directory) as graph:
+    with _graph(directory, store, project) as graph:
         built = build_map(graph, tokens=tokens)
     if as_json:
         results = [

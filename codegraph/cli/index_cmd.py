@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .common import ModelOption, NestedOption
+from .common import ModelOption, NestedOption, ProjectOption, StoreOption
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -30,8 +30,11 @@ def index(
         typer.Option("--check", help="Change nothing; list files changed since the last index and exit 1 if any."),
     ] = False,
     nested: NestedOption = False,
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
-    """Build or refresh the index in PATH/.codegraph/index.db (only changed chunks are embedded).
+    """Build or refresh the index in PATH/.codegraph/index.db (only changed chunks are embedded), or PATH's
+    project in a PostgreSQL store (--store postgresql://...).
 
     Inside a directory that an enclosing index covers, that index is refreshed (like git finds .git);
     --nested builds a separate index in PATH instead.
@@ -48,8 +51,8 @@ def index(
 
     if not path.exists():
         raise SourceError(f"{path}: no such directory")
-    path = index_root_for(path, nested=nested)
-    settings = settings_for(path, model=model, max_file_bytes=max_file_bytes)
+    path = index_root_for(path, nested=nested, store=store)
+    settings = settings_for(path, model=model, max_file_bytes=max_file_bytes, store=store, project=project)
     if check:
         _check(path, settings, as_json=as_json)
         return
@@ -72,11 +75,11 @@ def index(
 def _check(path: Path, settings: Settings, *, as_json: bool) -> None:
     """``index --check``: exit 0 when the index is fresh, 1 (listing the files) when it is not."""
     from ..status import find_stale
-    from ..store import Store
+    from ..store import open_store
     from . import render
     from .common import stdout_json
 
-    store = Store.open(path.resolve())
+    store = open_store(path.resolve(), settings=settings)
     try:
         stale = find_stale(store, settings=settings)
     finally:

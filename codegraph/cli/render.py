@@ -138,7 +138,7 @@ def hits(query: str, results: Sequence[Hit], *, mode: str, contexts: Sequence[di
         err.print(f"no results for {query!r} ({mode})", highlight=False)
         return
     for rank, hit in enumerate(results, 1):
-        where = f"{hit.path}:{hit.start_line}-{hit.end_line}"
+        where = f"{hit.project + ':' if hit.project else ''}{hit.path}:{hit.start_line}-{hit.end_line}"
         symbol = f"  [bold]{escape(hit.symbol)}[/]" if hit.symbol else ""
         out.print(
             f"[dim]{rank:>2}.[/] [cyan]{escape(where)}[/]{symbol}  [dim]{hit.kind} · {hit.language} · "

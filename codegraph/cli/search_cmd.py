@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store import IndexStore
     from ..types import Hit
 
 from ..ranking import MODES, TEST_MODES
+from .common import ProjectOption, StoreOption
 
 
 def search(
@@ -55,6 +56,12 @@ def search(
             help="Show each result's callers and callees from the code graph (--json: callers/callees fields).",
         ),
     ] = False,
+    store_opt: StoreOption = None,
+    project: ProjectOption = None,
+    all_projects: Annotated[
+        bool,
+        typer.Option("--all", help="Search every project of the PostgreSQL store (each result names its project)."),
+    ] = False,
 ) -> None:
     """Search the index found at or above the current directory (like git finds .git).
 
@@ -68,7 +75,7 @@ def search(
     from ..errors import IndexNotFoundError
     from ..search import Filters, Searcher, SearchOptions
     from ..status import index_state, state_hint
-    from ..store import Store, find_index_root
+    from ..store import open_index
     from ..types import SearchResults
     from .common import languages_option, settings_for, stdout_json
 
@@ -77,16 +84,19 @@ def search(
     if tests not in TEST_MODES:
         raise typer.BadParameter(f"must be one of: {', '.join(TEST_MODES)}", param_hint="--tests")
     filters = Filters(languages=languages_option(lang), path_glob=path_glob)
+    if project and all_projects:
+        raise typer.BadParameter("give --project NAME or --all, not both", param_hint="--all")
+    base = settings_for(None, store=store_opt, project=project)
     try:
-        root = find_index_root(directory)
+        store = open_index(directory, settings=base, project=project, all_projects=all_projects)
     except IndexNotFoundError:
-        work_tree = _git_work_tree(directory) if auto_index else None
+        work_tree = _git_work_tree(directory) if auto_index and not (project or all_projects) else None
         if work_tree is None:
             raise
-        root = _first_index(work_tree, quiet=as_json or query == "-")
-    settings = settings_for(root)
-    store = Store.open(root)
+        root = _first_index(work_tree, quiet=as_json or query == "-", store=store_opt)
+        store = open_index(root, settings=base)
     try:
+        settings = settings_for(store.root, store=store_opt, project=project)
         hint = state_hint(*index_state(store))
         if hint:  # empty, interrupted or being built: say why results may be missing (stderr)
             from . import render
@@ -120,7 +130,7 @@ def search(
         render.hits(query, results, mode=mode, contexts=contexts)
 
 
-def _call_contexts(store: Store, results: list[Hit]) -> list[dict[str, Any]] | None:
+def _call_contexts(store: IndexStore, results: list[Hit]) -> list[dict[str, Any]] | None:
     """Each result's callers and callees (see :func:`codegraph.graph.query.call_context`), or ``None`` with a
     notice when the index has no code graph yet."""
     from ..graph.query import Graph, call_context
@@ -144,7 +154,7 @@ def _git_work_tree(directory: Path) -> Path | None:
     return root
 
 
-def _first_index(root: Path, *, quiet: bool) -> Path:
+def _first_index(root: Path, *, quiet: bool, store: str | None = None) -> Path:
     """Index the work tree ``root`` with the fast model (the configured or default model when the fast one is
     not installed) so that a first search answers in seconds; returns ``root``."""
     from ..embed.registry import FAST_MODEL, is_installed
@@ -152,7 +162,7 @@ def _first_index(root: Path, *, quiet: bool) -> Path:
     from . import render
     from .common import load_encoder, settings_for
 
-    settings = settings_for(root)
+    settings = settings_for(root, store=store)
     name = FAST_MODEL if settings.model is None and is_installed(FAST_MODEL) else settings.model
     encoder = load_encoder(name, settings)
     with render.index_progress(not quiet) as progress:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .common import ProjectOption, StoreOption
+
 if TYPE_CHECKING:
     from ..status import IndexStatus
 
@@ -25,15 +27,22 @@ def status(
     dir_option: Annotated[
         Path | None, typer.Option("--dir", "-C", help="Same as DIRECTORY (as for search).", show_default=False)
     ] = None,
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Show the index's location, model, size, state (complete, being built, interrupted, empty), last refresh,
     and how many files are stale right now."""
-    from ..status import index_status
-    from ..store import find_index_root
+    from ..status import status_of
+    from ..store import open_index
     from .common import settings_for, stdout_json
 
-    root = find_index_root(dir_option or directory)
-    st = index_status(root, settings=settings_for(root))
+    index = open_index(
+        dir_option or directory, settings=settings_for(None, store=store, project=project), project=project
+    )
+    try:
+        st = status_of(index, settings=settings_for(index.root, store=store, project=project))
+    finally:
+        index.close()
     if as_json:
         stdout_json(st.to_json())
         return

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import ModelOption, NestedOption
+from .common import ModelOption, NestedOption, ProjectOption, StoreOption
 
 
 def watch(
@@ -19,6 +19,8 @@ def watch(
         int, typer.Option("--debounce-ms", min=10, max=5000, help="Quiet time that closes a batch of changes.")
     ] = 150,
     nested: NestedOption = False,
+    store: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Index PATH, then keep the index fresh as files change (Ctrl-C to stop).
 
@@ -34,8 +36,8 @@ def watch(
 
     if not path.is_dir():
         raise SourceError(f"{path}: no such directory")
-    path = index_root_for(path, nested=nested)
-    settings = settings_for(path, model=model)
+    path = index_root_for(path, nested=nested, store=store)
+    settings = settings_for(path, model=model, store=store, project=project)
     encoder = load_encoder(settings.model, settings)
     with render.index_progress(True) as progress:
         first = index_repo(path, encoder, settings=settings, progress=progress)

@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,7 +240,9 @@ def evaluate(
     if unknown:
         raise ConfigError(f"unknown search mode {', '.join(unknown)}; use one of: {', '.join(MODES)}")
     report = progress or (lambda model, stage, done, total: None)
-    settings = settings or resolve_settings(eval_set.root)
+    # The stripped copy is a scratch index: always a SQLite file in the temporary directory, never a project of a
+    # shared PostgreSQL store the user's settings may name.
+    settings = replace(settings or resolve_settings(eval_set.root), store=None, project=None)
     resolved = [resolve_model(name) for name in models]
     results: list[ModelResult] = []
     with tempfile.TemporaryDirectory(prefix="codegraph-eval-") as tmp:

@@ -27,7 +27,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
-from ..store import Store
+from ..store import IndexStore
 from ..store.graph import (
     DefRow,
     ImportRow,
@@ -192,7 +192,7 @@ def _plausible(ref: RefRow, candidates: list[DefRow]) -> list[DefRow]:
 class Graph:
     """Graph queries over one open index (resolution caches live as long as this object)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: IndexStore) -> None:
         self.store = store
         # Per-query memos: a name asked of every reference to it (tens of thousands for `assertEqual` in the
         # standard library) is looked up once, and so are each file's imports and definitions.

@@ -78,7 +78,7 @@ def ranked_definitions(graph: Graph) -> list[RankedDefinition]:
     milliseconds. An index that cannot be written (read-only, busy) just is not cached."""
     from ..errors import StoreError
     from ..store.graph import cached_ranks, definition_ids, graph_fingerprint, store_ranks
-    from ..store.sqlite import sqlite_module
+    from ..store.sqlite import store_errors
     from . import GRAPH_VERSION
 
     fingerprint = graph_fingerprint(graph.store, f"{GRAPH_VERSION}/{RANK_VERSION}")
@@ -93,7 +93,7 @@ def ranked_definitions(graph: Graph) -> list[RankedDefinition]:
             fingerprint,
             [(ids[(r.definition.path, r.definition.start_line, r.definition.name)], r.score) for r in ranked],
         )
-    except (StoreError, OSError, sqlite_module().Error) as exc:  # read-only or busy: answer without the cache
+    except (StoreError, OSError, *store_errors()) as exc:  # type: ignore[misc]  # read-only or busy: answer without the cache
         import logging
 
         logging.getLogger(__name__).debug("PageRank not cached: %s", exc)

@@ -123,9 +123,9 @@ def generate_job(ws: Workspace, request: str, *, language: str | None, k: int, p
         with ws.lock:
             ws.ensure_fresh()
             encoder = ws.embedder if k else None
-            hits = retrieve_context(ws.store, request, language=language, k=k, settings=settings, encoder=encoder)
-            chosen = answer_language(language, hits, indexed_language_counts(ws.store))
-            repo_map = repo_map_context(ws.store)
+            hits = retrieve_context(ws.local_store, request, language=language, k=k, settings=settings, encoder=encoder)
+            chosen = answer_language(language, hits, indexed_language_counts(ws.local_store))
+            repo_map = repo_map_context(ws.local_store)
         emit(
             "status",
             {
@@ -162,7 +162,7 @@ def refine_job(ws: Workspace, snippet_id: int, feedback: str, *, k: int, setting
     from ..store import Store
 
     with ws.lock:
-        parent = get_snippet(ws.store, snippet_id)
+        parent = get_snippet(ws.local_store, snippet_id)
 
     def job(emit: Emit) -> None:
         emit("status", {"message": "retrieving context from the index"})
@@ -170,7 +170,7 @@ def refine_job(ws: Workspace, snippet_id: int, feedback: str, *, k: int, setting
             ws.ensure_fresh()
             encoder = ws.embedder if k else None
             query = f"{parent.prompt}\n{feedback}"
-            hits = retrieve_context(ws.store, query, language=parent.language, k=k, settings=settings, encoder=encoder)
+            hits = retrieve_context(ws.local_store, query, language=parent.language, k=k, settings=settings, encoder=encoder)
         emit("status", {"message": f"revising snippet {snippet_id}", "language": parent.language})
         with Store.open(ws.root) as store:
             snippet = refine_snippet(
@@ -204,7 +204,7 @@ def tests_job(
 
     label = str(snippet_id)
     with ws.lock:
-        goal = resolve_target(ws.store, label)
+        goal = resolve_target(ws.local_store, label)
     limits = SandboxLimits(wall_time_s=timeout_s, cpu_time_s=int(timeout_s) + 1, memory_bytes=memory_mb * MIB)
 
     def job(emit: Emit) -> None:
@@ -217,7 +217,7 @@ def tests_job(
         with ws.lock:
             encoder = ws.embedder if k else None
             hits = retrieve_context(
-                ws.store, goal.code[:2000], language=goal.language, k=k, settings=settings, encoder=encoder
+                ws.local_store, goal.code[:2000], language=goal.language, k=k, settings=settings, encoder=encoder
             )
         with Store.open(ws.root) as store:
             rounds = run_test_rounds(

@@ -1,4 +1,5 @@
-"""Text for FTS5 BM25: identifiers split on snake_case and camelCase boundaries.
+"""Text for keyword search (FTS5 BM25 in SQLite, ``tsvector`` in PostgreSQL): identifiers split on snake_case
+and camelCase boundaries.
 
 ``parseHTTPResponse_v2`` is indexed as ``parseHTTPResponse_v2 parse http response v2`` so that a query word
 ("response") finds it, while the whole identifier still matches exactly. FTS5's ``porter unicode61``
@@ -31,19 +32,26 @@ def fts_text(text: str) -> str:
     return " ".join(out)
 
 
-def fts_query(query: str) -> str | None:
-    """An FTS5 MATCH expression that ORs the query's words and identifier parts (stopwords dropped).
-
-    Returns:
-        The expression (each term double-quoted, so FTS5 syntax in the query is inert), or ``None`` when the
-        query has no searchable word.
-    """
+def fts_terms(query: str) -> list[str]:
+    """The query's searchable terms, in order and without repeats: each word lower-cased, then its identifier
+    parts; stopwords (:data:`STOPWORDS`) and one-letter terms dropped. Every term matches ``[a-z0-9_]+``."""
     terms: list[str] = []
     for word in _IDENT.findall(query):
         candidates = [word.lower(), *split_identifier(word)]
         for term in candidates:
             if term and term not in STOPWORDS and term not in terms and len(term) > 1:
                 terms.append(term)
+    return terms
+
+
+def fts_query(query: str) -> str | None:
+    """An FTS5 MATCH expression that ORs the query's words and identifier parts (:func:`fts_terms`).
+
+    Returns:
+        The expression (each term double-quoted, so FTS5 syntax in the query is inert), or ``None`` when the
+        query has no searchable word.
+    """
+    terms = fts_terms(query)
     if not terms:
         return None
     return " OR ".join(f'"{t}"' for t in terms)

@@ -1,17 +1,20 @@
-"""The code graph's tables (migration 4): each file's definitions, references and imports, written with its
-chunks and read back by :mod:`codegraph.graph.query`. Rows are what the parse saw; nothing here resolves a
-name: resolution happens when the graph is queried, so it is never stale."""
+"""The code graph's rows (migration 4): each file's definitions, references and imports, written with its chunks
+and read back by :mod:`codegraph.graph.query`. Rows are what the parse saw; nothing here resolves a name:
+resolution happens when the graph is queried, so it is never stale.
+
+The functions here are the graph's storage API, the same for every backend: each one calls the method of the
+open store (:class:`~codegraph.store.base.IndexStore`) that holds the backend's SQL
+(:mod:`codegraph.store.sqlite_graph`, :mod:`codegraph.store.postgres_graph`).
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..graph.extract import FileGraph
-    from .store import Store
+    from .base import IndexStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,142 +61,78 @@ class ImportRow:
     system: bool
 
 
-def insert_file_graph(conn: Any, file_id: int, graph: FileGraph) -> None:
-    """Write one file's graph rows (the caller holds the transaction and has deleted the file's old rows)."""
-    conn.executemany(
-        "INSERT INTO graph_defs(file_id, name, scope, kind, start_line, end_line) VALUES (?, ?, ?, ?, ?, ?)",
-        [(file_id, d.name, d.scope, d.kind, d.start_line, d.end_line) for d in graph.definitions],
-    )
-    conn.executemany(
-        "INSERT INTO graph_refs(file_id, name, kind, line, enclosing, qualifier) VALUES (?, ?, ?, ?, ?, ?)",
-        [(file_id, r.name, r.kind, r.line, r.enclosing, r.qualifier) for r in graph.references],
-    )
-    conn.executemany(
-        "INSERT INTO graph_imports(file_id, module, line, names, relative_level, system) VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (file_id, i.module, i.line, json.dumps(list(i.names)), i.relative_level, int(i.system))
-            for i in graph.imports
-        ],
-    )
-
-
-def delete_file_graph(conn: Any, file_id: int) -> None:
-    """Delete one file's graph rows (the caller holds the transaction)."""
-    for table in ("graph_defs", "graph_refs", "graph_imports"):
-        conn.execute(f"DELETE FROM {table} WHERE file_id = ?", (file_id,))
-
-
-_DEF = (
-    "SELECT f.path, f.language, d.name, d.scope, d.kind, d.start_line, d.end_line "
-    "FROM graph_defs d JOIN files f ON f.id = d.file_id"
-)
-_REF = (
-    "SELECT f.path, f.language, r.name, r.kind, r.line, r.enclosing, r.qualifier "
-    "FROM graph_refs r JOIN files f ON f.id = r.file_id"
-)
-_IMP = (
-    "SELECT f.path, f.language, i.module, i.line, i.names, i.relative_level, i.system "
-    "FROM graph_imports i JOIN files f ON f.id = i.file_id"
-)
-
-
-def definitions_named(store: Store, name: str) -> list[DefRow]:
+def definitions_named(store: IndexStore, name: str) -> list[DefRow]:
     """Every definition whose bare name is ``name`` (case-sensitive), in path and line order."""
-    rows = store.conn.execute(f"{_DEF} WHERE d.name = ? ORDER BY f.path, d.start_line", (name,))
-    return [DefRow(*row) for row in rows]
+    return store.definitions_named(name)
 
 
-def definitions_in(store: Store, path: str) -> list[DefRow]:
+def definitions_in(store: IndexStore, path: str) -> list[DefRow]:
     """The definitions of one file, in line order."""
-    rows = store.conn.execute(f"{_DEF} WHERE f.path = ? ORDER BY d.start_line, d.end_line DESC", (path,))
-    return [DefRow(*row) for row in rows]
+    return store.definitions_in(path)
 
 
-def references_named(store: Store, name: str, kinds: Sequence[str] | None = None) -> list[RefRow]:
+def references_named(store: IndexStore, name: str, kinds: Sequence[str] | None = None) -> list[RefRow]:
     """Every reference to the bare name ``name`` (of ``kinds`` when given), in path and line order."""
-    sql, params = f"{_REF} WHERE r.name = ?", [name]
-    if kinds:
-        sql += f" AND r.kind IN ({', '.join('?' * len(kinds))})"
-        params += list(kinds)
-    return [RefRow(*row) for row in store.conn.execute(sql + " ORDER BY f.path, r.line", params)]
+    return store.references_named(name, kinds)
 
 
-def references_in(store: Store, path: str, enclosing: str | None, kinds: Sequence[str] | None = None) -> list[RefRow]:
+def references_in(
+    store: IndexStore, path: str, enclosing: str | None, kinds: Sequence[str] | None = None
+) -> list[RefRow]:
     """The references made inside definition ``enclosing`` of file ``path`` (its nested definitions included),
     of ``kinds`` when given; ``enclosing=None``: every reference of the file."""
-    sql, params = f"{_REF} WHERE f.path = ?", [path]
-    if enclosing is not None:
-        sql += " AND (r.enclosing = ? OR r.enclosing LIKE ?)"
-        params += [enclosing, enclosing + ".%"]
-    if kinds:
-        sql += f" AND r.kind IN ({', '.join('?' * len(kinds))})"
-        params += list(kinds)
-    return [RefRow(*row) for row in store.conn.execute(sql + " ORDER BY r.line", params)]
+    return store.references_in(path, enclosing, kinds)
 
 
-def all_definitions(store: Store) -> list[DefRow]:
+def all_definitions(store: IndexStore) -> list[DefRow]:
     """Every definition of the repository, in path and line order."""
-    return [DefRow(*row) for row in store.conn.execute(f"{_DEF} ORDER BY f.path, d.start_line")]
+    return store.all_definitions()
 
 
-def graph_fingerprint(store: Store, version: str) -> str:
+def graph_fingerprint(store: IndexStore, version: str) -> str:
     """A fingerprint of the whole graph: ``version`` (what extracted and resolves it) and every indexed file's
     path and content hash (xxh3-128 hex). Equal fingerprints mean equal graph rows, so a cached result computed
     from the whole graph (PageRank) is still valid."""
     import xxhash
 
     digest = xxhash.xxh3_128(version.encode("utf-8"))
-    for path, content_hash in store.conn.execute("SELECT path, content_hash FROM files ORDER BY path"):
+    for path, content_hash in store.file_hashes():
         digest.update(f"\0{path}\0{content_hash}".encode("utf-8", "surrogatepass"))
     return str(digest.hexdigest())
 
 
-def cached_ranks(store: Store, fingerprint: str) -> list[tuple[DefRow, float]] | None:
+def cached_ranks(store: IndexStore, fingerprint: str) -> list[tuple[DefRow, float]] | None:
     """The stored PageRank of every definition, best first, if it was computed for ``fingerprint``."""
     if store.get_meta("rank_fingerprint") != fingerprint:
         return None
-    rows = store.conn.execute(
-        "SELECT f.path, f.language, d.name, d.scope, d.kind, d.start_line, d.end_line, k.score "
-        "FROM graph_rank k JOIN graph_defs d ON d.id = k.def_id JOIN files f ON f.id = d.file_id "
-        "ORDER BY k.score DESC, f.path, d.start_line"
-    )
-    return [(DefRow(*row[:7]), float(row[7])) for row in rows]
+    return store.ranks()
 
 
-def definition_ids(store: Store) -> dict[tuple[str, int, str], int]:
-    """``{(path, start_line, name): graph_defs.id}`` of every definition."""
-    rows = store.conn.execute(
-        "SELECT f.path, d.start_line, d.name, d.id FROM graph_defs d JOIN files f ON f.id = d.file_id"
-    )
-    return {(str(p), int(line), str(name)): int(i) for p, line, name, i in rows}
+def definition_ids(store: IndexStore) -> dict[tuple[str, int, str], int]:
+    """``{(path, start_line, name): definition id}`` of every definition."""
+    return store.definition_ids()
 
 
-def store_ranks(store: Store, fingerprint: str, scores: Sequence[tuple[int, float]]) -> None:
-    """Replace the stored PageRank with ``(graph_defs.id, score)`` pairs computed for ``fingerprint``.
+def store_ranks(store: IndexStore, fingerprint: str, scores: Sequence[tuple[int, float]]) -> None:
+    """Replace the stored PageRank with ``(definition id, score)`` pairs computed for ``fingerprint``.
 
     Raises:
         StoreError: the index cannot be written (read-only, or another writer held it past the busy timeout).
     """
-    with store.transaction():
-        store.conn.execute("DELETE FROM graph_rank")
-        store.conn.executemany("INSERT INTO graph_rank(def_id, score) VALUES (?, ?)", scores)
-        store.set_meta({"rank_fingerprint": fingerprint})
+    store.store_ranks(fingerprint, scores)
 
 
-def all_references(store: Store) -> list[RefRow]:
+def all_references(store: IndexStore) -> list[RefRow]:
     """Every reference of the repository, in path and line order."""
-    return [RefRow(*row) for row in store.conn.execute(f"{_REF} ORDER BY f.path, r.line")]
+    return store.all_references()
 
 
-def all_imports(store: Store) -> list[ImportRow]:
+def all_imports(store: IndexStore) -> list[ImportRow]:
     """Every import statement of the repository, in path and line order."""
-    rows = store.conn.execute(f"{_IMP} ORDER BY f.path, i.line")
-    return [
-        ImportRow(p, lang, m, line, tuple(json.loads(n)), lvl, bool(sys_)) for p, lang, m, line, n, lvl, sys_ in rows
-    ]
+    return store.all_imports()
 
 
-def graph_counts(store: Store) -> dict[str, int]:
+def graph_counts(store: IndexStore) -> dict[str, int]:
     """Rows per graph table: ``{"definitions", "references", "imports"}``."""
     return {
         "definitions": store.count("graph_defs"),

@@ -144,10 +144,25 @@ def explain(message: str) -> str:
 
 
 def store_error(exc: BaseException) -> StoreError | None:
-    """A :class:`StoreError` that says what happened and what to do, for an error that the SQLite module raised
-    while an index was in use (a full disk, a damaged file, a read-only directory); ``None`` for any other."""
+    """A :class:`StoreError` that says what happened and what to do, for an error that the SQLite module (or
+    psycopg, for a PostgreSQL store) raised while an index was in use (a full disk, a damaged file, a read-only
+    directory, a lost server); ``None`` for any other."""
     for name in ("sqlite3", "sqlean"):
         module = sys.modules.get(name)
         if module is not None and isinstance(exc, module.Error):
             return StoreError(f"the index database failed: {explain(str(exc))}")
+    if "psycopg" in sys.modules:
+        from .postgres_schema import store_error as pg_error
+
+        return pg_error(exc)
     return None
+
+
+def store_errors() -> tuple[type[BaseException], ...]:
+    """The exception classes of the database modules loaded in this process (SQLite's, psycopg's)."""
+    found: list[type[BaseException]] = []
+    for name in ("sqlite3", "sqlean", "psycopg"):
+        module = sys.modules.get(name)
+        if module is not None:
+            found.append(module.Error)
+    return tuple(found)

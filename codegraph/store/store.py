@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from ..errors import IndexNotFoundError
 from ..types import Chunk, SourceFile
 from .fts import fts_query, fts_text
-from .graph import delete_file_graph, insert_file_graph
+from .lock import Writer, current_writer
 from .migrations import migrate, reset_vector_table
 from .sqlite import connect
+from .sqlite_graph import SqliteGraph, delete_file_graph, insert_file_graph
 
 if TYPE_CHECKING:
     import numpy as np
@@ -72,10 +73,13 @@ class ChunkRow(Chunk):
     Attributes:
         id: the chunk's row id.
         embedding_id: row id of its embedding (chunks with identical text share one).
+        project: the project the chunk belongs to, set only when a store reads several projects at once
+            (``search --all`` on a PostgreSQL store); ``None`` otherwise.
     """
 
     id: int
     embedding_id: int
+    project: str | None = None
 
 
 def _blob(vector: npt.NDArray[np.float32]) -> bytes:
@@ -117,13 +121,16 @@ _CHUNK_COLUMNS = (
 """The columns of a :class:`ChunkRow`, in its field order."""
 
 
-class Store:
-    """An open index database. Use :meth:`open` (or :func:`open_store`); close with :meth:`close`.
+class Store(SqliteGraph):
+    """An open index database, the SQLite implementation of :class:`~codegraph.store.base.IndexStore`. Use
+    :meth:`open` (or :func:`codegraph.store.open_store`); close with :meth:`close`.
 
     Args:
         conn: a connection from :func:`codegraph.store.sqlite.connect`, already migrated.
         root: repository root the index belongs to.
     """
+
+    backend = "sqlite"
 
     def __init__(self, conn: Any, root: Path) -> None:
         self.conn = conn
@@ -495,3 +502,23 @@ class Store:
     def check_integrity(self) -> str:
         """``PRAGMA integrity_check`` result (``"ok"`` when healthy)."""
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    # -- status ---------------------------------------------------------------------------------------------
+    @property
+    def database(self) -> Path:
+        """The database file, ``root/.codegraph/index.db``."""
+        return self.root / INDEX_DIR / INDEX_FILE
+
+    def location(self) -> str:
+        """The database file's path."""
+        return str(self.database)
+
+    def size_bytes(self) -> int:
+        """Bytes on disk: the database file plus its write-ahead log."""
+        wal = self.database.with_name(INDEX_FILE + "-wal")
+        return self.database.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+    def writer(self) -> Writer | None:
+        """The process holding the index's writer lock file, or ``None`` (see
+        :func:`codegraph.store.lock.current_writer`)."""
+        return current_writer(self.root / INDEX_DIR)

@@ -1,0 +1,560 @@
+"""The PostgreSQL + pgvector backend: many projects in one server (``--store postgresql://...``).
+
+Each indexed root is a project (:class:`~codegraph.store.postgres_schema.Project`); files, chunks and the code
+graph carry their project, ``meta`` is per project, and the content-hash embedding cache is shared by every
+project (a text embedded for one is never paid for again by another). Vectors sit in one ``vector`` column of
+any width; each model gets a partial HNSW index (cosine) over its own rows, created when it first binds a
+project. The keyword side is a ``tsvector`` over the same identifier-split text as the SQLite backend's FTS5
+(:mod:`codegraph.store.fts`), ranked BM25-style (IDF-weighted ``ts_rank``). Writes are batched one transaction
+per call, as in SQLite; the writer lock is a session advisory lock per project (:func:`~.postgres_schema.project_lock`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .fts import fts_terms, fts_text
+from .lock import Writer
+from .postgres_graph import PgGraph, insert_graphs
+from .postgres_schema import LOCK_CLASS, TS_CONFIG, Project, redact, translated
+from .store import ChunkRow, FileRow, RowFilter
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from ..graph.extract import FileGraph
+    from ..types import Chunk, SourceFile
+
+RANK_WEIGHTS = "{1.0, 1.0, 1.0, 1.0}"
+"""``ts_rank`` weights for labels {D, C, B, A} = (code, -, path, symbol). Equal: on 60 doc-comment queries over
+four standard-library packages, keyword MRR@10 was 0.808 with equal weights against 0.727 with the symbol
+weighted 2x and 0.560 with 4x (the SQLite backend's FTS5 ``bm25()`` weights the symbol 4x: 0.826 there);
+``ts_rank`` saturates term frequency differently from BM25, so the weights do not carry over."""
+
+RANK_NORMALIZATION = 1
+"""``ts_rank`` normalisation: 1 divides by 1 + log(document length) (same queries: 0.808; 0: 0.750; 2, dividing
+by the length: 0.330)."""
+
+MAX_TERMS = 16
+"""Most query terms the keyword side scores (each costs one ``ts_rank`` per matching chunk)."""
+
+HNSW_EF_MAX = 1000
+"""pgvector's largest ``hnsw.ef_search``; an HNSW scan returns at most that many rows, so a larger ``k`` is
+answered by an exact scan."""
+
+_BATCH = 5000
+"""Values bound per ``= ANY(%s)`` array query."""
+
+_CHUNK_COLUMNS = (
+    "f.path, f.language, c.kind, c.symbol, c.scope, c.start_line, c.end_line, c.span_start, c.span_end, c.code, "
+    "c.id, c.embedding_id, f.project_id"
+)
+
+_FTS_SQL = (
+    f"setweight(to_tsvector('{TS_CONFIG}', %s), 'A') || setweight(to_tsvector('{TS_CONFIG}', %s), 'B') || "
+    f"setweight(to_tsvector('{TS_CONFIG}', %s), 'D')"
+)
+
+
+def hnsw_index_name(model_id: str) -> str:
+    """Name of the partial HNSW index over ``model_id``'s vectors (a hash: model ids hold any character)."""
+    import xxhash
+
+    return f"embeddings_hnsw_{xxhash.xxh3_64_hexdigest(model_id.encode('utf-8'))}"
+
+
+class PgStore(PgGraph):
+    """One project (or, for reading, several) of a PostgreSQL store; the PostgreSQL implementation of
+    :class:`~codegraph.store.base.IndexStore`. Open it with :func:`codegraph.store.open_store` or
+    :func:`codegraph.store.open_index`.
+
+    Args:
+        pool: the server's connection pool (:func:`~.postgres_schema.pool_for`); one connection is held until
+            :meth:`close`.
+        url: the server URL (shown without its password).
+        project: the project written, and whose ``meta`` is read.
+        scope: the projects read (search, graph); ``[project]`` unless searching several (``--all``).
+        root: the repository root on this machine.
+    """
+
+    backend = "postgresql"
+
+    def __init__(self, pool: Any, url: str, project: Project, scope: Sequence[Project], root: Path) -> None:
+        self.pool = pool
+        self.url = url
+        self.project = project
+        self.projects = {p.id: p for p in scope}
+        self.scope = sorted(self.projects)
+        self.root = root
+        self._multi = len(self.scope) > 1
+        with translated(url):
+            self.conn = pool.getconn()
+
+    def close(self) -> None:
+        """Return the connection to the pool."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            self.pool.putconn(conn)
+
+    def __enter__(self) -> PgStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN`` ... ``COMMIT``, rolled back on any exception (KeyboardInterrupt included); psycopg errors
+        become :class:`~codegraph.errors.StoreError`."""
+        with translated(self.url), self.conn.transaction():
+            yield
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with translated(self.url):
+            return list(self.conn.execute(sql, params).fetchall())
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        with translated(self.url):
+            row = self.conn.execute(sql, params).fetchone()
+        return None if row is None else tuple(row)
+
+    def _row(self, values: Sequence[Any]) -> ChunkRow:
+        row = ChunkRow(*values[:12])
+        return replace(row, project=self.projects[int(values[12])].name) if self._multi else row
+
+    # -- meta ---------------------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        """A value of the project's ``meta``, or ``None``."""
+        row = self._one("SELECT value FROM meta WHERE project_id = %s AND key = %s", (self.project.id, key))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, items: dict[str, str]) -> None:
+        """Upsert values of the project's ``meta``."""
+        with translated(self.url), self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO meta(project_id, key, value) VALUES (%s, %s, %s) "
+                "ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value",
+                [(self.project.id, k, v) for k, v in items.items()],
+            )
+
+    def has_vectors(self) -> bool:
+        """Whether a model is bound and its HNSW index exists."""
+        model = self.get_meta("model_id")
+        if not model:
+            return False
+        return self._one("SELECT to_regclass(%s)", (hnsw_index_name(model),)) not in (None, (None,))
+
+    def bind_model(self, model_id: str, dim: int, *, chunker_version: str = "", model_sha256: str = "") -> bool:
+        """Record the model and chunker of this project; if others built it, empty the project first (the
+        shared embedding cache is kept: other projects may use it). Creates the model's partial HNSW index
+        (cosine) when missing.
+
+        Returns:
+            True if the project was emptied because the model or the chunker version changed.
+
+        Raises:
+            ValueError: ``dim`` is not a positive integer.
+        """
+        if not isinstance(dim, int) or dim <= 0:
+            raise ValueError(f"vector width must be a positive integer, got {dim!r}")
+        previous = (self.get_meta("model_id"), self.get_meta("chunker_version") or "")
+        if previous == (model_id, chunker_version) and self.has_vectors():
+            if model_sha256 and self.get_meta("model_sha256") != model_sha256:
+                self.set_meta({"model_sha256": model_sha256})
+            return False
+        from psycopg import sql
+
+        with self.transaction():
+            # Writers of two projects binding one model at once would both create its index: the second fails on
+            # pg_class's unique name even with IF NOT EXISTS. The schema lock makes the second see the first's.
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+            self.conn.execute("DELETE FROM files WHERE project_id = %s", (self.project.id,))
+            self.conn.execute(
+                sql.SQL(
+                    "CREATE INDEX IF NOT EXISTS {} ON embeddings USING hnsw ((embedding::vector({})) "
+                    "vector_cosine_ops) WHERE model = {}"
+                ).format(sql.Identifier(hnsw_index_name(model_id)), sql.Literal(dim), sql.Literal(model_id))
+            )
+            self.set_meta(
+                {
+                    "model_id": model_id,
+                    "dim": str(dim),
+                    "chunker_version": chunker_version,
+                    "model_sha256": model_sha256,
+                    "created_at": f"{time.time():.3f}",
+                }
+            )
+        return previous[0] is not None and previous != (model_id, chunker_version)
+
+    # -- files ----------------------------------------------------------------------------------------------
+    def file_rows(self, paths: Iterable[str] | None = None) -> dict[str, FileRow]:
+        """The project's indexed files by path: all, or only those among ``paths``."""
+        sql = "SELECT id, path, size, mtime_ns, content_hash FROM files WHERE project_id = %s"
+        if paths is None:
+            return {r[1]: FileRow(*r) for r in self._all(sql, (self.project.id,))}
+        wanted, out = list(paths), {}
+        for start in range(0, len(wanted), _BATCH):
+            part = wanted[start : start + _BATCH]
+            for r in self._all(sql + " AND path = ANY(%s)", (self.project.id, part)):
+                out[r[1]] = FileRow(*r)
+        return out
+
+    def touch_files(self, updates: Sequence[tuple[int, int, int]]) -> None:
+        """Record new ``(id, size, mtime_ns)`` for files whose content hash did not change."""
+        with self.transaction(), self.conn.cursor() as cur:
+            cur.executemany(
+                "UPDATE files SET size = %s, mtime_ns = %s WHERE id = %s", [(s, m, i) for i, s, m in updates]
+            )
+
+    def remove_files(self, paths: Iterable[str]) -> int:
+        """Drop files and their chunks and graph rows (cascade). Returns how many paths were given."""
+        paths = list(paths)
+        if paths:
+            with self.transaction():
+                self.conn.execute(
+                    "DELETE FROM files WHERE project_id = %s AND path = ANY(%s)", (self.project.id, paths)
+                )
+        return len(paths)
+
+    def replace_files(
+        self, items: Sequence[tuple[SourceFile, str, str, Sequence[Chunk], Sequence[int], FileGraph | None]]
+    ) -> int:
+        """Replace files' chunks and code graphs in one transaction (see
+        :meth:`codegraph.store.store.Store.replace_files`). Returns the number of chunks written."""
+        if not items:
+            return 0
+        now, pid = time.time(), self.project.id
+        with self.transaction(), self.conn.cursor() as cur:
+            cur.execute("DELETE FROM files WHERE project_id = %s AND path = ANY(%s)", (pid, [i[0].path for i in items]))
+            cur.executemany(
+                "INSERT INTO files(project_id, path, language, size, mtime_ns, content_hash, indexed_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                [(pid, f.path, lang, f.size, f.mtime_ns, h, now) for f, lang, h, _c, _e, _g in items],
+                returning=True,
+            )
+            file_ids: list[int] = []
+            while True:
+                file_ids.append(int(cur.fetchone()[0]))
+                if not cur.nextset():
+                    break
+            rows = [
+                (
+                    pid,
+                    file_id,
+                    emb_id,
+                    c.kind,
+                    c.symbol,
+                    c.scope,
+                    c.start_line,
+                    c.end_line,
+                    c.span_start,
+                    c.span_end,
+                    c.code,
+                    fts_text(c.qualified_symbol or ""),
+                    fts_text(c.path),
+                    fts_text(c.code),
+                )
+                for file_id, (_f, _l, _h, chunks, emb_ids, _g) in zip(file_ids, items, strict=True)
+                for c, emb_id in zip(chunks, emb_ids, strict=True)
+            ]
+            if rows:
+                cur.executemany(
+                    "INSERT INTO chunks(project_id, file_id, embedding_id, kind, symbol, scope, start_line, end_line, "
+                    f"span_start, span_end, code, fts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {_FTS_SQL})",
+                    rows,
+                )
+            insert_graphs(self.conn, [(i, item[5]) for i, item in zip(file_ids, items, strict=True) if item[5]])
+        return len(rows)
+
+    def replace_graphs(self, items: Sequence[tuple[str, FileGraph]]) -> None:
+        """Replace the code graphs of indexed files (by path; unknown paths are skipped), one transaction."""
+        if not items:
+            return
+        with self.transaction():
+            ids = {
+                str(p): int(i)
+                for i, p in self.conn.execute(
+                    "SELECT id, path FROM files WHERE project_id = %s AND path = ANY(%s)",
+                    (self.project.id, [p for p, _g in items]),
+                )
+            }
+            for table in ("graph_defs", "graph_refs", "graph_imports"):
+                self.conn.execute(f"DELETE FROM {table} WHERE file_id = ANY(%s)", (list(ids.values()),))
+            insert_graphs(self.conn, [(ids[p], g) for p, g in items if p in ids])
+
+    # -- embeddings cache -------------------------------------------------------------------------------------
+    def lookup_embeddings(self, keys: Sequence[bytes]) -> dict[bytes, int]:
+        """Embedding ids of the cache keys already stored by any project (missing keys are absent)."""
+        out: dict[bytes, int] = {}
+        for start in range(0, len(keys), _BATCH):
+            part = [bytes(k) for k in keys[start : start + _BATCH]]
+            for key, emb_id in self._all("SELECT key, id FROM embeddings WHERE key = ANY(%s)", (part,)):
+                out[bytes(key)] = int(emb_id)
+        return out
+
+    def add_embeddings(self, keys: Sequence[bytes], vectors: npt.NDArray[np.float32]) -> list[int]:
+        """Store new embeddings of this project's model (one transaction; a key another process stored
+        meanwhile is kept as it is). ``vectors``: float32 ``(len(keys), dim)``. Returns their ids, in order."""
+        import numpy as np
+
+        model = self.get_meta("model_id") or ""
+        # Insert in key order: two writers inserting overlapping keys then wait on each other in one order
+        # and never deadlock.
+        order = sorted(range(len(keys)), key=lambda i: keys[i])
+        rows = [(model, bytes(keys[i]), np.ascontiguousarray(vectors[i], dtype=np.float32)) for i in order]
+        with self.transaction(), self.conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO embeddings(model, key, embedding) VALUES (%s, %s, %b) ON CONFLICT (key) DO NOTHING",
+                rows,
+            )
+        ids = self.lookup_embeddings(keys)
+        return [ids[bytes(k)] for k in keys]
+
+    # -- search ---------------------------------------------------------------------------------------------
+    def _model(self) -> tuple[str, int] | None:
+        model, dim = self.get_meta("model_id"), self.get_meta("dim")
+        return None if not model or not dim else (model, int(dim))
+
+    def knn(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
+        """The ``k`` nearest embeddings of this store's projects by cosine distance: the model's HNSW index
+        (``hnsw.ef_search`` = max(k, 40)), or an exact scan for ``k`` > :data:`HNSW_EF_MAX`.
+
+        Returns:
+            ``[(embedding_id, cosine_distance)]``, nearest first; distance in [0, 2]. An HNSW scan is
+            approximate and, filtered to the projects, may return fewer than ``k``.
+        """
+        import numpy as np
+
+        bound = self._model()
+        if bound is None:
+            return []
+        model, dim = bound
+        query = np.ascontiguousarray(vector, dtype=np.float32)
+        with self.transaction():
+            if k > HNSW_EF_MAX:
+                self.conn.execute("SET LOCAL enable_indexscan = off")
+            else:
+                self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(k, 40)),))
+            rows = self.conn.execute(
+                f"SELECT e.id, e.embedding::vector({dim}) <=> %b AS d FROM embeddings e WHERE e.model = %s "
+                "AND EXISTS (SELECT 1 FROM chunks c WHERE c.embedding_id = e.id AND c.project_id = ANY(%s)) "
+                f"ORDER BY e.embedding::vector({dim}) <=> %b LIMIT %s",
+                (query, model, self.scope, query, k),
+            ).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def _where(self, where: RowFilter | None) -> tuple[str, list[Any]]:
+        """``(" AND ...", params)`` over ``files f`` for the store's projects and ``where``: languages in SQL;
+        a path predicate is applied here to the projects' file list and becomes a list of file ids."""
+        clause, params = " AND f.project_id = ANY(%s)", list[Any]([self.scope])
+        if where is not None and where.languages:
+            clause += " AND f.language = ANY(%s)"
+            params.append(sorted(where.languages))
+        if where is not None and where.path_ok is not None:
+            files = self._all("SELECT id, path FROM files WHERE project_id = ANY(%s)", (self.scope,))
+            clause += " AND f.id = ANY(%s)"
+            params.append([int(i) for i, p in files if where.path_ok(str(p))])
+        return clause, params
+
+    def cosine_scan(
+        self, vector: npt.NDArray[np.float32], *, limit: int, where: RowFilter | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``limit`` chunks nearest to ``vector`` among those that pass ``where``, by an exact scan.
+
+        Returns:
+            ``[(chunk_id, cosine_distance)]``, nearest first; distance in [0, 2].
+        """
+        import numpy as np
+
+        bound = self._model()
+        if bound is None:
+            return []
+        clause, params = self._where(where)
+        rows = self._all(
+            f"SELECT c.id, e.embedding::vector({bound[1]}) <=> %b AS d FROM chunks c "
+            "JOIN files f ON f.id = c.file_id JOIN embeddings e ON e.id = c.embedding_id "
+            f"WHERE e.model = %s{clause} ORDER BY d LIMIT %s",
+            (np.ascontiguousarray(vector, dtype=np.float32), bound[0], *params, limit),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def bm25(self, query: str, k: int, *, where: RowFilter | None = None) -> list[tuple[int, float]]:
+        """Best ``k`` chunks for a keyword query, BM25-style: the query's words and identifier parts
+        (:func:`~codegraph.store.fts.fts_terms`, at most :data:`MAX_TERMS`) ORed against the chunks'
+        ``tsvector``; each matching term scores its inverse document frequency times ``ts_rank`` (a saturating,
+        log-length-normalised term frequency: :data:`RANK_WEIGHTS`, :data:`RANK_NORMALIZATION`), summed. Plain
+        ``ts_rank_cd`` has no IDF, and ranked doc-comment queries far worse (``docs/postgres.md``).
+
+        IDF as in BM25 (Robertson and Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond", 2009):
+        ``ln(1 + (N - df + 0.5) / (df + 0.5))``, with ``N`` and ``df`` counted over the store's projects.
+
+        Returns:
+            ``[(chunk_id, score)]``, best first; higher is better.
+        """
+        terms = fts_terms(query)[:MAX_TERMS]
+        if not terms:
+            return []
+        clause, params = self._where(where)
+        queries = ", ".join(f"to_tsquery('{TS_CONFIG}', %s) AS q{i}" for i in range(len(terms)))
+        dfs = ", ".join(f"count(*) FILTER (WHERE m.fts @@ q.q{i}) AS d{i}" for i in range(len(terms)))
+        idf = "ln(1 + (n.n - df.d{i} + 0.5) / (df.d{i} + 0.5))"
+        score = " + ".join(
+            f"CASE WHEN m.fts @@ q.q{i} THEN {idf.format(i=i)} * ts_rank(%s, m.fts, q.q{i}, {RANK_NORMALIZATION}) "
+            "ELSE 0 END"
+            for i in range(len(terms))
+        )
+        rows = self._all(
+            f"WITH q AS (SELECT {queries}), "
+            f"m AS (SELECT c.id, c.fts FROM chunks c JOIN files f ON f.id = c.file_id "
+            f"WHERE c.fts @@ to_tsquery('{TS_CONFIG}', %s){clause}), "
+            f"df AS (SELECT {dfs} FROM m, q), "
+            "n AS (SELECT count(*)::float8 AS n FROM chunks WHERE project_id = ANY(%s)) "
+            f"SELECT m.id, {score} AS r FROM m, q, df, n ORDER BY r DESC, m.id LIMIT %s",
+            (*terms, " | ".join(terms), *params, self.scope, *([RANK_WEIGHTS] * len(terms)), k),
+        )
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def _chunk_rows(self, column: str, values: Sequence[int], where: RowFilter | None) -> Iterator[ChunkRow]:
+        clause, params = self._where(where)
+        sql = f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id WHERE c.{column} = ANY(%s)"
+        for start in range(0, len(values), _BATCH):
+            for row in self._all(sql + clause, (list(values[start : start + _BATCH]), *params)):
+                yield self._row(row)
+
+    def chunks_by_embedding(
+        self, embedding_ids: Sequence[int], *, where: RowFilter | None = None
+    ) -> dict[int, list[ChunkRow]]:
+        """The store's chunks that use each embedding id and pass ``where``."""
+        out: dict[int, list[ChunkRow]] = {}
+        for chunk in self._chunk_rows("embedding_id", embedding_ids, where):
+            out.setdefault(chunk.embedding_id, []).append(chunk)
+        return out
+
+    def chunks_by_id(self, chunk_ids: Sequence[int], *, where: RowFilter | None = None) -> dict[int, ChunkRow]:
+        """Chunks by id (those of the store's projects that pass ``where``)."""
+        return {chunk.id: chunk for chunk in self._chunk_rows("id", chunk_ids, where)}
+
+    def find_definition(self, path: str, name: str) -> tuple[int, int, str] | None:
+        """``(span_start, span_end, language)`` of the first definition ``name`` (bare or ``Scope.name``) in
+        ``path`` of the project, or ``None``."""
+        row = self._one(
+            "SELECT c.span_start, c.span_end, f.language FROM chunks c JOIN files f ON f.id = c.file_id "
+            "WHERE f.project_id = %s AND f.path = %s AND (c.symbol = %s OR c.scope || '.' || c.symbol = %s) "
+            "ORDER BY c.span_start LIMIT 1",
+            (self.project.id, path, name, name),
+        )
+        return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
+
+    def find_definitions(
+        self, name: str, *, scope: str | None = None, limit: int = 50, where: RowFilter | None = None
+    ) -> list[ChunkRow]:
+        """Function, method and class chunks named ``name`` (exact case first, then case-insensitive; with
+        ``scope``, only those whose scope is it or ends with ``.scope``), then by path and line."""
+        sql = (
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN files f ON f.id = c.file_id "
+            "WHERE lower(c.symbol) = lower(%s) AND c.kind IN ('function', 'method', 'class')"
+        )
+        params: list[Any] = [name]
+        if scope is not None:
+            sql += " AND (c.scope = %s OR c.scope LIKE %s)"
+            params += [scope, f"%.{scope}"]
+        clause, extra = self._where(where)
+        sql += clause + " ORDER BY c.symbol <> %s, f.path, c.start_line LIMIT %s"
+        return [self._row(r) for r in self._all(sql, [*params, *extra, name, limit])]
+
+    def file_languages(self) -> dict[str, str]:
+        """Every indexed file's path mapped to its language id."""
+        rows = self._all("SELECT path, language FROM files WHERE project_id = ANY(%s)", (self.scope,))
+        return {str(p): str(lang) for p, lang in rows}
+
+    def indexed_files(self, language: str) -> list[tuple[str, int]]:
+        """``(path, size in bytes)`` of every indexed file of ``language``, by path."""
+        rows = self._all(
+            "SELECT path, size FROM files WHERE project_id = ANY(%s) AND language = %s ORDER BY path",
+            (self.scope, language),
+        )
+        return [(str(p), int(s)) for p, s in rows]
+
+    _COUNTS = {
+        "files": "SELECT count(*) FROM files WHERE project_id = ANY(%s)",
+        "chunks": "SELECT count(*) FROM chunks WHERE project_id = ANY(%s)",
+        "embeddings": "SELECT count(DISTINCT embedding_id) FROM chunks WHERE project_id = ANY(%s)",
+        "graph_defs": "SELECT count(*) FROM graph_defs d JOIN files f ON f.id = d.file_id WHERE f.project_id = ANY(%s)",
+        "graph_refs": "SELECT count(*) FROM graph_refs r JOIN files f ON f.id = r.file_id WHERE f.project_id = ANY(%s)",
+        "graph_imports": (
+            "SELECT count(*) FROM graph_imports i JOIN files f ON f.id = i.file_id WHERE f.project_id = ANY(%s)"
+        ),
+        "graph_rank": (
+            "SELECT count(*) FROM graph_rank k JOIN graph_defs d ON d.id = k.def_id JOIN files f ON f.id = d.file_id "
+            "WHERE f.project_id = ANY(%s)"
+        ),
+    }
+
+    def count(self, table: str) -> int:
+        """Rows of the store's projects in ``files``, ``chunks`` or a graph table; ``embeddings`` counts the
+        distinct embeddings their chunks use (the cache itself is shared by every project)."""
+        if table not in self._COUNTS:
+            raise ValueError(table)
+        row = self._one(self._COUNTS[table], (self.scope,))
+        return int(row[0]) if row else 0
+
+    def check_integrity(self) -> str:
+        """``"ok"`` when every chunk's embedding and file exist (the server keeps its own pages consistent)."""
+        row = self._one(
+            "SELECT count(*) FROM chunks c LEFT JOIN embeddings e ON e.id = c.embedding_id "
+            "WHERE c.project_id = ANY(%s) AND e.id IS NULL",
+            (self.scope,),
+        )
+        missing = int(row[0]) if row else 0
+        return "ok" if missing == 0 else f"{missing} chunks without their embedding"
+
+    # -- status ---------------------------------------------------------------------------------------------
+    def location(self) -> str:
+        """``<server URL without password>#<project name>``."""
+        return f"{redact(self.url)}#{self.project.name}"
+
+    def size_bytes(self) -> int:
+        """The project's share of the server's tables and indexes (``pg_total_relation_size``): files, chunks
+        and graph rows in proportion to its rows, plus the embeddings its chunks use."""
+        total = 0
+        for table, count_sql in (
+            ("files", "SELECT count(*) FILTER (WHERE project_id = ANY(%s)), count(*) FROM files"),
+            ("chunks", "SELECT count(*) FILTER (WHERE project_id = ANY(%s)), count(*) FROM chunks"),
+        ):
+            mine, every = self._one(count_sql, (self.scope,)) or (0, 0)
+            size = self._one("SELECT pg_total_relation_size(%s)", (table,)) or (0,)
+            total += int(size[0]) * int(mine) // max(int(every), 1)
+        emb = self._one(
+            "SELECT (SELECT count(DISTINCT embedding_id) FROM chunks WHERE project_id = ANY(%s)), "
+            "(SELECT count(*) FROM embeddings), pg_total_relation_size('embeddings')",
+            (self.scope,),
+        ) or (0, 0, 0)
+        total += int(emb[2]) * int(emb[0]) // max(int(emb[1]), 1)
+        for table in ("graph_defs", "graph_refs", "graph_imports", "graph_rank"):
+            mine_row = self._one(self._COUNTS[table], (self.scope,)) or (0,)
+            every_row = self._one(f"SELECT count(*), pg_total_relation_size('{table}') FROM {table}") or (0, 0)
+            total += int(every_row[1]) * int(mine_row[0]) // max(int(every_row[0]), 1)
+        return total
+
+    def writer(self) -> Writer | None:
+        """The process holding the project's writer lock (an advisory lock on the server), or ``None``."""
+        held = self._one(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s "
+            "AND objid::bigint = %s AND objsubid = 2 AND granted",
+            (LOCK_CLASS, self.project.id),
+        )
+        if held is None:
+            return None
+        import json
+
+        try:
+            data = json.loads(self.get_meta("writer") or "")
+            return Writer(int(data["pid"]), str(data["command"]), float(data["started_at"]))
+        except (ValueError, KeyError, TypeError):
+            return Writer(0, "unknown", 0.0)

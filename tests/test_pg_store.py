@@ -1,0 +1,256 @@
+"""The PostgreSQL + pgvector store against a real server (``pgserver``): index, search, status and the graph
+through the command line with ``--store``; several projects in one server; concurrent writers; kill -9; and the
+rule that a repository's own config cannot choose the store."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from . import campaign as cp
+from .conftest import CODEGRAPH, SAMPLE_FILES, RunCli, default_sigint, wait_until, write_files
+from .pg import query
+
+USES = {
+    "app/use.py": """
+        from app.retry import retry_upload
+
+
+        def upload_all(client, items):
+            for item in items:
+                retry_upload(client, item)
+        """,
+}
+
+OTHER_FILES = {
+    "billing/invoice.py": '''
+        def render_invoice(order):
+            """Render an invoice as plain text with one line per order item."""
+            lines = [f"{item.name}: {item.price}" for item in order.items]
+            return "\\n".join(lines)
+
+
+        def send_invoice(mailer, order):
+            return mailer.send(render_invoice(order))
+        ''',
+}
+
+
+def _json(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def _paths(answer: dict[str, object]) -> list[str]:
+    return [r["path"] for r in answer["results"]]  # type: ignore[index, union-attr]
+
+
+def _index(run_cli: RunCli, root: Path, url: str, *extra: str) -> dict[str, object]:
+    return _json(run_cli("index", ".", "--store", url, "--model", "fast", "--json", "--quiet", *extra, cwd=root))
+
+
+def test_index_search_status_and_graph_through_the_cli(tmp_repo: Path, pg_url: str, run_cli: RunCli) -> None:
+    write_files(tmp_repo, USES)
+    stats = _index(run_cli, tmp_repo, pg_url)
+    assert stats["files_changed"] == 6 and stats["chunks"] == stats["chunks_new"] and stats["embedded"]
+    assert not (tmp_repo / ".codegraph").exists()  # nothing local: the index lives on the server
+
+    for mode in ("hybrid", "semantic", "keyword"):
+        answer = _json(
+            run_cli(
+                "search", "retry failed uploads", "--store", pg_url, "--mode", mode, "-k", "3", "--json", cwd=tmp_repo
+            )
+        )
+        assert _paths(answer)[0] == "app/retry.py", (mode, answer)
+        assert "project" not in answer["results"][0]  # type: ignore[index]
+    exact = _json(run_cli("search", "parseHttpHeader", "--store", pg_url, "--json", "-k", "1", cwd=tmp_repo))
+    assert exact["results"][0]["symbol"] == "parseHttpHeader"  # type: ignore[index]
+    filtered = _json(
+        run_cli(
+            "search", "total", "--store", pg_url, "--json", "--lang", "javascript", "--path", "web/**", cwd=tmp_repo
+        )
+    )
+    assert filtered["results"] and set(_paths(filtered)) == {"web/cart.js"}
+
+    status = _json(run_cli("status", "--store", pg_url, "--json", cwd=tmp_repo / "app"))
+    assert status["state"] == "complete" and status["files"] == 6 and status["stale"]["count"] == 0  # type: ignore[index]
+    assert str(status["database"]).endswith("#repo") and int(status["size_bytes"]) > 0  # type: ignore[arg-type]
+
+    definition = _json(run_cli("def", "retry_upload", "--store", pg_url, "--json", cwd=tmp_repo))
+    assert [(r["path"], r["start_line"]) for r in definition["results"]] == [("app/retry.py", 8)]  # type: ignore[union-attr, index]
+    refs = _json(run_cli("refs", "retry_upload", "--store", pg_url, "--json", cwd=tmp_repo))
+    assert {(r["path"], r["symbol"]) for r in refs["results"]} == {("app/use.py", "upload_all")}  # type: ignore[union-attr, index]
+    callers = _json(run_cli("callers", "retry_upload", "--store", pg_url, "--json", cwd=tmp_repo))
+    assert [r["symbol"] for r in callers["results"]] == ["upload_all"]  # type: ignore[union-attr, index]
+
+    again = _index(run_cli, tmp_repo, pg_url)  # nothing changed: nothing embedded or written
+    assert again["files_changed"] == 0 and again["embedded"] == 0
+    (tmp_repo / "app" / "retry.py").unlink()
+    assert _index(run_cli, tmp_repo, pg_url)["files_removed"] == 1
+    assert query(pg_url, "SELECT count(*) FROM files WHERE path = 'app/retry.py'") == [(0,)]
+
+
+def test_same_answers_as_the_sqlite_file(tmp_repo: Path, pg_url: str, run_cli: RunCli) -> None:
+    """The backends agree on what is indexed and on the semantic ranking (same vectors, exact neighbours)."""
+    sqlite = _json(run_cli("index", ".", "--model", "fast", "--json", "--quiet", cwd=tmp_repo))
+    pg = _index(run_cli, tmp_repo, pg_url)
+    assert (sqlite["chunks"], sqlite["files_seen"]) == (pg["chunks"], pg["files_seen"])
+    for q in ("shopping cart total with tax", "health endpoint", "read the json settings"):
+        args = ("search", q, "--mode", "semantic", "--json", "-k", "5")
+        assert _paths(_json(run_cli(*args, cwd=tmp_repo))) == _paths(
+            _json(run_cli(*args, "--store", pg_url, cwd=tmp_repo))
+        )
+
+
+def test_two_projects_in_one_store(tmp_path: Path, pg_url: str, run_cli: RunCli) -> None:
+    shop, billing = tmp_path / "shop", tmp_path / "billing"
+    write_files(shop, SAMPLE_FILES)
+    write_files(billing, OTHER_FILES)
+    _index(run_cli, shop, pg_url)
+    _index(run_cli, billing, pg_url)
+    # Both render text: each project's search sees only its own files, --all sees both and names the project.
+    q = ("search", "invoice text lines", "--store", pg_url, "--json", "--mode", "keyword")
+    assert set(_paths(_json(run_cli(*q, cwd=billing)))) == {"billing/invoice.py"}
+    assert "billing/invoice.py" not in _paths(_json(run_cli(*q, cwd=shop)))
+    assert set(_paths(_json(run_cli(*q, "--project", "billing", cwd=shop)))) == {"billing/invoice.py"}
+    both = _json(run_cli("search", "retry uploads or send invoice", "--store", pg_url, "--json", "--all", cwd=tmp_path))
+    assert {r["project"] for r in both["results"]} == {"shop", "billing"}  # type: ignore[union-attr, index]
+    assert _json(run_cli("def", "send_invoice", "--store", pg_url, "--project", "billing", "--json", cwd=shop))[
+        "results"
+    ]
+    assert not _json(run_cli("def", "send_invoice", "--store", pg_url, "--json", cwd=shop))["results"]
+
+    listed = _json(run_cli("projects", "--store", pg_url, "--json", cwd=tmp_path))
+    assert [(p["name"], p["root"], p["files"]) for p in listed["projects"]] == [  # type: ignore[union-attr, index]
+        ("billing", str(billing), 1),
+        ("shop", str(shop), 5),
+    ]
+    # The embedding cache is shared: a third project with the same files embeds nothing.
+    copy = tmp_path / "shop-copy"
+    shutil.copytree(shop, copy)
+    assert _index(run_cli, copy, pg_url)["embedded"] == 0
+    unknown = run_cli("search", "x", "--store", pg_url, "--project", "nope", cwd=tmp_path)
+    assert unknown.returncode == 1 and "no project named 'nope'" in unknown.stderr
+
+
+def _popen(root: Path, url: str, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*CODEGRAPH, "index", ".", "--store", url, "--model", "fast", "--json", "--quiet", *extra],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+
+
+def test_concurrent_writers_of_two_projects_both_succeed(tmp_path: Path, pg_url: str) -> None:
+    roots = [tmp_path / "one", tmp_path / "two"]
+    for n, root in enumerate(roots):
+        cp.write_tree(root, {k: v.replace("def ", f"def p{n}_") for k, v in cp.make_corpus(60, 2).items()})
+    procs = [_popen(root, pg_url) for root in roots]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _out, err in outs]
+    counts = query(pg_url, "SELECT p.name, count(f.id) FROM projects p JOIN files f ON f.project_id = p.id GROUP BY 1")
+    assert sorted(counts) == [("one", 60), ("two", 60)]
+
+
+def test_writers_of_one_project_serialise_on_the_advisory_lock(tmp_repo: Path, pg_url: str) -> None:
+    import psycopg
+
+    from codegraph.store.postgres_schema import LOCK_CLASS
+
+    _popen(tmp_repo, pg_url).communicate(timeout=300)  # creates the project
+    (project_id,) = query(pg_url, "SELECT id FROM projects WHERE name = 'repo'")[0]
+    (tmp_repo / "app" / "extra.py").write_text("def added_while_locked():\n    return 1\n", encoding="utf-8")
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, project_id))
+        waiting = _popen(tmp_repo, pg_url)
+        assert waiting.stderr is not None
+        line = waiting.stderr.readline()  # the process says that it waits, then blocks on the lock
+        assert "another codegraph process is writing" in line
+        assert waiting.poll() is None
+        holder.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, project_id))
+    out, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, err
+    assert json.loads(out)["files_changed"] == 1
+
+    # Two runners at once on the same project: both succeed, one after the other, and nothing is lost.
+    (tmp_repo / "app" / "late.py").write_text("def late():\n    return 2\n", encoding="utf-8")
+    pair = [_popen(tmp_repo, pg_url), _popen(tmp_repo, pg_url)]
+    results = [p.communicate(timeout=300) for p in pair]
+    assert [p.returncode for p in pair] == [0, 0], [err for _o, err in results]
+    assert sorted(json.loads(o)["files_changed"] for o, _e in results) == [0, 1]
+    assert query(pg_url, "SELECT count(*) FROM files")[0] == (7,)  # the 5 sample files, extra.py, late.py
+
+
+def test_kill_9_mid_index_then_the_next_run_completes_it(tmp_path: Path, pg_url: str, run_cli: RunCli) -> None:
+    root = tmp_path / "big"
+    cp.write_tree(root, cp.make_corpus(400, 3))
+    victim = _popen(root, pg_url, "--model", "minilm")
+    stored = lambda: query(pg_url, "SELECT count(*) FROM files")[0][0] if _has_files(pg_url) else 0  # noqa: E731
+    assert wait_until(lambda: stored() > 0 or victim.poll() is not None, timeout_s=240)
+    victim.send_signal(signal.SIGKILL)
+    victim.communicate(timeout=60)
+    if victim.returncode != -signal.SIGKILL:
+        pytest.skip("the index run finished before it could be killed")
+    partial = stored()
+    assert 0 < partial < 400
+    status = _json(run_cli("status", "--store", pg_url, "--json", cwd=root))
+    assert status["state"] == "incomplete"
+    assert query(pg_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == [(0,)]
+    finish = _json(run_cli("index", ".", "--store", pg_url, "--model", "minilm", "--json", "--quiet", cwd=root))
+    assert finish["files_changed"] == 400 - partial and finish["files_unchanged"] == partial
+    assert _json(run_cli("status", "--store", pg_url, "--json", cwd=root))["state"] == "complete"
+    orphans = query(pg_url, "SELECT count(*) FROM chunks c LEFT JOIN files f ON f.id = c.file_id WHERE f.id IS NULL")
+    assert orphans == [(0,)] and query(pg_url, "SELECT count(*) FROM files") == [(400,)]
+
+
+def _has_files(url: str) -> bool:
+    return bool(query(url, "SELECT to_regclass('files') IS NOT NULL")[0][0])
+
+
+def test_a_repository_config_cannot_choose_the_store(tmp_repo: Path, pg_url: str, run_cli: RunCli) -> None:
+    (tmp_repo / ".codegraph").mkdir()
+    (tmp_repo / ".codegraph" / "config.toml").write_text(f'store = "{pg_url}"\n', encoding="utf-8")
+    result = run_cli("index", ".", "--model", "fast", "--quiet", cwd=tmp_repo)
+    assert result.returncode == 0, result.stderr
+    assert "store is ignored" in result.stderr and "database server" in result.stderr
+    assert (tmp_repo / ".codegraph" / "index.db").is_file()  # the SQLite file, not the named server
+    assert query(pg_url, "SELECT to_regclass('projects')") == [(None,)]
+
+
+def test_the_user_config_and_the_environment_choose_the_store(tmp_repo: Path, pg_url: str, run_cli: RunCli) -> None:
+    user = Path(os.environ["CODEGRAPH_CONFIG"])
+    user.write_text(f'store = "{pg_url}"\nproject = "from-user-config"\n', encoding="utf-8")
+    try:
+        assert run_cli("index", ".", "--model", "fast", "--quiet", cwd=tmp_repo).returncode == 0
+    finally:
+        user.unlink()
+    assert query(pg_url, "SELECT name FROM projects") == [("from-user-config",)]
+    os.environ["CODEGRAPH_STORE"] = pg_url
+    try:
+        answer = _json(run_cli("search", "health", "--project", "from-user-config", "--json", cwd=tmp_repo))
+    finally:
+        del os.environ["CODEGRAPH_STORE"]
+    assert "cmd/server.go" in _paths(answer)
+
+
+def test_an_unreachable_server_is_one_line_that_says_what_to_check(tmp_repo: Path, run_cli: RunCli) -> None:
+    result = run_cli("index", ".", "--store", "postgresql://codegraph:secret@127.0.0.1:9/none", cwd=tmp_repo)
+    assert result.returncode == 1
+    assert "is the server running" in result.stderr and "secret" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_pgvector_extension_says_create_extension() -> None:
+    from codegraph.store.postgres_schema import _explain
+
+    error = _explain("postgresql://u:pw@h/db", RuntimeError('extension "vector" is not available'))
+    assert "CREATE EXTENSION vector" in str(error) and "pw" not in str(error)
