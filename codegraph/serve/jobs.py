@@ -170,7 +170,9 @@ def refine_job(ws: Workspace, snippet_id: int, feedback: str, *, k: int, setting
             ws.ensure_fresh()
             encoder = ws.embedder if k else None
             query = f"{parent.prompt}\n{feedback}"
-            hits = retrieve_context(ws.local_store, query, language=parent.language, k=k, settings=settings, encoder=encoder)
+            hits = retrieve_context(
+                ws.local_store, query, language=parent.language, k=k, settings=settings, encoder=encoder
+            )
         emit("status", {"message": f"revising snippet {snippet_id}", "language": parent.language})
         with Store.open(ws.root) as store:
             snippet = refine_snippet(
