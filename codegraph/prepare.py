@@ -21,8 +21,10 @@ guard its entry point with ``if __name__ == "__main__":`` (workers import the ma
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Generator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -230,8 +232,6 @@ def _pooled(
     Raises:
         BrokenProcessPool: a worker died; nothing of its task was yielded.
     """
-    import multiprocessing
-
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
@@ -271,11 +271,23 @@ _worker_chunking: Chunking | None = None
 
 
 def _init_worker(model_id: str, max_tokens: int, counting: TokenCounting) -> None:
-    """Worker start: ignore SIGINT (the indexer stops the pool), one tokenizer thread, the chunking."""
+    """Worker start: ignore SIGINT (the indexer stops the pool), exit with the indexer, one tokenizer thread,
+    the chunking."""
     global _worker_chunking
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    indexer = multiprocessing.parent_process()
+    if indexer is not None:
+        threading.Thread(target=_exit_with, args=(indexer,), name="exit-with-indexer", daemon=True).start()
     os.environ.update(WORKER_ENV)
     _worker_chunking = Chunking(model_id, max_tokens, counting.count_tokens, counting.count_line_tokens)
+
+
+def _exit_with(indexer: Any) -> None:
+    """End this worker when the indexer's process ends without stopping the pool (``kill -9``, the OOM killer):
+    a worker of ``concurrent.futures`` would otherwise wait for work forever, and keep the forkserver alive.
+    ``parent_process()`` is the indexer even under forkserver (its sentinel is the indexer's end of a pipe)."""
+    indexer.join()
+    os._exit(0)
 
 
 def _prepare_task(items: list[tuple[SourceFile, FileRow | None]]) -> list[tuple[FileCheck, PreparedFile | None]]:

@@ -230,3 +230,22 @@ def test_ctrl_c_during_a_parallel_index_stops_the_workers_and_the_next_run_compl
 def _stored(db: Path) -> bool:
     counts = cp.db_counts(db)
     return counts is not None and counts.chunks > 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_of_the_indexer_ends_its_workers_and_the_next_run_completes(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    cp.write_tree(root, cp.make_corpus(240, 8))
+    marker = uuid.uuid4().hex
+    env = {**os.environ, "CODEGRAPH_INDEX_WORKERS": "2", "CODEGRAPH_TEST_RUN": marker}
+    proc = subprocess.Popen([*CODEGRAPH, "index", ".", "-q"], cwd=root, env=env, stderr=subprocess.DEVNULL)
+    db = root / ".codegraph" / "index.db"
+    wait_until(lambda: proc.poll() is not None or _stored(db))
+    assert proc.poll() is None, "index finished before it could be killed"
+    assert len(_processes_with_env(marker)) >= 3
+    proc.kill()  # the indexer only: nothing stops the pool
+    proc.wait(timeout=60)
+    assert wait_until(lambda: not _processes_with_env(marker), timeout_s=30), "workers outlived the indexer"
+    finish = cp.cli("index", ".", "--json", cwd=root, env=env)
+    assert finish.returncode == 0, finish.stderr
+    assert json.loads(finish.stdout)["chunks"] == 240 * 8
