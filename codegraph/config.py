@@ -12,6 +12,9 @@ key                       environment variable            meaning
 ``max_file_bytes``        ``CODEGRAPH_MAX_FILE_BYTES``    files larger than this are skipped (bytes)
 ``batch_size``            ``CODEGRAPH_BATCH_SIZE``        chunks per ONNX run
 ``threads``               ``CODEGRAPH_THREADS``           onnxruntime intra-op threads (0 = all cores)
+``index_workers``         ``CODEGRAPH_INDEX_WORKERS``     processes that read, parse and chunk changed
+                                                          files when more than 64 need reading
+                                                          (default: min(4, cores); 1 = none)
 ``llm_base_url``          ``CODEGRAPH_LLM_BASE_URL``      OpenAI-compatible API root (default: OpenAI's;
                                                           e.g. ``http://localhost:11434/v1`` for Ollama)
 ``llm_model``             ``CODEGRAPH_LLM_MODEL``         chat model for ``generate`` / ``test``
@@ -74,6 +77,7 @@ class Settings:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     batch_size: int = 8
     threads: int = 0
+    index_workers: int | None = None
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_api_key_env: str = "OPENAI_API_KEY"
@@ -96,6 +100,7 @@ _INT_KEYS = {
     "max_file_bytes",
     "batch_size",
     "threads",
+    "index_workers",
     "llm_timeout_s",
     "embed_concurrency",
     "embed_batch_size",

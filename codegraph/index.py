@@ -6,32 +6,34 @@ files are replaced together with their ``files`` rows in one transaction, after 
 crash or Ctrl-C therefore keeps every finished group and leaves every file either fully old or fully new; the
 next run sees the stale ``size``/``mtime_ns`` of the rest and finishes the work, re-using every embedding
 already cached. ``meta.run_started_at`` later than ``meta.last_indexed_at`` marks an unfinished run.
+
+Many changed files are read, parsed and chunked by worker processes (:mod:`codegraph.prepare`; setting
+``index_workers``) while this process embeds and stores what they return, in discovery order: the same index as
+one process would write.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xxhash
 
-from .changes import FileCheck, check_file
-from .chunk import CHUNKER_VERSION, chunk_source, embedding_text
-from .chunk.grammars import ts_parser
+from .chunk import CHUNKER_VERSION
 from .config import Settings, resolve_settings
 from .discover import Skipped, read_source, stat_paths, undecodable_name, walk_files
 from .embed.protocol import Embedder
 from .errors import SourceError
 from .graph import GRAPH_VERSION
-from .graph.extract import FileGraph, extract
-from .languages import TEXT
+from .graph.extract import FileGraph
+from .prepare import PreparedFile, default_workers, parse_source, prepare_files
+from .prepare import cache_key as cache_key  # re-exported: benchmarks and callers key embeddings with it
 from .store import IndexStore, index_lock, open_store
 from .store.lock import DEFAULT_WAIT_S
-from .types import Chunk, IndexStats, ProgressFn, SourceFile
+from .types import IndexStats, ProgressFn, SourceFile
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -46,62 +48,6 @@ STORE_FILES_PER_TXN = 200
 GROUP_CHUNKS = 4096
 """Most chunks in one group: changed files are embedded and stored group by group, so an interrupted run keeps
 every finished group and memory holds one group's chunks at a time."""
-
-
-def cache_key(model_id: str, text: str) -> bytes:
-    """The embedding cache key: xxh3_128 (16 bytes) of model id, chunker version and the embedded text.
-
-    xxh3: https://github.com/Cyan4973/xxHash (non-cryptographic; 128 bits make accidental collisions
-    negligible at repository scale).
-    """
-    h = xxhash.xxh3_128()
-    h.update(model_id.encode())
-    h.update(b"\0")
-    h.update(CHUNKER_VERSION.encode())
-    h.update(b"\0")
-    h.update(text.encode("utf-8", "surrogatepass"))
-    return h.digest()
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A changed file, chunked: its embedded texts and their cache keys, one per chunk."""
-
-    file: SourceFile
-    language: str
-    content_hash: str
-    chunks: list[Chunk]
-    texts: list[str]
-    keys: list[bytes]
-    graph: FileGraph | None
-
-
-def _parse(language: str, text: str) -> tuple[Any, FileGraph | None]:
-    """Parse a file once for its chunks and its code graph: ``(tree, graph)``, both ``None`` without a
-    grammar (plain text)."""
-    if language == TEXT:
-        return None, None
-    source = text.encode("utf-8")
-    tree = ts_parser(language).parse(source)
-    return tree, extract(language, tree, source)
-
-
-def _prepare(file: SourceFile, check: FileCheck, embedder: Embedder) -> _Pending:
-    """Chunk a ``new`` or ``changed`` file, extract its code graph from the same parse, and compute its chunks'
-    embedded texts and cache keys."""
-    tree, graph = _parse(check.language, check.text)
-    chunks = chunk_source(
-        file.path,
-        check.language,
-        check.text,
-        max_tokens=embedder.profile.chunk_tokens,
-        count_tokens=embedder.count_tokens,
-        count_line_tokens=embedder.count_line_tokens,
-        tree=tree,
-    )
-    texts = [embedding_text(c.path, c.kind, c.qualified_symbol, c.code) for c in chunks]
-    keys = [cache_key(embedder.model_id, t) for t in texts]
-    return _Pending(file, check.language, check.content_hash, chunks, texts, keys, graph)
 
 
 def _check_root(root: Path) -> Path:
@@ -132,7 +78,10 @@ def index_repo(
         root: repository root directory.
         embedder: the model (see :class:`Embedder`); if the index was built with another model or chunker
             version it is emptied and rebuilt (``stats.rebuilt``).
-        settings: resolved settings (default: resolved from ``root``'s config and the environment).
+        settings: resolved settings (default: resolved from ``root``'s config and the environment);
+            ``index_workers`` processes prepare the changed files when more than
+            :data:`~codegraph.prepare.PARALLEL_MIN_FILES` need reading (a calling script needs the
+            ``if __name__ == "__main__":`` guard then, see :mod:`codegraph.prepare`).
         progress: optional callback, see :data:`~codegraph.types.ProgressFn`.
         lock_timeout_s: how long to wait while another process writes the index (seconds).
         on_wait: called once when that wait begins.
@@ -187,24 +136,26 @@ def _index_locked(
         touched: list[tuple[int, int, int]] = []
         regraph = store.get_meta("graph_version") != GRAPH_VERSION  # built before this graph extraction
         stale_graphs: list[SourceFile] = []
-        for n, file in enumerate(files, 1):
-            row = known.get(file.path)
-            check = check_file(file, row)
-            if check.kind == "unreadable":
-                skipped.append(Skipped(file.path, check.reason))
-                seen_paths.discard(file.path)
-            elif check.kind in ("unchanged", "touched"):
-                if row is not None and check.kind == "touched":  # same bytes, new mtime
-                    touched.append((row.id, file.size, file.mtime_ns))
-                if regraph:
-                    stale_graphs.append(file)
-                stats.files_unchanged += 1
-            else:
-                run.add(_prepare(file, check, embedder))
-            report("chunk", n, len(files))
+        notes: list[str] = []
+        workers = settings.index_workers or default_workers()
+        with closing(prepare_files(files, known, embedder, workers=workers, notes=notes)) as outcomes:
+            for n, (file, check, prepared) in enumerate(outcomes, 1):
+                row = known.get(file.path)
+                if check.kind == "unreadable":
+                    skipped.append(Skipped(file.path, check.reason))
+                    seen_paths.discard(file.path)
+                elif check.kind in ("unchanged", "touched"):
+                    if row is not None and check.kind == "touched":  # same bytes, new mtime
+                        touched.append((row.id, file.size, file.mtime_ns))
+                    if regraph:
+                        stale_graphs.append(file)
+                    stats.files_unchanged += 1
+                elif prepared is not None:
+                    run.add(prepared)
+                report("chunk", n, len(files))
         run.finish()
         stats.files_skipped = len(skipped)
-        stats.warnings = [f"{s.path}: {s.reason}" for s in skipped]
+        stats.warnings = [f"{s.path}: {s.reason}" for s in skipped] + notes
         if touched:
             store.touch_files(touched)
         _refresh_graphs(store, stale_graphs, report)
@@ -228,7 +179,7 @@ def _refresh_graphs(store: IndexStore, files: list[SourceFile], report: Progress
             _data, text, language = read_source(file)
         except (OSError, ValueError):
             continue  # unreadable now: the next run drops or re-indexes it
-        _tree, graph = _parse(language, text)
+        _tree, graph = parse_source(language, text)
         if graph is not None:
             batch.append((file.path, graph))
         if len(batch) >= STORE_FILES_PER_TXN or n == len(files):
@@ -249,13 +200,13 @@ class _Run:
 
     def __init__(self, store: IndexStore, embedder: Embedder, stats: IndexStats, report: ProgressFn) -> None:
         self.store, self.embedder, self.stats, self.report = store, embedder, stats, report
-        self.group: list[_Pending] = []
+        self.group: list[PreparedFile] = []
         self.group_chunks = 0
         self.embedded_now: set[bytes] = set()  # keys embedded by this run: not cache hits when seen again
         self.to_embed = 0  # distinct texts found missing so far (the embed bar's total)
         self.stored = 0
 
-    def add(self, pending: _Pending) -> None:
+    def add(self, pending: PreparedFile) -> None:
         self.group.append(pending)
         self.group_chunks += len(pending.keys)
         self.stats.files_changed += 1
@@ -278,7 +229,7 @@ class _Run:
             self.report("store", self.stored, self.stats.files_changed)
         self.group, self.group_chunks = [], 0
 
-    def _embed_missing(self, group: list[_Pending]) -> dict[bytes, int]:
+    def _embed_missing(self, group: list[PreparedFile]) -> dict[bytes, int]:
         """Embedding id for every key of ``group``: from the cache, or embedded now and committed per batch."""
         texts_by_key: dict[bytes, str] = {}
         for p in group:

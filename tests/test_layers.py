@@ -19,6 +19,7 @@ LOWER_LAYERS = {
     "store": {"embed", "index", "search", "assist", "cli", "evaluate", "watch", "status", "discover"},
     "embed": {"store", "index", "search", "assist", "cli", "evaluate", "watch", "status"},
     "index": {"search", "assist", "cli", "evaluate", "watch"},
+    "prepare": {"index", "search", "assist", "cli", "evaluate", "watch", "status"},
     "search": {"index", "assist", "cli", "evaluate", "watch"},
     "graph": {"embed", "index", "search", "assist", "cli", "evaluate", "watch", "status"},
 }

@@ -21,6 +21,8 @@ from .profile import ModelProfile, ResolvedModel
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+    from .counting import TokenCounting
+
 TOKENIZE_BLOCK = 1024
 """Texts tokenised per ``encode_batch`` call when embedding."""
 
@@ -318,6 +320,13 @@ class OnnxEncoder(ModelInfo):
     def count_line_tokens(self, text: str) -> list[int]:
         """Tokens on each line of ``text``, from one tokenisation (see :func:`line_token_counts`)."""
         return line_token_counts(self._counter, text)
+
+    def token_counting(self) -> TokenCounting:
+        """This encoder's token counts in a picklable form for worker processes (equal to :meth:`count_tokens`
+        and :meth:`count_line_tokens`; special tokens counted)."""
+        from .counting import TokenCounting
+
+        return TokenCounting(self._counter.to_str(), document_prefix=self.profile.document_prefix, special_tokens=True)
 
     def embed_documents(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> npt.NDArray[np.float32]:
         """Embed chunk texts (the profile's document prefix is prepended).

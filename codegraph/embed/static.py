@@ -24,6 +24,8 @@ from .runtime import ModelInfo, line_token_counts
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+    from .counting import TokenCounting
+
 STATIC_BATCH = 1024
 """Texts tokenised and pooled per step."""
 
@@ -72,6 +74,15 @@ class StaticEncoder(ModelInfo):
     def count_line_tokens(self, text: str) -> list[int]:
         """Tokens on each line of ``text`` from one tokenisation (see :func:`.runtime.line_token_counts`)."""
         return line_token_counts(self.tokenizer, text)
+
+    def token_counting(self) -> TokenCounting:
+        """This encoder's token counts in a picklable form for worker processes (equal to :meth:`count_tokens`
+        and :meth:`count_line_tokens`; no special tokens)."""
+        from .counting import TokenCounting
+
+        return TokenCounting(
+            self.tokenizer.to_str(), document_prefix=self.profile.document_prefix, special_tokens=False
+        )
 
     def embed_documents(self, texts: Sequence[str], *, progress: ProgressFn | None = None) -> npt.NDArray[np.float32]:
         """Embed chunk texts: float32 ``(len(texts), dim)``, rows in input order, L2-normalised."""
