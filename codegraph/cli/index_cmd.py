@@ -30,6 +30,18 @@ def index(
         typer.Option("--check", help="Change nothing; list files changed since the last index and exit 1 if any."),
     ] = False,
     nested: NestedOption = False,
+    vectors: Annotated[
+        str | None,
+        typer.Option(
+            "--vectors",
+            help="How vectors are stored: auto (default: float, binary + rescoring from 50,000 vectors), float, "
+            "int8 or binary. See docs/vectors.md.",
+        ),
+    ] = None,
+    vector_dims: Annotated[
+        int | None,
+        typer.Option("--vector-dims", help="Reduce stored vectors to this width with PCA fitted on the index."),
+    ] = None,
 ) -> None:
     """Build or refresh the index in PATH/.codegraph/index.db (only changed chunks are embedded).
 
@@ -49,7 +61,7 @@ def index(
     if not path.exists():
         raise SourceError(f"{path}: no such directory")
     path = index_root_for(path, nested=nested)
-    settings = settings_for(path, model=model, max_file_bytes=max_file_bytes)
+    settings = settings_for(path, model=model, max_file_bytes=max_file_bytes, vectors=vectors, vector_dims=vector_dims)
     if check:
         _check(path, settings, as_json=as_json)
         return
