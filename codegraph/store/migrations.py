@@ -131,12 +131,12 @@ MIGRATIONS: tuple[str, ...] = (
         score REAL NOT NULL                 -- PageRank; all definitions' scores sum to 1
     );
     """,
-    # 6: fitted parameters of the vector representation (codegraph.store.vectors): the PCA centre and
-    # components as float32 blobs; emptied whenever the vector table is re-created. Also marks an index that an
+    # 6: fitted parameters of the vector representation (codegraph.store.vectors): the PCA components as a
+    # float32 blob; emptied whenever the vector table is re-created. Also marks an index that an
     # older codegraph (float32 vectors only) must not open.
     """
     CREATE TABLE vector_params (
-        name TEXT PRIMARY KEY,              -- pca_mean (float32, dim) | pca_components (float32, dim x width)
+        name TEXT PRIMARY KEY,              -- pca_components (float32, dim x width, row-major)
         value BLOB NOT NULL
     );
     """,

@@ -24,6 +24,7 @@ from .sqlite import connect
 from .vectors import (
     PCA_SAMPLE,
     RESCORE_FACTOR,
+    RESCORE_MIN_CANDIDATES,
     VectorCodec,
     can_convert,
     check_format,
@@ -329,20 +330,18 @@ class Store:
         width = int(self.get_meta("vector_width") or self.get_meta("dim") or 0)
         scale = float(self.get_meta("vector_scale") or 0.0)
         params = dict(self.conn.execute("SELECT name, value FROM vector_params"))
-        if "pca_mean" not in params:
+        if "pca_components" not in params:
             return VectorCodec(check_format(fmt), width, scale)
-        mean = np.frombuffer(params["pca_mean"], dtype=np.float32)
-        components = np.frombuffer(params["pca_components"], dtype=np.float32).reshape(mean.shape[0], width)
-        return VectorCodec(check_format(fmt), width, scale, mean, components)
+        components = np.frombuffer(params["pca_components"], dtype=np.float32).reshape(-1, width)
+        return VectorCodec(check_format(fmt), width, scale, components)
 
     def _write_vectors(self, codec: VectorCodec, ids: Sequence[int], projected: npt.NDArray[Any] | list[Any]) -> None:
         """Re-create ``embeddings_vec`` for ``codec`` and fill it with ``projected`` rows (float32, or int8 for
         int8 / binary) under ``ids``; record the codec (caller holds a transaction)."""
         reset_vector_table(self.conn, codec.width, vector_format=codec.format)
-        if codec.mean is not None and codec.components is not None:
-            self.conn.executemany(
-                "INSERT INTO vector_params(name, value) VALUES (?, ?)",
-                [("pca_mean", codec.mean.tobytes()), ("pca_components", codec.components.tobytes())],
+        if codec.components is not None:
+            self.conn.execute(
+                "INSERT INTO vector_params(name, value) VALUES ('pca_components', ?)", (codec.components.tobytes(),)
             )
         self.set_meta(
             {
@@ -405,7 +404,7 @@ class Store:
         with self.transaction():
             ids, rows = self._read_vectors(codec)
             if codec.format != "float":  # int8 <-> binary: the same int8 vectors, scale and projection
-                new = VectorCodec(wanted.format, codec.width, codec.scale, codec.mean, codec.components)
+                new = VectorCodec(wanted.format, codec.width, codec.scale, codec.components)
             else:
                 projected = codec.components is not None  # float already reduced: only quantise
                 new = fit_codec(wanted, _sample(rows), base=codec if projected else None)
@@ -537,17 +536,17 @@ class Store:
 
     # -- search ---------------------------------------------------------------------------------------------
     def knn(
-        self, vector: npt.NDArray[np.float32], k: int, *, rescore_factor: int = RESCORE_FACTOR
+        self, vector: npt.NDArray[np.float32], k: int, *, rescore_candidates: int | None = None
     ) -> list[tuple[int, float]]:
         """The ``k`` nearest stored embeddings by cosine distance (sqlite-vec KNN), in the index's representation:
-        float32 and int8 directly; binary by hamming distance over ``rescore_factor * k`` candidates (at most
-        :data:`MAX_KNN_K`), rescored by the cosine of the float query with their int8 vectors. With PCA, the
-        cosine is measured in the reduced space.
+        float32 and int8 directly; binary by hamming distance over ``rescore_candidates`` candidates (default
+        ``RESCORE_FACTOR * k``, at least ``RESCORE_MIN_CANDIDATES``, at most :data:`MAX_KNN_K`), rescored by the
+        cosine of the float query with their int8 vectors. With PCA, the cosine is measured in the reduced space.
 
         Args:
             vector: the model's float32 ``(dim,)`` query vector.
             k: neighbours wanted (at most :data:`MAX_KNN_K`).
-            rescore_factor: binary only: candidates fetched per neighbour wanted.
+            rescore_candidates: binary only: how many hamming neighbours are rescored.
 
         Returns:
             ``[(embedding_id, cosine_distance)]``, nearest first; distance in [0, 2].
@@ -562,12 +561,13 @@ class Store:
             sql = "SELECT rowid, distance FROM embeddings_vec WHERE embedding MATCH vec_int8(?)"
             match = codec.quantize(query[None, :])[0].tobytes()
         else:
-            return self._knn_binary(codec, query, k, rescore_factor)
+            wanted = rescore_candidates or max(k * RESCORE_FACTOR, RESCORE_MIN_CANDIDATES)
+            return self._knn_binary(codec, query, k, min(max(wanted, k), MAX_KNN_K))
         rows = self.conn.execute(sql + " AND k = ? ORDER BY distance", (match, k))
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def _knn_binary(
-        self, codec: VectorCodec, query: npt.NDArray[np.float32], k: int, rescore_factor: int
+        self, codec: VectorCodec, query: npt.NDArray[np.float32], k: int, candidates: int
     ) -> list[tuple[int, float]]:
         """Hamming KNN on the sign bits, then the candidates rescored by cosine with their int8 vectors."""
         import numpy as np
@@ -575,12 +575,12 @@ class Store:
         bits = sign_bits(codec.quantize(query[None, :]))[0].tobytes()
         rows = self.conn.execute(
             "SELECT rowid, rescore FROM embeddings_vec WHERE embedding MATCH vec_bit(?) AND k = ?",
-            (bits, min(max(k * rescore_factor, k), MAX_KNN_K)),
+            (bits, candidates),
         ).fetchall()
         if not rows:
             return []
-        candidates = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8).reshape(len(rows), codec.width)
-        distances = rescore(query, candidates)
+        int8 = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8).reshape(len(rows), codec.width)
+        distances = rescore(query, int8)
         order = np.argsort(distances, kind="stable")[:k]
         return [(int(rows[i][0]), float(distances[i])) for i in order]
 
