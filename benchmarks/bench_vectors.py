@@ -37,8 +37,8 @@ from _harness import Bench, log, p50_p95_ms, package_version, percentile, temp_d
 import codegraph
 from codegraph.config import Settings
 from codegraph.embed import open_embedder, resolve_model
-from codegraph.store.sqlite import sqlite_module
 from codegraph.store import Store
+from codegraph.store.sqlite import sqlite_module
 from codegraph.store.vectors import VectorCodec
 
 LIBS = ("numpy", "scipy", "pygments")
