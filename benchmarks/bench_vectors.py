@@ -4,7 +4,7 @@ measures and prints).
 
 Usage::
 
-    python benchmarks/bench_vectors.py [--index DIR] [--queries 500] [--pca-dims 128] [--keep]
+    python benchmarks/bench_vectors.py [--index DIR] [--queries 500] [--pca-dims 128] [--only binary] [--keep]
 
 Builds (or, with ``--index``, copies an existing ``.codegraph/index.db`` of) a float32 index of at least 100k
 chunks embedded with the ``fast`` static model: the running interpreter's standard library (with its tests) plus
@@ -53,6 +53,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--queries", type=int, default=500)
     ap.add_argument("--pca-dims", type=int, default=128, help="PCA width (the fast model has 256 dims)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--only", help="comma-separated formats to measure (float,int8,binary; default: all)")
     return ap.parse_args()
 
 
@@ -160,6 +161,8 @@ def main() -> None:
             (f"int8 PCA-{args.pca_dims}", "int8", args.pca_dims),
             (f"binary PCA-{args.pca_dims} + rescore", "binary", args.pca_dims),
         ]
+        if args.only:
+            configs = [c for c in configs if c[1] in args.only.split(",")]
         baseline = Store.open(corpus)
         float_bytes = baseline.vector_bytes()
         for n, (label, vectors, dims) in enumerate(configs, 3):

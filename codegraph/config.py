@@ -29,7 +29,7 @@ key                       environment variable            meaning
 ``embed_timeout_s``       ``CODEGRAPH_EMBED_TIMEOUT_S``   seconds per embeddings request attempt
 ``embed_retries``         ``CODEGRAPH_EMBED_RETRIES``     retries of a 429 / 5xx / timeout (0: none)
 ``vectors``               ``CODEGRAPH_VECTORS``           how the index stores vectors: ``auto`` (default:
-                                                          float, binary + rescoring above 50,000 vectors),
+                                                          float; int8 from 50,000 vectors on),
                                                           ``float``, ``int8`` or ``binary``
 ``vector_dims``           ``CODEGRAPH_VECTOR_DIMS``       PCA width of stored vectors (default: the model's
                                                           own; see ``docs/vectors.md``)

@@ -90,12 +90,23 @@ def test_which_changes_convert_and_which_need_the_model() -> None:
     assert not vec.can_convert(L("int8"), L("float"))
     assert not vec.can_convert(L("binary", 256), L("binary"))
     assert not vec.can_convert(L("int8"), L("int8", 256))
-    # auto: float while small, binary from AUTO_MIN_VECTORS on, and no way back once converted
-    small, big = vec.AUTO_MIN_VECTORS - 1, vec.AUTO_MIN_VECTORS
+    # auto: float while small, AUTO_FORMAT from AUTO_MIN_VECTORS on, and no way back once converted
+    small, big, auto = vec.AUTO_MIN_VECTORS - 1, vec.AUTO_MIN_VECTORS, L(vec.AUTO_FORMAT)
     assert vec.wanted_layout("auto", None, current=L("float"), count=small, width=384) == L("float")
-    assert vec.wanted_layout("auto", None, current=L("float"), count=big, width=384) == L("binary")
-    assert vec.wanted_layout("auto", None, current=L("binary"), count=10, width=384) == L("binary")
-    assert vec.wanted_layout("auto", None, current=L("float"), count=big, width=100) == L("int8")
+    assert vec.wanted_layout("auto", None, current=L("float"), count=big, width=384) == auto
+    assert vec.wanted_layout("auto", None, current=auto, count=10, width=384) == auto
+
+
+def test_auto_converts_once_the_index_is_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vec, "AUTO_MIN_VECTORS", 500)
+    x = _clustered(800, 64)
+    store = Store.open(tmp_path, create=True)
+    store.bind_model("m@1", 64, vectors="auto")
+    store.add_embeddings(_keys(400), x[:400])
+    assert store.settle_vectors() is False and store.vector_codec().format == "float"
+    store.add_embeddings(_keys(400, "b"), x[400:])
+    assert store.settle_vectors() is True and store.vector_codec().format == vec.AUTO_FORMAT
+    store.close()
 
 
 # -- the store ------------------------------------------------------------------------------------------------

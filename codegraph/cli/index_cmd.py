@@ -34,8 +34,8 @@ def index(
         str | None,
         typer.Option(
             "--vectors",
-            help="How vectors are stored: auto (default: float, binary + rescoring from 50,000 vectors), float, "
-            "int8 or binary. See docs/vectors.md.",
+            help="How vectors are stored: auto (default: float; int8 from 50,000 vectors on), float, int8, or "
+            "binary (sign bits, rescored with int8). See docs/vectors.md.",
         ),
     ] = None,
     vector_dims: Annotated[

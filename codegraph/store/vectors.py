@@ -43,19 +43,23 @@ PCA_MIN_VECTORS = 2_000
 PCA_SAMPLE = 50_000
 """Most vectors the PCA and the int8 scale are fitted on (evenly spaced over the index)."""
 
-RESCORE_FACTOR = 10
+RESCORE_FACTOR = 2
 """Binary KNN fetches ``RESCORE_FACTOR * k`` candidates by hamming distance (at least
-:data:`RESCORE_MIN_CANDIDATES`) before rescoring them."""
+:data:`RESCORE_MIN_CANDIDATES`) before rescoring them. Small, because sqlite-vec 0.1.9's KNN on ``bit[N]``
+costs about 0.24 ms per unit of ``k`` at 141k vectors (k = 10: 7 ms, 100: 24 ms, 400: 110 ms; float at
+k = 100: 166 ms, same machine and load; ``docs/vectors.md``)."""
 
-RESCORE_MIN_CANDIDATES = 400
+RESCORE_MIN_CANDIDATES = 200
 """Fewest hamming candidates a binary KNN rescores: with 256 bits (the fast model), 100 candidates gave
-recall@10 0.87 against exact float search on 141k chunks, 400 gave 0.94 (``docs/vectors.md``)."""
+recall@10 0.87 against exact float search on 141k chunks, 200 gave 0.92, 400 gave 0.94 (``docs/vectors.md``)."""
 
 AUTO_MIN_VECTORS = 50_000
 """``vectors = "auto"``: an index with at least this many vectors is converted to :data:`AUTO_FORMAT`."""
 
-AUTO_FORMAT = "binary"
-"""What ``vectors = "auto"`` converts a large index to (see ``docs/vectors.md`` for the measurements)."""
+AUTO_FORMAT = "int8"
+"""What ``vectors = "auto"`` converts a large index to: int8 kept recall@10 at 0.98 of exact float search for
+0.27x the vector table and no slower KNN, where binary + rescoring (0.31x) traded recall (0.92) for speed that
+sqlite-vec 0.1.9 only gives at small ``k`` (``docs/vectors.md``)."""
 
 
 @dataclass(frozen=True, slots=True)
