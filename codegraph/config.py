@@ -32,6 +32,11 @@ key                       environment variable            meaning
                                                           model's own)
 ``embed_timeout_s``       ``CODEGRAPH_EMBED_TIMEOUT_S``   seconds per embeddings request attempt
 ``embed_retries``         ``CODEGRAPH_EMBED_RETRIES``     retries of a 429 / 5xx / timeout (0: none)
+``vectors``               ``CODEGRAPH_VECTORS``           how the index stores vectors: ``auto`` (default:
+                                                          float; int8 from 50,000 vectors on),
+                                                          ``float``, ``int8`` or ``binary``
+``vector_dims``           ``CODEGRAPH_VECTOR_DIMS``       PCA width of stored vectors (default: the model's
+                                                          own; see ``docs/vectors.md``)
 ``python``                ``CODEGRAPH_PYTHON``            interpreter or virtualenv that runs ``test``'s
                                                           pytest (relative: to the repository root);
                                                           default: ``$VIRTUAL_ENV``, ``.venv``, ``venv``,
@@ -59,6 +64,12 @@ from typing import Any, Literal
 
 from ._compat import tomllib
 from .errors import ConfigError
+
+VECTOR_FORMATS = ("float", "int8", "binary")
+"""How an index can store its vectors (see :mod:`codegraph.store.vectors`)."""
+
+VECTOR_SETTINGS = ("auto", *VECTOR_FORMATS)
+"""Values of the ``vectors`` setting: a format, or ``auto`` (float for small indexes, compact for large ones)."""
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 """Default size limit for indexed files (bytes). Generated or vendored files above it rarely help search."""
@@ -93,6 +104,8 @@ class Settings:
     embed_retries: int = 5
     store: str | None = None
     project: str | None = None
+    vectors: str = "auto"
+    vector_dims: int | None = None
     ignored_keys: tuple[str, ...] = ()
 
 
@@ -108,6 +121,7 @@ _INT_KEYS = {
     "embed_dimensions",
     "embed_timeout_s",
     "embed_retries",
+    "vector_dims",
 }
 
 _ZERO_OK = {"threads", "embed_retries"}
@@ -124,6 +138,8 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         return number
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{source}: {key} must be a non-empty string, got {value!r}")
+    if key == "vectors" and value not in VECTOR_SETTINGS:
+        raise ConfigError(f"{source}: vectors must be one of {', '.join(VECTOR_SETTINGS)}, got {value!r}")
     return value
 
 

@@ -114,11 +114,17 @@ def _index_locked(
     store = open_store(root, create=True, settings=settings)
     try:
         previous_model = store.get_meta("model_id") or ""
+        previous_vectors = store.vector_codec().format if store.has_vectors() else ""
         stats.rebuilt = store.bind_model(
-            embedder.model_id, embedder.dim, chunker_version=CHUNKER_VERSION, model_sha256=embedder.model_sha256
+            embedder.model_id,
+            embedder.dim,
+            chunker_version=CHUNKER_VERSION,
+            model_sha256=embedder.model_sha256,
+            vectors=settings.vectors,
+            vector_dims=settings.vector_dims,
         )
         if stats.rebuilt:
-            stats.previous_model = previous_model
+            stats.previous_model, stats.previous_vectors = previous_model, previous_vectors
         store.set_meta({"run_started_at": f"{time.time():.3f}"})
         # Names that are not UTF-8 cannot be stored (stat_paths reports them); watch passes whatever changed.
         known = store.file_rows(None if paths is None else [p for p in paths if not undecodable_name(p)])
@@ -161,6 +167,8 @@ def _index_locked(
         _refresh_graphs(store, stale_graphs, report)
         store.set_meta({"graph_version": GRAPH_VERSION})
         stats.files_removed = store.remove_files(sorted(set(known) - seen_paths))
+        store.settle_vectors()  # convert the vectors once the index is large enough (codegraph.store.vectors)
+        stats.vectors = store.vector_codec().format
         stats.chunks = store.count("chunks")
         looked_up = stats.cache_hits + stats.embedded
         stats.cache_hit_ratio = round(stats.cache_hits / looked_up, 4) if looked_up else 1.0

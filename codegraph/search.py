@@ -26,7 +26,7 @@ from .ranking import (
 )
 from .store import ChunkRow, IndexStore, Store, find_index_root
 from .store.fts import STOPWORDS
-from .store.store import RowFilter
+from .store.store import MAX_KNN_K, RowFilter
 from .types import Hit
 
 if TYPE_CHECKING:
@@ -42,9 +42,6 @@ methods", SIGIR 2009 (k = 60)."""
 
 KEYWORD_WEIGHT = 1.0
 """Weight of the BM25 ranking in the fusion (the vector ranking's weight comes from the model profile)."""
-
-MAX_KNN_K = 4096
-"""sqlite-vec's largest ``k`` for one KNN query."""
 
 _Key = tuple[str | None, str, int, int]
 

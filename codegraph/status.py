@@ -9,7 +9,7 @@ from typing import Any, Literal
 from .changes import check_file
 from .config import Settings, resolve_settings
 from .discover import walk_files
-from .store import IndexStore, open_store
+from .store import IndexStore, Store, open_store
 from .store.lock import Writer
 
 STATUS_STALE_PATHS = 50
@@ -86,6 +86,49 @@ class Staleness:
         return {"fresh": self.count == 0, "new": self.new, "changed": self.changed, "removed": self.removed}
 
 
+@dataclass(frozen=True, slots=True)
+class VectorsStatus:
+    """How the index stores its vectors (:mod:`codegraph.store.vectors`).
+
+    Attributes:
+        setting: the ``vectors`` setting it was last indexed with (``auto``, ``float``, ``int8``, ``binary``).
+        format: what the vector table holds now: ``float``, ``int8`` or ``binary``.
+        dims: the stored vectors' width.
+        pca: whether they are PCA-reduced (``vector_dims``).
+        size_bytes: bytes of the vector table on disk (``dbstat``).
+    """
+
+    setting: str
+    format: str
+    dims: int
+    pca: bool
+    size_bytes: int
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"setting", "format", "dims", "pca", "size_bytes"}``."""
+        return {
+            "setting": self.setting,
+            "format": self.format,
+            "dims": self.dims,
+            "pca": self.pca,
+            "size_bytes": self.size_bytes,
+        }
+
+
+def vectors_status(store: Store) -> VectorsStatus | None:
+    """The vectors' representation and size, or ``None`` before a model has bound the index."""
+    if not store.has_vectors():
+        return None
+    codec = store.vector_codec()
+    return VectorsStatus(
+        setting=store.get_meta("vectors") or "float",
+        format=codec.format,
+        dims=codec.width,
+        pca=codec.components is not None,
+        size_bytes=store.vector_bytes(),
+    )
+
+
 @dataclass(slots=True)
 class IndexStatus:
     """A snapshot of an index.
@@ -103,6 +146,7 @@ class IndexStatus:
         stale: see :class:`Staleness`.
         state: see :data:`IndexState`.
         writer: the process building the index when ``state`` is ``building``, else ``None``.
+        vectors: see :class:`VectorsStatus`.
     """
 
     root: Path
@@ -117,6 +161,7 @@ class IndexStatus:
     stale: Staleness
     state: IndexState = "complete"
     writer: Writer | None = None
+    vectors: VectorsStatus | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The snapshot as printed by ``codegraph status --json`` (paths as strings)."""
@@ -135,6 +180,7 @@ class IndexStatus:
             "writer": None
             if self.writer is None
             else {"pid": self.writer.pid, "command": self.writer.command, "started_at": self.writer.started_at},
+            "vectors": None if self.vectors is None else self.vectors.to_json(),
         }
 
 
@@ -194,4 +240,5 @@ def status_of(store: IndexStore, *, settings: Settings) -> IndexStatus:
         stale=find_stale(store, settings=settings),
         state=state,
         writer=writer,
+        vectors=vectors_status(store) if isinstance(store, Store) else None,
     )

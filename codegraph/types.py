@@ -165,7 +165,10 @@ class IndexStats:
         model: model id that built the index.
         rebuilt: the index was emptied first because another model or chunker version had built it.
         previous_model: when ``rebuilt``, the model id that had built the index (equal to ``model`` when only
-            the chunker version changed), else ``""``.
+            the chunker version or the vector representation changed), else ``""``.
+        vectors: how the index stores its vectors after the run: ``float``, ``int8`` or ``binary``
+            (:mod:`codegraph.store.vectors`).
+        previous_vectors: when ``rebuilt``, the vector format before the run, else ``""``.
         warnings: one line per skipped file (path: reason).
         truncated: texts cut to the model's token limit before embedding, as counted by encoders that report it
             (remote ``openai:`` models: estimated tokens over ``embed_max_tokens``); 0 otherwise.
@@ -185,6 +188,8 @@ class IndexStats:
     model: str = ""
     rebuilt: bool = False
     previous_model: str = ""
+    vectors: str = ""
+    previous_vectors: str = ""
     warnings: list[str] = field(default_factory=list)
     files_binary: int = 0
     truncated: int = 0

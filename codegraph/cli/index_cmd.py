@@ -32,6 +32,18 @@ def index(
     nested: NestedOption = False,
     store: StoreOption = None,
     project: ProjectOption = None,
+    vectors: Annotated[
+        str | None,
+        typer.Option(
+            "--vectors",
+            help="How vectors are stored: auto (default: float; int8 from 50,000 vectors on), float, int8, or "
+            "binary (sign bits, rescored with int8). See docs/vectors.md.",
+        ),
+    ] = None,
+    vector_dims: Annotated[
+        int | None,
+        typer.Option("--vector-dims", help="Reduce stored vectors to this width with PCA fitted on the index."),
+    ] = None,
 ) -> None:
     """Build or refresh the index in PATH/.codegraph/index.db (only changed chunks are embedded), or PATH's
     project in a PostgreSQL store (--store postgresql://...).
@@ -52,7 +64,15 @@ def index(
     if not path.exists():
         raise SourceError(f"{path}: no such directory")
     path = index_root_for(path, nested=nested, store=store)
-    settings = settings_for(path, model=model, max_file_bytes=max_file_bytes, store=store, project=project)
+    settings = settings_for(
+        path,
+        model=model,
+        max_file_bytes=max_file_bytes,
+        store=store,
+        project=project,
+        vectors=vectors,
+        vector_dims=vector_dims,
+    )
     if check:
         _check(path, settings, as_json=as_json)
         return

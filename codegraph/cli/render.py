@@ -199,8 +199,16 @@ def rebuild_notice(stats: IndexStats) -> None:
         notice(
             f"codegraph: the index was built with {stats.previous_model}; re-embedding every chunk with {stats.model}"
         )
+    elif stats.previous_vectors and stats.previous_vectors != stats.vectors:
+        notice(
+            f"codegraph: the index stored {stats.previous_vectors} vectors, which cannot become {stats.vectors} "
+            "ones without the model; re-embedded every chunk"
+        )
     else:
-        notice("codegraph: the index was built by another codegraph version (chunker); re-chunked every file")
+        notice(
+            "codegraph: the index was built by another codegraph version (chunker) or with another vector_dims; "
+            "re-chunked every file"
+        )
 
 
 def index_summary(stats: IndexStats) -> None:

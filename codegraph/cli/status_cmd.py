@@ -58,6 +58,7 @@ def status(
         ("files", f"{st.files}"),
         ("chunks", f"{st.chunks} ({st.embeddings} cached embeddings)"),
         ("size", f"{st.size_bytes / 1e6:.1f} MB"),
+        ("vectors", _vectors_line(st)),
         ("state", _state_line(st)),
         ("last refresh", when),
         (
@@ -81,3 +82,12 @@ def _state_line(st: IndexStatus) -> str:
     if st.state == "empty":
         return "empty; run: codegraph index"
     return "complete"
+
+
+def _vectors_line(st: IndexStatus) -> str:
+    """``binary, 384 dims, 12.3 MB (setting auto)``, or ``(none yet)``."""
+    v = st.vectors
+    if v is None:
+        return "(none yet)"
+    pca = " (PCA)" if v.pca else ""
+    return f"{v.format}, {v.dims} dims{pca}, {v.size_bytes / 1e6:.1f} MB (setting {v.setting})"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .graph import DefRow, ImportRow, RefRow
     from .lock import Writer
     from .store import ChunkRow, FileRow, RowFilter
+    from .vectors import VectorCodec
 
 
 class IndexStore(Protocol):
@@ -62,9 +63,31 @@ class IndexStore(Protocol):
         """Whether a model has bound the index (the vector table/index exists)."""
         ...
 
-    def bind_model(self, model_id: str, dim: int, *, chunker_version: str = "", model_sha256: str = "") -> bool:
-        """Record the model and chunker that fill this index; empty it first if others built it. Returns whether
-        it was emptied because of such a change."""
+    def bind_model(
+        self,
+        model_id: str,
+        dim: int,
+        *,
+        chunker_version: str = "",
+        model_sha256: str = "",
+        vectors: str = "auto",
+        vector_dims: int | None = None,
+    ) -> bool:
+        """Record the model, chunker and vector setting (see :mod:`codegraph.store.vectors`) that fill this index;
+        empty it first if others built it. Returns whether it was emptied because of such a change.
+
+        Raises:
+            ConfigError: a vector setting this store cannot hold.
+        """
+        ...
+
+    def vector_codec(self) -> VectorCodec:
+        """How stored vectors are represented (format, width, int8 scale, PCA)."""
+        ...
+
+    def settle_vectors(self) -> bool:
+        """At the end of an index run: convert the stored vectors to the representation the setting asks for
+        now (``auto`` turns int8 above a size), in one transaction; returns whether they were converted."""
         ...
 
     # -- files and chunks -----------------------------------------------------------------------------------

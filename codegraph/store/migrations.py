@@ -131,21 +131,44 @@ MIGRATIONS: tuple[str, ...] = (
         score REAL NOT NULL                 -- PageRank; all definitions' scores sum to 1
     );
     """,
+    # 6: fitted parameters of the vector representation (codegraph.store.vectors): the PCA components as a
+    # float32 blob; emptied whenever the vector table is re-created. Also marks an index that an
+    # older codegraph (float32 vectors only) must not open.
+    """
+    CREATE TABLE vector_params (
+        name TEXT PRIMARY KEY,              -- pca_components (float32, dim x width, row-major)
+        value BLOB NOT NULL
+    );
+    """,
 )
 
 
-def reset_vector_table(conn: Any, dim: int) -> None:
-    """(Re)create the sqlite-vec ``vec0`` table ``embeddings_vec`` for ``dim``-wide float32 vectors, cosine
-    distance; rowid = ``embeddings.id``. Its width depends on the model, so it is created when a model binds the
-    index (inside the caller's transaction), not by a numbered migration; this is the only DDL outside them.
+VECTOR_COLUMNS = {
+    "float": "embedding float[{width}] distance_metric=cosine",
+    "int8": "embedding int8[{width}] distance_metric=cosine",
+    "binary": "embedding bit[{width}], +rescore blob",
+}
+"""The ``vec0`` columns of each vector format (:data:`codegraph.config.VECTOR_FORMATS`): float32 or int8 with
+cosine distance, or sign bits (hamming distance) with the int8 vector as an auxiliary column for rescoring."""
+
+
+def reset_vector_table(conn: Any, dim: int, *, vector_format: str = "float") -> None:
+    """(Re)create the sqlite-vec ``vec0`` table ``embeddings_vec`` for ``dim``-wide vectors of
+    ``vector_format`` (see :data:`VECTOR_COLUMNS`); rowid = ``embeddings.id``. Empties ``vector_params``. Its
+    width depends on the model, so it is created when a model binds the index (inside the caller's
+    transaction), not by a numbered migration; this is the only DDL outside them.
 
     Raises:
-        ValueError: ``dim`` is not a positive integer.
+        ValueError: ``dim`` is not a positive integer (a multiple of 8 for ``binary``), or an unknown format.
     """
-    if not isinstance(dim, int) or dim <= 0:
-        raise ValueError(f"vector width must be a positive integer, got {dim!r}")
+    if not isinstance(dim, int) or dim <= 0 or (vector_format == "binary" and dim % 8):
+        raise ValueError(f"vector width must be a positive integer (binary: a multiple of 8), got {dim!r}")
+    if vector_format not in VECTOR_COLUMNS:
+        raise ValueError(f"unknown vector format {vector_format!r}")
     conn.execute("DROP TABLE IF EXISTS embeddings_vec")
-    conn.execute(f"CREATE VIRTUAL TABLE embeddings_vec USING vec0(embedding float[{dim}] distance_metric=cosine)")
+    conn.execute("DELETE FROM vector_params")
+    columns = VECTOR_COLUMNS[vector_format].format(width=dim)
+    conn.execute(f"CREATE VIRTUAL TABLE embeddings_vec USING vec0({columns})")
 
 
 def migrate(conn: Any) -> int:

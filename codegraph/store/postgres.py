@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ConfigError
 from .fts import fts_terms, fts_text
 from .lock import Writer
 from .postgres_graph import PgGraph, insert_graphs
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
     from ..graph.extract import FileGraph
     from ..types import Chunk, SourceFile
+    from .vectors import VectorCodec
 
 RANK_WEIGHTS = "{1.0, 1.0, 1.0, 1.0}"
 """``ts_rank`` weights for labels {D, C, B, A} = (code, -, path, symbol). Equal: on 60 doc-comment queries over
@@ -150,19 +152,34 @@ class PgStore(PgGraph):
             return False
         return self._one("SELECT to_regclass(%s)", (hnsw_index_name(model),)) not in (None, (None,))
 
-    def bind_model(self, model_id: str, dim: int, *, chunker_version: str = "", model_sha256: str = "") -> bool:
+    def bind_model(
+        self,
+        model_id: str,
+        dim: int,
+        *,
+        chunker_version: str = "",
+        model_sha256: str = "",
+        vectors: str = "auto",
+        vector_dims: int | None = None,
+    ) -> bool:
         """Record the model and chunker of this project; if others built it, empty the project first (the
         shared embedding cache is kept: other projects may use it). Creates the model's partial HNSW index
-        (cosine) when missing.
+        (cosine) when missing. Vectors are float32 here (``vectors`` ``auto`` or ``float``, no PCA): compact
+        vectors (:mod:`codegraph.store.vectors`) exist for the SQLite file only so far.
 
         Returns:
             True if the project was emptied because the model or the chunker version changed.
 
         Raises:
             ValueError: ``dim`` is not a positive integer.
+            ConfigError: ``vectors`` other than auto/float, or ``vector_dims``.
         """
         if not isinstance(dim, int) or dim <= 0:
             raise ValueError(f"vector width must be a positive integer, got {dim!r}")
+        if vectors not in ("auto", "float") or vector_dims is not None:
+            raise ConfigError(
+                "the PostgreSQL store keeps float vectors only so far: use --vectors auto or float, no --vector-dims"
+            )
         previous = (self.get_meta("model_id"), self.get_meta("chunker_version") or "")
         if previous == (model_id, chunker_version) and self.has_vectors():
             if model_sha256 and self.get_meta("model_sha256") != model_sha256:
@@ -191,6 +208,16 @@ class PgStore(PgGraph):
                 }
             )
         return previous[0] is not None and previous != (model_id, chunker_version)
+
+    def vector_codec(self) -> VectorCodec:
+        """Float32 at the model's width (the only representation this store keeps so far)."""
+        from .vectors import VectorCodec
+
+        return VectorCodec("float", int(self.get_meta("dim") or 0))
+
+    def settle_vectors(self) -> bool:
+        """Nothing to convert: vectors stay float32 here (returns False)."""
+        return False
 
     # -- files ----------------------------------------------------------------------------------------------
     def file_rows(self, paths: Iterable[str] | None = None) -> dict[str, FileRow]:

@@ -15,13 +15,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import IndexNotFoundError
+from ..errors import ConfigError, IndexNotFoundError
 from ..types import Chunk, SourceFile
 from .fts import fts_query, fts_text
 from .lock import Writer, current_writer
 from .migrations import migrate, reset_vector_table
 from .sqlite import connect
 from .sqlite_graph import SqliteGraph, delete_file_graph, insert_file_graph
+from .vectors import (
+    PCA_SAMPLE,
+    RESCORE_FACTOR,
+    RESCORE_MIN_CANDIDATES,
+    VectorCodec,
+    can_convert,
+    check_format,
+    fit_codec,
+    is_pending,
+    rescore,
+    sign_bits,
+    wanted_layout,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,6 +48,9 @@ BM25_WEIGHTS = (1.0, 4.0, 1.0)
 
 SQL_IN_BATCH = 500
 """Values bound per ``IN (...)`` query (SQLite's default limit on bound variables is 999 before 3.32)."""
+
+MAX_KNN_K = 4096
+"""sqlite-vec's largest ``k`` for one KNN query."""
 
 INDEX_DIR = ".codegraph"
 INDEX_FILE = "index.db"
@@ -90,6 +106,25 @@ def _blob(vector: npt.NDArray[np.float32]) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
 
+def _sample(rows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """At most :data:`PCA_SAMPLE` rows, evenly spaced (what the PCA and the int8 scale are fitted on)."""
+    step = max(1, -(-len(rows) // PCA_SAMPLE))
+    return rows[::step]
+
+
+def _check_vector_setting(dim: int, vectors: str, vector_dims: int | None) -> None:
+    """Raise :class:`ConfigError` for a PCA width the model's vectors cannot be reduced to."""
+    from ..config import VECTOR_SETTINGS
+
+    if vectors not in VECTOR_SETTINGS:
+        raise ConfigError(f"vectors must be one of {', '.join(VECTOR_SETTINGS)}, got {vectors!r}")
+    width = vector_dims or dim
+    if vector_dims is not None and not 0 < vector_dims < dim:
+        raise ConfigError(f"vector_dims must be below the model's width {dim}, got {vector_dims}; unset it to keep all")
+    if vectors == "binary" and width % 8:
+        raise ConfigError(f"binary vectors need a width that is a multiple of 8, got {width}; set vector_dims")
+
+
 @dataclass(frozen=True, slots=True)
 class RowFilter:
     """Which chunks a query may return, applied inside SQL.
@@ -135,6 +170,7 @@ class Store(SqliteGraph):
     def __init__(self, conn: Any, root: Path) -> None:
         self.conn = conn
         self.root = root
+        self._codec: VectorCodec | None = None
 
     @classmethod
     def open(cls, root: Path, *, create: bool = False, any_thread: bool = False) -> Store:
@@ -220,26 +256,47 @@ class Store(SqliteGraph):
         row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'embeddings_vec'").fetchone()
         return row is not None
 
-    def bind_model(self, model_id: str, dim: int, *, chunker_version: str = "", model_sha256: str = "") -> bool:
-        """Record the model (and chunker) that fill this index; if others built it, empty the index first.
+    def bind_model(
+        self,
+        model_id: str,
+        dim: int,
+        *,
+        chunker_version: str = "",
+        model_sha256: str = "",
+        vectors: str = "float",
+        vector_dims: int | None = None,
+    ) -> bool:
+        """Record the model (and chunker) that fill this index, and how it stores vectors; if others built it, or
+        its vectors cannot become the requested representation without the model, empty the index first.
 
         Chunk boundaries and embedded text depend on the chunker version, and vectors on the model, so a
         change of either makes every stored chunk and embedding stale. ``model_sha256`` (the full hex sha256
         of ``model.onnx``; ``model_id`` holds only its first 16 digits) is recorded as ``meta.model_sha256``,
-        also in an index built before it was recorded.
+        also in an index built before it was recorded. ``vectors`` (one of
+        :data:`~codegraph.config.VECTOR_SETTINGS`) and ``vector_dims`` (PCA width, ``None``: the model's) are
+        recorded as ``meta.vectors`` / ``meta.vector_dims``; the conversion itself happens in
+        :meth:`settle_vectors` (see :mod:`codegraph.store.vectors`).
 
         Returns:
-            True if the index was emptied because the model or the chunker version changed.
+            True if the index was emptied because the model, the chunker version or an unconvertible vector
+            representation changed.
+
+        Raises:
+            ConfigError: ``vector_dims`` is not below ``dim``, or a binary width is not a multiple of 8.
         """
+        _check_vector_setting(dim, vectors, vector_dims)
         previous = (self.get_meta("model_id"), self.get_meta("chunker_version") or "")
-        if previous == (model_id, chunker_version) and self.has_vectors():
+        same_model = previous == (model_id, chunker_version) and self.has_vectors()
+        convertible = not same_model or self._vectors_convertible(vectors, vector_dims)
+        if same_model and convertible:
             if model_sha256 and self.get_meta("model_sha256") != model_sha256:
                 self.set_meta({"model_sha256": model_sha256})
+            self._record_vector_setting(vectors, vector_dims)
             return False
         with self.transaction():
             for table in ("chunks_fts", "chunks", "files", "embeddings"):
                 self.conn.execute(f"DELETE FROM {table}")
-            reset_vector_table(self.conn, dim)
+            self._write_vectors(VectorCodec("float", dim), [], [])
             self.set_meta(
                 {
                     "model_id": model_id,
@@ -249,7 +306,128 @@ class Store(SqliteGraph):
                     "created_at": f"{time.time():.3f}",
                 }
             )
-        return previous[0] is not None and previous != (model_id, chunker_version)
+            self._record_vector_setting(vectors, vector_dims)
+        return previous[0] is not None and (previous != (model_id, chunker_version) or not convertible)
+
+    # -- vector representation (codegraph.store.vectors) ---------------------------------------------------------
+    def _record_vector_setting(self, vectors: str, vector_dims: int | None) -> None:
+        if (self.get_meta("vectors"), self.get_meta("vector_dims")) != (vectors, str(vector_dims or "")):
+            self.set_meta({"vectors": vectors, "vector_dims": str(vector_dims or "")})
+
+    def _vectors_convertible(self, vectors: str, vector_dims: int | None) -> bool:
+        """Whether the stored vectors can become what ``vectors`` / ``vector_dims`` ask for without the model."""
+        codec = self.vector_codec()
+        count = self.count("embeddings")
+        wanted = wanted_layout(vectors, vector_dims, current=codec.layout, count=count, width=codec.width)
+        return can_convert(codec.layout, wanted)
+
+    def vector_codec(self) -> VectorCodec:
+        """The representation of the stored vectors (read from ``meta`` and ``vector_params``; cached while
+        ``meta.vector_codec`` is unchanged, so a conversion by another process is seen at the next query)."""
+        described = self.get_meta("vector_codec")
+        if self._codec is not None and self._codec.describe() == described:
+            return self._codec
+        self._codec = self._read_codec()
+        return self._codec
+
+    def _read_codec(self) -> VectorCodec:
+        import numpy as np
+
+        fmt = self.get_meta("vector_format") or "float"  # an index from before vector formats: float32
+        width = int(self.get_meta("vector_width") or self.get_meta("dim") or 0)
+        scale = float(self.get_meta("vector_scale") or 0.0)
+        params = dict(self.conn.execute("SELECT name, value FROM vector_params"))
+        if "pca_components" not in params:
+            return VectorCodec(check_format(fmt), width, scale)
+        components = np.frombuffer(params["pca_components"], dtype=np.float32).reshape(-1, width)
+        return VectorCodec(check_format(fmt), width, scale, components)
+
+    def _write_vectors(self, codec: VectorCodec, ids: Sequence[int], projected: npt.NDArray[Any] | list[Any]) -> None:
+        """Re-create ``embeddings_vec`` for ``codec`` and fill it with ``projected`` rows (float32, or int8 for
+        int8 / binary) under ``ids``; record the codec (caller holds a transaction)."""
+        reset_vector_table(self.conn, codec.width, vector_format=codec.format)
+        if codec.components is not None:
+            self.conn.execute(
+                "INSERT INTO vector_params(name, value) VALUES ('pca_components', ?)", (codec.components.tobytes(),)
+            )
+        self.set_meta(
+            {
+                "vector_format": codec.format,
+                "vector_width": str(codec.width),
+                "vector_scale": repr(codec.scale),
+                "vector_codec": codec.describe(),
+            }
+        )
+        self._codec = codec
+        for start in range(0, len(ids), 1024):
+            part = projected[start : start + 1024]
+            self._insert_vectors(codec, ids[start : start + 1024], part)
+
+    def _insert_vectors(self, codec: VectorCodec, ids: Sequence[int], rows: Any) -> None:
+        """Insert encoded rows: float32 ``(n, width)`` for float, int8 ``(n, width)`` for int8 and binary."""
+        params: list[tuple[Any, ...]]
+        if codec.format == "float":
+            sql = "INSERT INTO embeddings_vec(rowid, embedding) VALUES (?, ?)"
+            params = [(i, _blob(r)) for i, r in zip(ids, rows, strict=True)]
+        elif codec.format == "int8":
+            sql = "INSERT INTO embeddings_vec(rowid, embedding) VALUES (?, vec_int8(?))"
+            params = [(i, r.tobytes()) for i, r in zip(ids, rows, strict=True)]
+        else:
+            bits = sign_bits(rows)
+            sql = "INSERT INTO embeddings_vec(rowid, embedding, rescore) VALUES (?, vec_bit(?), ?)"
+            params = [(i, b.tobytes(), r.tobytes()) for i, b, r in zip(ids, bits, rows, strict=True)]
+        self.conn.executemany(sql, params)
+
+    def _read_vectors(self, codec: VectorCodec) -> tuple[list[int], npt.NDArray[Any]]:
+        """Every stored vector: ``(ids, rows)``, rows float32 ``(n, width)`` for float, int8 for int8 / binary."""
+        import numpy as np
+
+        column = "rescore" if codec.format == "binary" else "embedding"
+        dtype = np.float32 if codec.format == "float" else np.int8
+        ids: list[int] = []
+        blobs: list[bytes] = []
+        for rowid, blob in self.conn.execute(f"SELECT rowid, {column} FROM embeddings_vec ORDER BY rowid"):
+            ids.append(int(rowid))
+            blobs.append(blob)
+        rows = np.frombuffer(b"".join(blobs), dtype=dtype).reshape(len(ids), codec.width)
+        return ids, rows
+
+    def settle_vectors(self) -> bool:
+        """Bring the stored vectors to the representation ``meta.vectors`` / ``meta.vector_dims`` ask for, if they
+        are not there yet and can be converted (see :mod:`codegraph.store.vectors`): fit the PCA and the int8
+        scale on the stored vectors and rewrite the vector table, in one transaction. Called at the end of each
+        index run; cheap when there is nothing to do.
+
+        Returns:
+            True if the vectors were converted.
+        """
+        vectors = self.get_meta("vectors") or "float"
+        dims = int(self.get_meta("vector_dims") or 0) or None
+        codec = self.vector_codec()
+        count = self.count("embeddings")
+        wanted = wanted_layout(vectors, dims, current=codec.layout, count=count, width=dims or codec.width)
+        if wanted == codec.layout or is_pending(codec.layout, wanted, count) or not can_convert(codec.layout, wanted):
+            return False
+        with self.transaction():
+            ids, rows = self._read_vectors(codec)
+            if codec.format != "float":  # int8 <-> binary: the same int8 vectors, scale and projection
+                new = VectorCodec(wanted.format, codec.width, codec.scale, codec.components)
+            else:
+                projected = codec.components is not None  # float already reduced: only quantise
+                new = fit_codec(wanted, _sample(rows), base=codec if projected else None)
+                rows = rows if projected else new.project(rows)
+                rows = rows if new.format == "float" else new.quantize(rows)
+            self._write_vectors(new, ids, rows)
+        return True
+
+    def vector_bytes(self) -> int:
+        """Bytes of the vector table on disk (the ``vec0`` table's shadow tables and their indexes, from
+        ``dbstat``)."""
+        row = self.conn.execute(
+            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'embeddings\\_vec\\_%' ESCAPE '\\' "
+            "OR name LIKE 'sqlite_autoindex_embeddings\\_vec\\_%' ESCAPE '\\'"
+        ).fetchone()
+        return int(row[0])
 
     # -- files ----------------------------------------------------------------------------------------------
     def file_rows(self, paths: Iterable[str] | None = None) -> dict[str, FileRow]:
@@ -353,50 +531,90 @@ class Store(SqliteGraph):
         return {bytes(key): int(emb_id) for key, emb_id in rows}
 
     def add_embeddings(self, keys: Sequence[bytes], vectors: npt.NDArray[np.float32]) -> list[int]:
-        """Store new embeddings (one transaction). ``vectors``: float32 ``(len(keys), dim)``. Returns their ids."""
-        ids: list[int] = []
+        """Store new embeddings (one transaction). ``vectors``: the model's float32 ``(len(keys), dim)``, stored in
+        the index's representation (:meth:`vector_codec`). Returns their ids."""
+        codec = self.vector_codec()
+        projected = codec.project(vectors)
+        rows = projected if codec.format == "float" else codec.quantize(projected)
         with self.transaction():
-            for key, vector in zip(keys, vectors, strict=True):
-                cur = self.conn.execute("INSERT INTO embeddings(key) VALUES (?)", (key,))
-                emb_id = int(cur.lastrowid)
-                self.conn.execute(
-                    "INSERT INTO embeddings_vec(rowid, embedding) VALUES (?, ?)",
-                    (emb_id, _blob(vector)),
-                )
-                ids.append(emb_id)
+            ids = [int(self.conn.execute("INSERT INTO embeddings(key) VALUES (?)", (key,)).lastrowid) for key in keys]
+            self._insert_vectors(codec, ids, rows)
         return ids
 
     # -- search ---------------------------------------------------------------------------------------------
-    def knn(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
-        """The ``k`` nearest stored embeddings by cosine distance (sqlite-vec KNN).
+    def knn(
+        self, vector: npt.NDArray[np.float32], k: int, *, rescore_candidates: int | None = None
+    ) -> list[tuple[int, float]]:
+        """The ``k`` nearest stored embeddings by cosine distance (sqlite-vec KNN), in the index's representation:
+        float32 and int8 directly; binary by hamming distance over ``rescore_candidates`` candidates (default
+        ``RESCORE_FACTOR * k``, at least ``RESCORE_MIN_CANDIDATES``, at most :data:`MAX_KNN_K`), rescored by the
+        cosine of the float query with their int8 vectors. With PCA, the cosine is measured in the reduced space.
+
+        Args:
+            vector: the model's float32 ``(dim,)`` query vector.
+            k: neighbours wanted (at most :data:`MAX_KNN_K`).
+            rescore_candidates: binary only: how many hamming neighbours are rescored.
 
         Returns:
             ``[(embedding_id, cosine_distance)]``, nearest first; distance in [0, 2].
         """
         if not self.has_vectors():
             return []
-        rows = self.conn.execute(
-            "SELECT rowid, distance FROM embeddings_vec WHERE embedding MATCH ? AND k = ? ORDER BY distance",
-            (_blob(vector), k),
-        )
+        codec = self.vector_codec()
+        query = codec.project(vector[None, :])[0]
+        if codec.format == "float":
+            sql, match = "SELECT rowid, distance FROM embeddings_vec WHERE embedding MATCH ?", _blob(query)
+        elif codec.format == "int8":
+            sql = "SELECT rowid, distance FROM embeddings_vec WHERE embedding MATCH vec_int8(?)"
+            match = codec.quantize(query[None, :])[0].tobytes()
+        else:
+            wanted = rescore_candidates or max(k * RESCORE_FACTOR, RESCORE_MIN_CANDIDATES)
+            return self._knn_binary(codec, query, k, min(max(wanted, k), MAX_KNN_K))
+        rows = self.conn.execute(sql + " AND k = ? ORDER BY distance", (match, k))
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def _knn_binary(
+        self, codec: VectorCodec, query: npt.NDArray[np.float32], k: int, candidates: int
+    ) -> list[tuple[int, float]]:
+        """Hamming KNN on the sign bits, then the candidates rescored by cosine with their int8 vectors."""
+        import numpy as np
+
+        bits = sign_bits(codec.quantize(query[None, :]))[0].tobytes()
+        rows = self.conn.execute(
+            "SELECT rowid, rescore FROM embeddings_vec WHERE embedding MATCH vec_bit(?) AND k = ?",
+            (bits, candidates),
+        ).fetchall()
+        if not rows:
+            return []
+        int8 = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8).reshape(len(rows), codec.width)
+        distances = rescore(query, int8)
+        order = np.argsort(distances, kind="stable")[:k]
+        return [(int(rows[i][0]), float(distances[i])) for i in order]
 
     def cosine_scan(
         self, vector: npt.NDArray[np.float32], *, limit: int, where: RowFilter | None = None
     ) -> list[tuple[int, float]]:
-        """The ``limit`` chunks nearest to ``vector`` by cosine distance among those that pass ``where``,
-        computed inside SQLite without the KNN index (the fallback when filtered results do not fit in
-        sqlite-vec's largest KNN ``k``).
+        """The ``limit`` chunks nearest to ``vector`` (the model's float32 ``(dim,)`` query) by cosine distance
+        among those that pass ``where``, computed inside SQLite without the KNN index (the fallback when filtered
+        results do not fit in sqlite-vec's largest KNN ``k``); int8 and binary indexes compare the int8 vectors.
 
         Returns:
             ``[(chunk_id, cosine_distance)]``, nearest first; distance in [0, 2].
         """
+        codec = self.vector_codec()
+        query = codec.project(vector[None, :])[0]
+        if codec.format == "float":
+            expression, match = "vec_distance_cosine(v.embedding, ?)", _blob(query)
+        else:
+            column = "v.embedding" if codec.format == "int8" else "vec_int8(v.rescore)"
+            expression = f"vec_distance_cosine({column}, vec_int8(?))"
+            match = codec.quantize(query[None, :])[0].tobytes()
         clause, params = self._where(where)
         rows = self.conn.execute(
-            "SELECT c.id, vec_distance_cosine(v.embedding, ?) AS d FROM chunks c "
+            f"SELECT c.id, {expression} AS d FROM chunks c "
             "JOIN files f ON f.id = c.file_id JOIN embeddings_vec v ON v.rowid = c.embedding_id "
             f"WHERE 1 = 1{clause} ORDER BY d LIMIT ?",
-            (_blob(vector), *params, limit),
+            (match, *params, limit),
         )
         return [(int(r[0]), float(r[1])) for r in rows]
 
