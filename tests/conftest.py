@@ -148,6 +148,34 @@ def watch_startup(cwd: Path) -> list[str]:
     return lines
 
 
+GRAPH_PACKAGE = {
+    "pkg/__init__.py": "",
+    "pkg/net.py": """
+        class Client:
+            def send(self, payload):
+                return encode(payload)
+
+
+        def encode(payload):
+            return str(payload)
+        """,
+    "pkg/app.py": """
+        from .net import Client, encode
+
+
+        def upload(data):
+            client = Client()
+            return client.send(encode(data))
+
+
+        def main():
+            return upload({"a": 1})
+        """,
+}
+"""A small Python package with a class, calls within a file and through an import (the graph, MCP and service
+tests: `upload` calls `Client.send` and `encode`; `main` calls `upload`; nothing calls `main`)."""
+
+
 def write_files(root: Path, files: dict[str, str]) -> None:
     """Write dedented files under ``root`` (parents created)."""
     for rel, text in files.items():

@@ -12,31 +12,10 @@ import pytest
 
 from codegraph.store import Store
 
-from .conftest import RunCli, write_files
+from .conftest import GRAPH_PACKAGE, RunCli, write_files
 
 REPO = {
-    "pkg/__init__.py": "",
-    "pkg/net.py": """
-        class Client:
-            def send(self, payload):
-                return encode(payload)
-
-
-        def encode(payload):
-            return str(payload)
-        """,
-    "pkg/app.py": """
-        from .net import Client, encode
-
-
-        def upload(data):
-            client = Client()
-            return client.send(encode(data))
-
-
-        def main():
-            return upload({"a": 1})
-        """,
+    **GRAPH_PACKAGE,
     "web/util.ts": """
         export function total(items: number[]): number {
           return items.reduce((a, b) => a + b, 0);

@@ -24,32 +24,11 @@ from codegraph.embed import OnnxEncoder
 from codegraph.index import index_repo
 from codegraph.mcp_server import _guarded
 
-from .conftest import CODEGRAPH, SAMPLE_FILES, RunCli, wait_until, write_files
+from .conftest import CODEGRAPH, GRAPH_PACKAGE, SAMPLE_FILES, RunCli, wait_until, write_files
 
 REPO = {
     **SAMPLE_FILES,
-    "pkg/__init__.py": "",
-    "pkg/net.py": """
-        class Client:
-            def send(self, payload):
-                return encode(payload)
-
-
-        def encode(payload):
-            return str(payload)
-        """,
-    "pkg/app.py": """
-        from .net import Client, encode
-
-
-        def upload(data):
-            client = Client()
-            return client.send(encode(data))
-
-
-        def main():
-            return upload(b"x")
-        """,
+    **GRAPH_PACKAGE,
     "pkg/long.py": "def long_function():\n" + "".join(f"    step_{i} = {i}\n" for i in range(40)),
 }
 

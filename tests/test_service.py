@@ -12,27 +12,10 @@ from codegraph.errors import ConfigError, SourceError
 from codegraph.index import index_repo
 from codegraph.service import READ_MAX_LINES, Workspace
 
-from .conftest import write_files
+from .conftest import GRAPH_PACKAGE, write_files
 
 REPO = {
-    "pkg/__init__.py": "",
-    "pkg/net.py": """
-        class Client:
-            def send(self, payload):
-                return encode(payload)
-
-
-        def encode(payload):
-            return str(payload)
-        """,
-    "pkg/app.py": """
-        from .net import Client, encode
-
-
-        def upload(data):
-            client = Client()
-            return client.send(encode(data))
-        """,
+    **GRAPH_PACKAGE,
     ".env": "SECRET=1\n",
 }
 
