@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from .errors import ConfigError, IndexUnusableError, SourceError
+from .errors import ConfigError, SourceError
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -151,11 +151,7 @@ class Workspace:
         if self._graph is None:
             from .graph.query import Graph
 
-            if self.store.count("files") and not self.store.get_meta("graph_version"):
-                raise IndexUnusableError(
-                    "this index has no code graph yet (built by an older codegraph); run: codegraph index"
-                )
-            self._graph = Graph(self.store)
+            self._graph = Graph.of(self.store)
         return self._graph
 
     def ensure_fresh(self, *, force: bool = False) -> dict[str, int] | None:

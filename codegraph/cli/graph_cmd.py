@@ -26,18 +26,13 @@ DepthOption = Annotated[int, typer.Option("--depth", "-d", min=1, max=10, help="
 def _graph(directory: Path, store_url: str | None = None, project: str | None = None) -> Iterator[Graph]:
     """The graph of the index at or above ``directory`` (or of a PostgreSQL store's project: ``--store``,
     ``--project``); refuses an index built before the graph existed."""
-    from ..errors import IndexUnusableError
     from ..graph.query import Graph
     from ..store import open_index
     from .common import settings_for
 
     store = open_index(directory, settings=settings_for(None, store=store_url, project=project), project=project)
     try:
-        if store.count("files") and not store.get_meta("graph_version"):
-            raise IndexUnusableError(
-                "this index has no code graph yet (built by an older codegraph); run: codegraph index"
-            )
-        yield Graph(store)
+        yield Graph.of(store)
     finally:
         store.close()
 

@@ -192,6 +192,21 @@ def _plausible(ref: RefRow, candidates: list[DefRow]) -> list[DefRow]:
 class Graph:
     """Graph queries over one open index (resolution caches live as long as this object)."""
 
+    @classmethod
+    def of(cls, store: IndexStore) -> Graph:
+        """The graph of an open index, refusing one that holds files but no graph (built before the graph).
+
+        Raises:
+            IndexUnusableError: the index has files and no ``meta.graph_version``.
+        """
+        if store.count("files") and not store.get_meta("graph_version"):
+            from ..errors import IndexUnusableError
+
+            raise IndexUnusableError(
+                "this index has no code graph yet (built by an older codegraph); run: codegraph index"
+            )
+        return cls(store)
+
     def __init__(self, store: IndexStore) -> None:
         self.store = store
         # Per-query memos: a name asked of every reference to it (tens of thousands for `assertEqual` in the
