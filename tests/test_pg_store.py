@@ -110,7 +110,7 @@ def test_same_answers_as_the_sqlite_file(tmp_repo: Path, pg_url: str, run_cli: R
 
 def test_two_projects_in_one_store(tmp_path: Path, pg_url: str, run_cli: RunCli) -> None:
     shop, billing = tmp_path / "shop", tmp_path / "billing"
-    write_files(shop, SAMPLE_FILES)
+    write_files(shop, {**SAMPLE_FILES, **USES})
     write_files(billing, OTHER_FILES)
     _index(run_cli, shop, pg_url)
     _index(run_cli, billing, pg_url)
@@ -129,7 +129,7 @@ def test_two_projects_in_one_store(tmp_path: Path, pg_url: str, run_cli: RunCli)
     listed = _json(run_cli("projects", "--store", pg_url, "--json", cwd=tmp_path))
     assert [(p["name"], p["root"], p["files"]) for p in listed["projects"]] == [  # type: ignore[union-attr, index]
         ("billing", str(billing), 1),
-        ("shop", str(shop), 5),
+        ("shop", str(shop), 6),
     ]
     # The embedding cache is shared: a third project with the same files embeds nothing.
     copy = tmp_path / "shop-copy"
@@ -137,6 +137,28 @@ def test_two_projects_in_one_store(tmp_path: Path, pg_url: str, run_cli: RunCli)
     assert _index(run_cli, copy, pg_url)["embedded"] == 0
     unknown = run_cli("search", "x", "--store", pg_url, "--project", "nope", cwd=tmp_path)
     assert unknown.returncode == 1 and "no project named 'nope'" in unknown.stderr
+
+    # The graph's symbol commands with --all: each project answers from its own graph, and names itself.
+    defs = _json(run_cli("def", "retry_upload", "--store", pg_url, "--all", "--json", cwd=billing))["results"]
+    assert [(d["project"], d["path"]) for d in defs] == [  # type: ignore[union-attr, index]
+        ("shop", "app/retry.py"),
+        ("shop-copy", "app/retry.py"),
+    ]
+    callers = _json(run_cli("callers", "retry_upload", "--store", pg_url, "--all", "--json", cwd=tmp_path))
+    assert {(c["project"], c["symbol"]) for c in callers["results"]} == {  # type: ignore[union-attr, index]
+        ("shop", "upload_all"),
+        ("shop-copy", "upload_all"),
+    }
+    refs = _json(run_cli("refs", "render_invoice", "--store", pg_url, "--all", "--json", cwd=shop))["results"]
+    assert [(r["project"], r["symbol"], r["resolution"]) for r in refs] == [  # type: ignore[union-attr, index]
+        ("billing", "send_invoice", "same_file")
+    ]
+    text = run_cli("callees", "send_invoice", "--store", pg_url, "--all", cwd=shop)
+    assert text.returncode == 0 and "billing:billing/invoice.py:" in text.stdout, text.stderr
+    both_flags = run_cli("def", "x", "--store", pg_url, "--all", "--project", "shop", cwd=shop)
+    assert both_flags.returncode == 2 and "not both" in both_flags.stderr
+    no_server = run_cli("def", "retry_upload", "--all", cwd=tmp_path / "shop")
+    assert no_server.returncode == 1 and "--all needs a PostgreSQL store" in no_server.stderr
 
 
 def _popen(root: Path, url: str, *extra: str) -> subprocess.Popen[str]:

@@ -52,6 +52,15 @@ ProjectOption = Annotated[
 ]
 """The ``--project`` option of the commands that work on a PostgreSQL store."""
 
+AllProjectsOption = Annotated[
+    bool,
+    typer.Option(
+        "--all",
+        help="Every project of the PostgreSQL store (each result names its project); not with --project.",
+    ),
+]
+"""The ``--all`` option of ``search`` and the graph's symbol commands (PostgreSQL store only)."""
+
 NestedOption = Annotated[
     bool,
     typer.Option(

@@ -12,7 +12,7 @@ import typer
 if TYPE_CHECKING:
     from ..graph.query import Graph, GraphHit
 
-from .common import ProjectOption, StoreOption
+from .common import AllProjectsOption, ProjectOption, StoreOption
 
 NameArg = Annotated[
     str, typer.Argument(help="A symbol: bare (send), or qualified (Client.send, Recv.Method, Type::method).")
@@ -61,10 +61,51 @@ def _run(
     *,
     store: str | None = None,
     project: str | None = None,
+    all_projects: bool = False,
 ) -> None:
-    with _graph(directory, store, project) as graph:
-        hits = ask(graph)
+    if not all_projects:
+        with _graph(directory, store, project) as graph:
+            hits = ask(graph)
+    else:
+        hits = _ask_every_project(directory, store, project, ask)
     _answer(query, hits, as_json=as_json, empty=empty)
+
+
+def _ask_every_project(
+    directory: Path, store: str | None, project: str | None, ask: Callable[[Graph], list[GraphHit]]
+) -> list[GraphHit]:
+    """``ask`` of each project of the PostgreSQL store in name order, each answer naming its project (``--all``).
+
+    Each project is its own graph: a reference resolves only to definitions of its own repository, as it does
+    without ``--all`` (paths of two repositories may coincide, and one repository's imports name its own files).
+
+    A project whose index has no graph yet is skipped with a notice on stderr.
+
+    Raises:
+        typer.BadParameter: ``--project`` given too.
+        ConfigError: no PostgreSQL store (``--all`` needs one).
+    """
+    from dataclasses import replace
+
+    from ..errors import ConfigError, IndexUnusableError
+    from ..store import projects, store_url
+    from . import render
+    from .common import settings_for
+
+    if project:
+        raise typer.BadParameter("give --project NAME or --all, not both", param_hint="--all")
+    settings = settings_for(None, store=store)
+    if store_url(settings) is None:
+        raise ConfigError("--all needs a PostgreSQL store (--store postgresql://... or CODEGRAPH_STORE)")
+    hits: list[GraphHit] = []
+    for row in projects(settings):
+        name = str(row["name"])
+        try:
+            with _graph(directory, store, name) as graph:
+                hits += [replace(hit, project=name) for hit in ask(graph)]
+        except IndexUnusableError as exc:  # one project built before the graph does not hide the others
+            render.notice(f"codegraph: project {name!r} skipped: {exc}")
+    return hits
 
 
 def definition(
@@ -73,6 +114,7 @@ def definition(
     directory: DirOption = Path("."),
     store: StoreOption = None,
     project: ProjectOption = None,
+    all_projects: AllProjectsOption = False,
 ) -> None:
     """Where NAME is defined (functions, methods, classes, interfaces, structs, enums, traits, types, modules,
     constants), in path order."""
@@ -86,6 +128,7 @@ def definition(
         lambda graph: [def_hit(d) for d in graph.definitions(name)],
         store=store,
         project=project,
+        all_projects=all_projects,
     )
 
 
@@ -95,6 +138,7 @@ def refs(
     directory: DirOption = Path("."),
     store: StoreOption = None,
     project: ProjectOption = None,
+    all_projects: AllProjectsOption = False,
 ) -> None:
     """Every reference to NAME (calls, type uses, imports, inheritance) with its line and the definition it is
     made in; each says how it was resolved: same_file, import, or by_name (a guess by name)."""
@@ -106,6 +150,7 @@ def refs(
         lambda g: g.refs(name),
         store=store,
         project=project,
+        all_projects=all_projects,
     )
 
 
@@ -116,6 +161,7 @@ def callers(
     directory: DirOption = Path("."),
     store: StoreOption = None,
     project: ProjectOption = None,
+    all_projects: AllProjectsOption = False,
 ) -> None:
     """The definitions that call NAME, and with --depth N their callers too (nearest first)."""
     _run(
@@ -126,6 +172,7 @@ def callers(
         lambda g: g.callers(name, depth),
         store=store,
         project=project,
+        all_projects=all_projects,
     )
 
 
@@ -136,6 +183,7 @@ def callees(
     directory: DirOption = Path("."),
     store: StoreOption = None,
     project: ProjectOption = None,
+    all_projects: AllProjectsOption = False,
 ) -> None:
     """The definitions NAME calls (those the repository defines), and with --depth N theirs too."""
     _run(
@@ -146,6 +194,7 @@ def callees(
         lambda g: g.callees(name, depth),
         store=store,
         project=project,
+        all_projects=all_projects,
     )
 
 

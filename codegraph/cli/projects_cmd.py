@@ -22,7 +22,8 @@ def projects(
     store: StoreOption = None,
 ) -> None:
     """List the projects of the PostgreSQL store (--store or CODEGRAPH_STORE): each indexed root, with its
-    remote, size, model and last refresh. search and the graph commands take --project NAME (search: --all)."""
+    remote, size, model and last refresh. search and the graph commands take --project NAME; search, def, refs, callers
+    and callees take --all."""
     from ..store import projects as list_projects
     from ..store import store_url
     from ..store.postgres_schema import redact

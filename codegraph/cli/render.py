@@ -174,10 +174,11 @@ def hits(query: str, results: Sequence[Hit], *, mode: str, contexts: Sequence[di
 
 
 def graph_hits(hits: Sequence[GraphHit], *, outline: bool = False) -> None:
-    """Graph answers, one per line: ``path:start-end  symbol  kind`` then, for references, the reference's line
-    and how it was resolved (``by_name`` is a guess); ``outline`` indents nested definitions by their scope."""
+    """Graph answers, one per line: ``[project:]path:start-end  symbol  kind`` then, for references, the
+    reference's line and how it was resolved (``by_name`` is a guess); ``outline`` indents nested definitions by
+    their scope."""
     for hit in hits:
-        where = f"{hit.path}:{hit.start_line}-{hit.end_line}"
+        where = f"{hit.project + ':' if hit.project else ''}{hit.path}:{hit.start_line}-{hit.end_line}"
         indent = "  " * (hit.symbol or "").count(".") if outline else ""
         symbol = f"  [bold]{escape(hit.symbol)}[/]" if hit.symbol else ""
         extra = []

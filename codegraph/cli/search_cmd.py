@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..types import Hit
 
 from ..ranking import MODES, TEST_MODES
-from .common import ProjectOption, StoreOption
+from .common import AllProjectsOption, ProjectOption, StoreOption
 
 
 def search(
@@ -58,10 +58,7 @@ def search(
     ] = False,
     store_opt: StoreOption = None,
     project: ProjectOption = None,
-    all_projects: Annotated[
-        bool,
-        typer.Option("--all", help="Search every project of the PostgreSQL store (each result names its project)."),
-    ] = False,
+    all_projects: AllProjectsOption = False,
 ) -> None:
     """Search the index found at or above the current directory (like git finds .git).
 

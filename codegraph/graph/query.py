@@ -58,6 +58,8 @@ class GraphHit:
         line: the reference's own line (1-based), ``None`` for ``def`` and ``callees``.
         resolution: ``same_file``, ``import`` or ``by_name`` (how the edge was resolved), ``None`` for ``def``.
         depth: call distance from the queried symbol (1 = direct), 0 for ``def``/``refs``.
+        project: the project of an answer over several projects of a PostgreSQL store (``--all``; the JSON then
+            has a ``project`` key first), else ``None`` (and no such key).
     """
 
     path: str
@@ -69,10 +71,13 @@ class GraphHit:
     line: int | None = None
     resolution: str | None = None
     depth: int = 0
+    project: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result as in the CLI contract (``codegraph def|refs|callers|callees --json``)."""
+        head: dict[str, Any] = {} if self.project is None else {"project": self.project}
         return {
+            **head,
             "path": self.path,
             "start_line": self.start_line,
             "end_line": self.end_line,
