@@ -24,11 +24,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections import deque
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -67,6 +69,40 @@ library, pickled)."""
 WORKER_ENV = {"TOKENIZERS_PARALLELISM": "false"}
 """Environment of the workers: each counts tokens on one thread, the pool being the parallelism (the tokenizer's
 own thread pool in every worker would oversubscribe the cores)."""
+
+
+SAFE_PATH_ENV = "PYTHONSAFEPATH"
+"""Set while the pool starts its processes: the forkserver, multiprocessing's resource tracker and ``spawn``
+workers run ``python -c ...``, which puts the working directory first on ``sys.path``, so an indexed repository
+with a root-level ``types.py``, ``enum.py`` or ``signal.py`` (the standard library's own tree, for one) would
+shadow the standard library and kill them as they start. ``PYTHONSAFEPATH`` (Python >= 3.11, the ``-P``
+option) keeps the working directory off ``sys.path``; on 3.10 such a directory is prepared in this process."""
+
+
+def _children_start_cleanly() -> bool:
+    """Whether processes started here can import the standard library: on Python >= 3.11 always (see
+    :data:`SAFE_PATH_ENV`); on 3.10 unless the working directory holds a module named like one of it."""
+    if sys.version_info >= (3, 11):
+        return True
+    try:
+        names = {entry.name.removesuffix(".py") for entry in os.scandir(".")}
+    except OSError:
+        return False
+    return not names & set(sys.stdlib_module_names)
+
+
+@contextmanager
+def _safe_child_path() -> Iterator[None]:
+    """:data:`SAFE_PATH_ENV` set in this process's environment (restored after) for the children started meanwhile."""
+    previous = os.environ.get(SAFE_PATH_ENV)
+    os.environ[SAFE_PATH_ENV] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(SAFE_PATH_ENV, None)
+        else:
+            os.environ[SAFE_PATH_ENV] = previous
 
 
 def default_workers() -> int:
@@ -208,7 +244,12 @@ def prepare_files(
             yield file, FileCheck("unchanged"), None
         else:
             to_read.append(file)
-    if workers <= 1 or len(to_read) <= PARALLEL_MIN_FILES or not isinstance(embedder, CountsInWorkers):
+    if (
+        workers <= 1
+        or len(to_read) <= PARALLEL_MIN_FILES
+        or not isinstance(embedder, CountsInWorkers)
+        or not _children_start_cleanly()
+    ):
         for file in to_read:
             yield (file, *check_and_prepare(file, known.get(file.path), chunking))
         return
@@ -230,32 +271,39 @@ def _pooled(
     """Prepare ``files`` in a pool of ``workers`` processes, :data:`TASK_FILES` per task, results in order.
 
     Raises:
-        BrokenProcessPool: a worker died; nothing of its task was yielded.
+        BrokenProcessPool: a worker died, or could not start; nothing of its task was yielded.
     """
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload([__name__])  # imported once in the server, not in every worker
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(chunking.model_id, chunking.max_tokens, counting),
-    )
-    window: deque[tuple[list[SourceFile], Future[list[tuple[FileCheck, PreparedFile | None]]]]] = deque()
-    finished = False
-    try:
-        for start in range(0, len(files), TASK_FILES):
-            batch = files[start : start + TASK_FILES]
-            window.append((batch, pool.submit(_prepare_task, [(f, known.get(f.path)) for f in batch])))
-            while len(window) * TASK_FILES >= FILES_IN_FLIGHT:
+    # The pool starts processes from its creation (the resource tracker) to its submits (the forkserver, spawned
+    # workers): all of them start with the working directory kept off their sys.path.
+    with _safe_child_path():
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload([__name__])  # imported once in the server, not in every worker
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(chunking.model_id, chunking.max_tokens, counting),
+        )
+        window: deque[tuple[list[SourceFile], Future[list[tuple[FileCheck, PreparedFile | None]]]]] = deque()
+        finished = False
+        try:
+            for start in range(0, len(files), TASK_FILES):
+                batch = files[start : start + TASK_FILES]
+                try:
+                    future = pool.submit(_prepare_task, [(f, known.get(f.path)) for f in batch])
+                except OSError as exc:  # a process could not start (BrokenPipeError: the forkserver died)
+                    raise BrokenProcessPool(f"a worker process could not start: {exc}") from exc
+                window.append((batch, future))
+                while len(window) * TASK_FILES >= FILES_IN_FLIGHT:
+                    yield from _outcomes(window.popleft())
+            while window:
                 yield from _outcomes(window.popleft())
-        while window:
-            yield from _outcomes(window.popleft())
-        finished = True
-    finally:
-        # Interrupted or abandoned: drop the queued tasks and return now; the running ones end on their own.
-        pool.shutdown(wait=finished, cancel_futures=not finished)
+            finished = True
+        finally:
+            # Interrupted or abandoned: drop the queued tasks and return now; the running ones end on their own.
+            pool.shutdown(wait=finished, cancel_futures=not finished)
 
 
 def _outcomes(

@@ -174,6 +174,58 @@ def test_a_dead_worker_ends_the_pool_and_this_process_finishes(tmp_path: Path) -
     assert dump(root) == dump(clean)
 
 
+SHADOWS = {
+    name: f"# a module of the repository named like the standard library's {name}\nVALUE = 1\n"
+    for name in ("types.py", "enum.py", "functools.py", "signal.py", "threading.py", "re.py")
+}
+"""Root-level modules that shadow the standard library for a ``python -c`` child started in the repository
+(the standard library's own tree has all of them)."""
+
+
+def test_index_run_in_a_repository_that_shadows_the_standard_library(tmp_path: Path) -> None:
+    """``codegraph index .`` run inside a tree with ``types.py`` at its root (the standard library copied to a
+    folder): the pool's processes start with the working directory off ``sys.path`` and prepare every file;
+    before the fix the forkserver died on ``import types`` and the run exited 1 with no message."""
+    script = Path(sys.executable).with_name("codegraph")  # `python -m` would shadow in this process already
+    if not script.exists():
+        pytest.skip(f"no console script next to {sys.executable}")
+    root = tmp_path / "repo"
+    synthetic_tree(root)
+    write_files(root, SHADOWS)
+    run = subprocess.run(
+        [str(script), "index", ".", "--model", "fast", "--json", "--quiet"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr and "parse workers stopped" not in run.stdout + run.stderr
+    stats = json.loads(run.stdout)
+    assert stats["files_changed"] == stats["files_seen"] > prepare.PARALLEL_MIN_FILES
+    assert stats["files_skipped"] == 0
+    assert "PYTHONSAFEPATH" not in os.environ  # restored in this process too (the API path below)
+
+
+def test_a_pool_that_cannot_start_is_prepared_in_this_process(
+    tmp_path: Path, fake_encoder: HashingEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that cannot be started (the forkserver's pipe broken) is a broken pool: this process prepares
+    the files and the run says so once, instead of click reading the BrokenPipeError as a closed stdout."""
+
+    class Unstartable(prepare.ProcessPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> Any:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(prepare, "ProcessPoolExecutor", Unstartable)
+    root = tmp_path / "repo"
+    synthetic_tree(root)
+    stats = index_with(root, fake_encoder, 2)
+    assert stats.files_changed == stats.files_seen and stats.files_skipped == 0
+    assert len(stats.warnings) == 1 and "could not start" in stats.warnings[0]
+    assert "PYTHONSAFEPATH" not in os.environ
+
+
 def _processes_with_env(marker: str) -> list[int]:
     """Pids of live processes whose environment holds ``marker`` (Linux /proc)."""
     found = []
