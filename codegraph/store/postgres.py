@@ -436,12 +436,15 @@ class PgStore(PgGraph):
             "ELSE 0 END"
             for i in range(len(terms))
         )
+        # MATERIALIZED: each is computed once. Inlined (the default for a CTE used once), the planner, which
+        # expects one match where there are hundreds (fresh tables, no statistics yet), re-ran the document
+        # frequencies and the chunk count for every match: 0.55 s for 685 matches of a 1,500-chunk project.
         rows = self._all(
-            f"WITH q AS (SELECT {queries}), "
-            f"m AS (SELECT c.id, c.fts FROM chunks c JOIN files f ON f.id = c.file_id "
+            f"WITH q AS MATERIALIZED (SELECT {queries}), "
+            f"m AS MATERIALIZED (SELECT c.id, c.fts FROM chunks c JOIN files f ON f.id = c.file_id "
             f"WHERE c.fts @@ to_tsquery('{TS_CONFIG}', %s){clause}), "
-            f"df AS (SELECT {dfs} FROM m, q), "
-            "n AS (SELECT count(*)::float8 AS n FROM chunks WHERE project_id = ANY(%s)) "
+            f"df AS MATERIALIZED (SELECT {dfs} FROM m, q), "
+            "n AS MATERIALIZED (SELECT count(*)::float8 AS n FROM chunks WHERE project_id = ANY(%s)) "
             f"SELECT m.id, {score} AS r FROM m, q, df, n ORDER BY r DESC, m.id LIMIT %s",
             (*terms, " | ".join(terms), *params, self.scope, *([RANK_WEIGHTS] * len(terms)), k),
         )
