@@ -148,6 +148,13 @@ def test_the_api_answers_in_the_cli_shapes(client: TestClient, workspace: Worksp
     assert client.get("/api/snippets").json() == {"snippets": []}
     schema = client.get("/openapi.json").json()
     assert {"/api/search", "/api/generate", "/api/snippets/{snippet_id}/test"} <= set(schema["paths"])
+    # The API reference pages load their scripts from this server, not from a CDN (blank offline before).
+    for page in ("/docs", "/redoc"):
+        html = client.get(page).text
+        scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
+        assert scripts and not [s for s in scripts if s.startswith(("http:", "https:", "//"))], (page, scripts)
+        for src in scripts:
+            assert client.get(src).status_code == 200, src
 
 
 @pytest.mark.parametrize(

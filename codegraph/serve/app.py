@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from ..errors import CodegraphError
@@ -52,7 +53,9 @@ def create_app(workspace: Workspace, *, token: str | None = None) -> FastAPI:
     """
     from ..distribution import version
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI and ReDoc (/docs, /redoc) from files in its wheel: FastAPI's own pages
+    # load them from a CDN, and were blank on a machine without internet.
+    app = FastAPIOffline(
         title="codegraph",
         version=version(),
         description=f"Code search, code graph and snippets of the index at {workspace.root}.",
