@@ -22,7 +22,9 @@ Tools and answers (lines are 1-based and inclusive; paths relative to the reposi
   at most :data:`codegraph.service.READ_MAX_LINES` lines.
 - ``status()``: as ``codegraph status --json``.
 
-With freshness ``report`` an answer from a stale index carries ``"stale": {"changed", "new", "removed"}``.
+With freshness ``report`` an answer from a stale index carries ``"stale": {"changed", "new", "removed"}``; an
+answer from an index that another process is building, whose last run did not finish, or that is empty carries
+``"notice"``: the line the CLI prints on stderr then.
 
 Errors never end the server: a :class:`~codegraph.errors.CodegraphError` (bad path, bad language, unknown symbol,
 ...) and arguments outside the schema come back as a tool error (``isError``) whose text says what to do; an
@@ -133,6 +135,7 @@ class SearchAnswer(TypedDict):
     mode: str
     results: list[SearchResult]
     stale: NotRequired[Stale]
+    notice: NotRequired[str]
 
 
 class GraphResult(TypedDict):
@@ -156,6 +159,7 @@ class GraphAnswer(TypedDict):
     total: NotRequired[int]
     truncated: NotRequired[bool]
     stale: NotRequired[Stale]
+    notice: NotRequired[str]
 
 
 class OutlineItem(TypedDict):
@@ -173,6 +177,7 @@ class OutlineAnswer(TypedDict):
     path: str
     results: list[OutlineItem]
     stale: NotRequired[Stale]
+    notice: NotRequired[str]
 
 
 class ImportEdge(TypedDict):
@@ -189,6 +194,7 @@ class DepsAnswer(TypedDict):
     imports: list[ImportEdge]
     imported_by: list[ImportEdge]
     stale: NotRequired[Stale]
+    notice: NotRequired[str]
 
 
 class ReadAnswer(TypedDict):
@@ -201,6 +207,7 @@ class ReadAnswer(TypedDict):
     truncated: bool
     text: str
     stale: NotRequired[Stale]
+    notice: NotRequired[str]
 
 
 # -- building the server ---------------------------------------------------------------------------------------
@@ -300,11 +307,8 @@ def build_server(workspace: Workspace) -> MCPServer[Any]:
         """The project's structure: nested nodes {path, kind, children} (kind project, directory, file or a
         definition kind with blocks). Levels below depth are cut; a cut node gives its number of entries."""
         answer = ws.tree(path, blocks=blocks)
-        stale = answer.pop("stale", None)
-        pruned = _prune(answer, depth)
-        if stale:
-            pruned["stale"] = stale
-        return _result(pruned)
+        kept: dict[str, Any] = {key: answer.pop(key) for key in ("stale", "notice") if key in answer}
+        return _result({**_prune(answer, depth), **kept})
 
     def read(
         path: FilePath,
@@ -422,6 +426,8 @@ def _unknown(name: str, answer: dict[str, Any]) -> str:
     stale = answer.get("stale")
     if stale:
         text += f" The index is stale ({stale['changed']} changed, {stale['new']} new files): run `codegraph index`."
+    if answer.get("notice"):
+        text += f" Note: {answer['notice']}."
     return text
 
 

@@ -67,6 +67,8 @@ class Workspace:
         self._graph: Graph | None = None
         self._checked_at = float("-inf")
         self._stale: Staleness | None = None
+        self._noticed_at = float("-inf")
+        self._notice: str | None = None
 
     @classmethod
     def open(cls, start: Path, *, freshness: Freshness = "refresh", check_interval_s: float = 2.0) -> Workspace:
@@ -175,17 +177,34 @@ class Workspace:
                 index_repo(self.root, self.embedder, settings=self.settings, lock_timeout_s=10.0)
                 self._graph = None
                 self._stale = None
+                self._noticed_at = float("-inf")
         stale = self._stale
         if stale is None or not stale.count:
             return None
         return {"changed": len(stale.changed), "new": len(stale.new), "removed": len(stale.removed)}
 
+    def state_notice(self) -> str | None:
+        """Why answers may be missing results, as the CLI says it on stderr (:func:`~codegraph.status.state_hint`,
+        without its ``codegraph:`` prefix): another process is building the index, the last run did not finish,
+        or the index is empty; ``None`` for a complete index. Looked at most once per ``check_interval_s``."""
+        now = time.monotonic()
+        if now - self._noticed_at >= self.check_interval_s:
+            from .status import index_state, state_hint
+
+            hint = state_hint(*index_state(self.store))
+            self._notice = hint.removeprefix("codegraph: ") if hint else None
+            self._noticed_at = now
+        return self._notice
+
     def _answer(self, ask: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         with self.lock:
             stale = self.ensure_fresh()
             answer = ask()
+            notice = self.state_notice()
         if stale:
             answer["stale"] = stale
+        if notice:
+            answer["notice"] = notice
         return answer
 
     # -- questions ------------------------------------------------------------------------------------------

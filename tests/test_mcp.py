@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from mcp.types import CallToolResult, InitializeResult, TextContent
 from codegraph.embed import OnnxEncoder
 from codegraph.index import index_repo
 from codegraph.mcp_server import _guarded
+from codegraph.store import Store
 
 from .conftest import CODEGRAPH, GRAPH_PACKAGE, SAMPLE_FILES, RunCli, wait_until, write_files
 
@@ -222,6 +224,20 @@ def test_report_mode_says_the_index_is_stale(tmp_path: Path, encoder: OnnxEncode
         assert wait_until(lambda: "stale" in session.ok("definition", name="encode"), timeout_s=60)
         assert session.ok("search", query="encode", k=1)["stale"] == {"changed": 0, "new": 1, "removed": 0}
         assert "run `codegraph index`" in session.error("definition", name="shiny_new_helper")  # not re-indexed
+
+
+def test_an_unfinished_index_is_said_in_every_answer(tmp_path: Path, encoder: OnnxEncoder) -> None:
+    """The CLI's stderr line for an index whose last run did not finish reaches the agent as ``notice``."""
+    root = tmp_path / "repo"
+    write_files(root, {"pkg/net.py": REPO["pkg/net.py"]})
+    index_repo(root, encoder)
+    with Store.open(root) as store:  # what a killed run leaves: started after the last finished run
+        store.set_meta({"run_started_at": f"{time.time() + 60:.3f}"})
+    with mcp_session(root, tmp_path / "home", "--freshness", "off") as session:
+        answer = session.ok("search", query="encode", k=1)
+        assert answer["results"] and "did not finish" in answer["notice"]
+        assert "did not finish" in session.ok("tree")["notice"]
+        assert "did not finish" in session.error("definition", name="no_such_name")
 
 
 def test_stdout_carries_the_protocol_only(repo: Path, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from codegraph.embed import OnnxEncoder  # noqa: E402
 from codegraph.index import index_repo  # noqa: E402
 from codegraph.serve.app import create_app  # noqa: E402
 from codegraph.service import Workspace  # noqa: E402
+from codegraph.store import Store  # noqa: E402
 
 from .conftest import CODEGRAPH, default_sigint, write_files  # noqa: E402
 from .fake_llm import MODEL, Status, fake_llm  # noqa: E402
@@ -155,6 +157,15 @@ def test_the_api_answers_in_the_cli_shapes(client: TestClient, workspace: Worksp
         assert scripts and not [s for s in scripts if s.startswith(("http:", "https:", "//"))], (page, scripts)
         for src in scripts:
             assert client.get(src).status_code == 200, src
+
+
+def test_an_unfinished_index_is_said_by_the_api_and_the_page(repo: Path) -> None:
+    with Store.open(repo) as store:  # what a killed run leaves: started after the last finished run
+        store.set_meta({"run_started_at": f"{time.time() + 60:.3f}"})
+    with Workspace.open(repo, freshness="off") as ws, TestClient(create_app(ws), base_url=BASE) as c:
+        found = c.get("/api/search", params={"q": "retry failed uploads", "k": 1}).json()
+        assert found["results"] and "did not finish" in found["notice"]
+        assert "Note: the last index run did not finish" in c.get("/", params={"q": "retry"}).text
 
 
 @pytest.mark.parametrize(

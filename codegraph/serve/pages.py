@@ -104,7 +104,7 @@ def page_router(ws: Workspace, templates: Jinja2Templates) -> APIRouter:
         request: Request, q: str = "", mode: str = "hybrid", lang: str = "", k: int = 10, path: str = ""
     ) -> HTMLResponse:
         results: list[dict[str, Any]] = []
-        error, status, stale = None, 200, None
+        error, status, stale, notice = None, 200, None, None
         languages = sorted({f["language"] for f in _files(ws)})
         if q.strip():
             try:
@@ -115,7 +115,7 @@ def page_router(ws: Workspace, templates: Jinja2Templates) -> APIRouter:
                     languages=(lang,) if lang else None,
                     path_glob=path.strip() or None,
                 )
-                stale = found.get("stale")
+                stale, notice = found.get("stale"), found.get("notice")
                 for r in found["results"]:
                     first = _snippet_line(ws, r)
                     r["code_html"] = highlight(r["snippet"], language=r["language"], path=r["path"], first_line=first)
@@ -137,6 +137,7 @@ def page_router(ws: Workspace, templates: Jinja2Templates) -> APIRouter:
             results=results,
             error=error,
             stale=stale,
+            notice=notice,
         )
 
     @pages.get("/browse", response_class=HTMLResponse)
