@@ -161,6 +161,59 @@ def test_two_projects_in_one_store(tmp_path: Path, pg_url: str, run_cli: RunCli)
     assert no_server.returncode == 1 and "--all needs a PostgreSQL store" in no_server.stderr
 
 
+LIBRARY = {
+    "libpkg/__init__.py": "from .core import send_invoice\n",
+    "libpkg/core.py": """
+        def render(order):
+            return str(order)
+
+
+        def send_invoice(mailer, order):
+            return mailer.send(render(order))
+        """,
+}
+CONSUMER = {
+    "shop/checkout.py": """
+        from libpkg import send_invoice
+
+
+        def checkout(mailer, order):
+            return send_invoice(mailer, order)
+
+
+        def pay_and_checkout(mailer, order):
+            return checkout(mailer, order)
+        """,
+}
+NAMESAKE = {"other/local.py": "def send_invoice(x):\n    return x\n\n\ndef run(x):\n    return send_invoice(x)\n"}
+
+
+def test_graph_all_follows_imports_across_projects(tmp_path: Path, pg_url: str, run_cli: RunCli) -> None:
+    """``--all``: a repository importing another one's package (``from libpkg import send_invoice``, re-exported
+    by ``libpkg/__init__.py``) is a caller of it and calls it; a namesake defined in a third repository is not."""
+    for name, files in (("library", LIBRARY), ("consumer", CONSUMER), ("namesake", NAMESAKE)):
+        write_files(tmp_path / name, files)
+        _index(run_cli, tmp_path / name, pg_url)
+
+    def ask(*args: str) -> list[tuple[object, ...]]:
+        answer = _json(run_cli(*args, "--store", pg_url, "--all", "--json", cwd=tmp_path))
+        return [(r["project"], r["path"], r["symbol"], r["resolution"]) for r in answer["results"]]  # type: ignore[union-attr, index]
+
+    assert ask("callers", "send_invoice", "--depth", "2") == [
+        ("consumer", "shop/checkout.py", "checkout", "import"),
+        ("consumer", "shop/checkout.py", "pay_and_checkout", "same_file"),
+        ("namesake", "other/local.py", "run", "same_file"),  # its own send_invoice, within its project
+    ]
+    assert ask("refs", "send_invoice") == [
+        ("consumer", "shop/checkout.py", "checkout", "import"),
+        ("namesake", "other/local.py", "run", "same_file"),
+    ]
+    assert ask("callees", "checkout") == [("library", "libpkg/core.py", "send_invoice", "import")]
+    # Without --all a project sees its own definitions only.
+    alone = _json(run_cli("callers", "send_invoice", "--store", pg_url, "--json", cwd=tmp_path / "consumer"))
+    assert alone["results"] == []
+
+
 def _popen(root: Path, url: str, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*CODEGRAPH, "index", ".", "--store", url, "--model", "fast", "--json", "--quiet", *extra],

@@ -52,12 +52,16 @@ def _answer(query: str, hits: Sequence[GraphHit], *, as_json: bool, empty: str) 
     render.graph_hits(hits)
 
 
+Ask = Callable[["Graph", Sequence[tuple[str, "Graph"]]], "list[GraphHit]"]
+"""A question to a project's graph, given the other projects' ``(name, graph)`` (empty without ``--all``)."""
+
+
 def _run(
     query: str,
     directory: Path,
     as_json: bool,
     empty: str,
-    ask: Callable[[Graph], list[GraphHit]],
+    ask: Ask,
     *,
     store: str | None = None,
     project: str | None = None,
@@ -65,21 +69,17 @@ def _run(
 ) -> None:
     if not all_projects:
         with _graph(directory, store, project) as graph:
-            hits = ask(graph)
+            hits = ask(graph, ())
     else:
         hits = _ask_every_project(directory, store, project, ask)
     _answer(query, hits, as_json=as_json, empty=empty)
 
 
-def _ask_every_project(
-    directory: Path, store: str | None, project: str | None, ask: Callable[[Graph], list[GraphHit]]
-) -> list[GraphHit]:
-    """``ask`` of each project of the PostgreSQL store in name order, each answer naming its project (``--all``).
-
-    Each project is its own graph: a reference resolves only to definitions of its own repository, as it does
-    without ``--all`` (paths of two repositories may coincide, and one repository's imports name its own files).
-
-    A project whose index has no graph yet is skipped with a notice on stderr.
+def _ask_every_project(directory: Path, store: str | None, project: str | None, ask: Ask) -> list[GraphHit]:
+    """``ask`` of each project of the PostgreSQL store in name order, with the others' graphs (``--all``);
+    every answer names its project. Within a project references resolve as without ``--all``; across
+    projects only through imports (:meth:`~codegraph.graph.query.Graph.foreign_targets`), since two
+    repositories' paths may coincide. A project indexed before the graph existed is skipped with a notice.
 
     Raises:
         typer.BadParameter: ``--project`` given too.
@@ -88,7 +88,9 @@ def _ask_every_project(
     from dataclasses import replace
 
     from ..errors import ConfigError, IndexUnusableError
-    from ..store import projects, store_url
+    from ..graph.query import Graph
+    from ..store import open_index, store_url
+    from ..store.postgres import PgStore
     from . import render
     from .common import settings_for
 
@@ -97,14 +99,36 @@ def _ask_every_project(
     settings = settings_for(None, store=store)
     if store_url(settings) is None:
         raise ConfigError("--all needs a PostgreSQL store (--store postgresql://... or CODEGRAPH_STORE)")
-    hits: list[GraphHit] = []
-    for row in projects(settings):
-        name = str(row["name"])
-        try:
-            with _graph(directory, store, name) as graph:
-                hits += [replace(hit, project=name) for hit in ask(graph)]
-        except IndexUnusableError as exc:  # one project built before the graph does not hide the others
-            render.notice(f"codegraph: project {name!r} skipped: {exc}")
+    whole = open_index(directory, settings=settings, all_projects=True)
+    try:
+        assert isinstance(whole, PgStore)
+        graphs: list[tuple[str, Graph]] = []
+        for view in whole.views():
+            try:
+                graphs.append((view.project.name, Graph.of(view)))
+            except IndexUnusableError as exc:  # one project built before the graph does not hide the others
+                render.notice(f"codegraph: project {view.project.name!r} skipped: {exc}")
+        hits: list[GraphHit] = []
+        for name, graph in graphs:
+            others = [(other, g) for other, g in graphs if other != name]
+            hits += [hit if hit.project else replace(hit, project=name) for hit in ask(graph, others)]
+        return hits
+    finally:
+        whole.close()
+
+
+def _across(
+    own: Callable[..., list[GraphHit]], graph: Graph, others: Sequence[tuple[str, Graph]], *args: object
+) -> list[GraphHit]:
+    """``own(*args)`` of ``graph``, then ``own(*args, home=g)`` for each other project's graph ``g`` (what this
+    project's code does with their definitions), each place once."""
+    hits = own(*args)
+    seen = {(h.path, h.start_line, h.line) for h in hits}
+    for _, other in others:
+        for hit in own(*args, home=other):
+            if (hit.path, hit.start_line, hit.line) not in seen:
+                seen.add((hit.path, hit.start_line, hit.line))
+                hits.append(hit)
     return hits
 
 
@@ -125,7 +149,7 @@ def definition(
         directory,
         as_json,
         f"no definition of {name!r} in the index",
-        lambda graph: [def_hit(d) for d in graph.definitions(name)],
+        lambda graph, _others: [def_hit(d) for d in graph.definitions(name)],
         store=store,
         project=project,
         all_projects=all_projects,
@@ -147,7 +171,7 @@ def refs(
         directory,
         as_json,
         f"no references to {name!r} in the index",
-        lambda g: g.refs(name),
+        lambda g, others: _across(g.refs, g, others, name),
         store=store,
         project=project,
         all_projects=all_projects,
@@ -169,7 +193,7 @@ def callers(
         directory,
         as_json,
         f"no callers of {name!r} in the index",
-        lambda g: g.callers(name, depth),
+        lambda g, others: _across(g.callers, g, others, name, depth),
         store=store,
         project=project,
         all_projects=all_projects,
@@ -191,7 +215,7 @@ def callees(
         directory,
         as_json,
         f"no calls from {name!r} to code in the index",
-        lambda g: g.callees(name, depth),
+        lambda g, others: g.callees(name, depth, others=others),
         store=store,
         project=project,
         all_projects=all_projects,

@@ -21,7 +21,7 @@ Each result carries its resolution, so callers can tell a sure edge from a guess
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
@@ -159,7 +159,7 @@ def _surest_first(hit: GraphHit) -> tuple[int, str, int]:
 
 
 def def_hit(d: DefRow, **extra: Any) -> GraphHit:
-    """A stored definition as a :class:`GraphHit` (``extra``: ``line``, ``resolution``, ``depth``)."""
+    """A stored definition as a :class:`GraphHit` (``extra``: ``line``, ``resolution``, ``depth``, ``project``)."""
     return GraphHit(d.path, d.start_line, d.end_line, d.qualified, d.kind, d.language, **extra)
 
 
@@ -221,6 +221,7 @@ class Graph:
         self._defs_in: dict[str, list[DefRow]] = {}
         self._bases_of: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
         self._visible: dict[str, set[str]] = {}
+        self._reached: dict[tuple[int, str], set[str]] = {}
 
     def _definitions_named(self, name: str) -> list[DefRow]:
         found = self._named.get(name)
@@ -368,13 +369,41 @@ class Graph:
         names a function that ``store/__init__.py`` re-exports from ``store/store.py``."""
         seen = self._visible.get(path)
         if seen is None:
-            seen = {t for t, _ in self.imported_files(path)}
-            for target in list(seen):
-                if target.rsplit("/", 1)[-1] in REEXPORT_FILES:
-                    seen |= {t for t, _ in self.imported_files(target) if t != path}
+            seen = self._with_reexports({t for t, _ in self.imported_files(path)}) - {path}
             seen |= set(resolve.package_files(path, language, self.files))
             self._visible[path] = seen
         return seen
+
+    def _with_reexports(self, files: set[str]) -> set[str]:
+        """``files`` plus, for each package entry among them (:data:`REEXPORT_FILES`), the files it imports."""
+        seen = set(files)
+        for target in files:
+            if target.rsplit("/", 1)[-1] in REEXPORT_FILES:
+                seen |= {t for t, _ in self.imported_files(target)}
+        return seen
+
+    def foreign_targets(self, ref: RefRow, home: Graph) -> tuple[list[DefRow], str | None]:
+        """Resolve a reference made in this graph's project to definitions of another project's graph ``home``
+        (two projects of a PostgreSQL store, ``--all``): only when this project defines nothing the reference
+        can name, and its file imports, by an absolute name that no file of this project answers, a file of
+        ``home`` holding the definition (or a package entry of ``home`` re-exporting it, one step) —
+        ``from shop.billing import send_invoice`` in one repository, ``shop/billing/__init__.py`` in another.
+        Import paths resolve as within a repository (:meth:`import_targets` against ``home``'s files), so
+        this finds Python, Go (``go.mod`` module paths), Java, C# and C/C++ (``<lib/x.h>``) imports; a JS/TS
+        package name or a Rust crate name is not mapped to a repository.
+
+        Returns:
+            ``(definitions of home, "import")``, or ``([], None)``.
+        """
+        if _plausible(ref, self._definitions_named(ref.name)):
+            return [], None
+        key = (id(home), ref.path)
+        seen = self._reached.get(key)
+        if seen is None:
+            rows = [r for r in self._imports_by_file.get(ref.path, []) if not self.import_targets(r)]
+            seen = self._reached[key] = home._with_reexports({t for r in rows for t in home.import_targets(r)})
+        found = [d for d in _plausible(ref, home._definitions_named(ref.name)) if d.path in seen]
+        return (found, "import") if found else ([], None)
 
     def _own_members(self, ref: RefRow, candidates: list[DefRow]) -> tuple[list[DefRow], str | None] | None:
         """Receiver-aware resolution of a name reached through ``self``/``this``/``cls``/``Self``/``super()``
@@ -484,15 +513,19 @@ class Graph:
             self._bases_of[(path, scope)] = known
         return [(where, name, max(reached, how, key=lambda h: _SURETY.get(h, 3))) for where, name, how in known]
 
-    def references(self, query: str, kinds: Iterable[str] | None = None) -> list[tuple[RefRow, str]]:
-        """References that resolve to a definition matching ``query``, with their resolution."""
-        targets = {(d.path, d.start_line) for d in self.definitions(query)}
+    def references(
+        self, query: str, kinds: Iterable[str] | None = None, *, home: Graph | None = None
+    ) -> list[tuple[RefRow, str]]:
+        """References that resolve to a definition matching ``query``, with their resolution; with ``home``
+        (another project's graph), the references made here to ``home``'s definitions (:meth:`foreign_targets`)."""
+        owner = home or self
+        targets = {(d.path, d.start_line) for d in owner.definitions(query)}
         if not targets:
             return []
         _, name = split_name(query)
         out = []
         for ref in references_named(self.store, name, list(kinds) if kinds else None):
-            defs, how = self.resolve_reference(ref)
+            defs, how = self.resolve_reference(ref) if home is None else self.foreign_targets(ref, home)
             if how is not None and any((d.path, d.start_line) in targets for d in defs):
                 out.append((ref, how))
         return out
@@ -506,15 +539,20 @@ class Graph:
                     return def_hit(d, line=ref.line)
         return GraphHit(ref.path, ref.line, ref.line, None, "module", ref.language, line=ref.line)
 
-    def refs(self, query: str) -> list[GraphHit]:
-        """``codegraph refs``: every reference with its line and enclosing definition, surest resolution first."""
-        order = {"same_file": 0, "import": 1, "by_name": 2}
-        hits = [GraphHit(**{**self.enclosing(ref).to_json(), "resolution": how}) for ref, how in self.references(query)]
-        return sorted(hits, key=lambda h: (order.get(h.resolution or "", 3), h.path, h.line or 0))
+    def refs(self, query: str, *, home: Graph | None = None) -> list[GraphHit]:
+        """``codegraph refs``: every reference with its line and enclosing definition, surest resolution first
+        (``home``: only those made here to another project's definitions, see :meth:`references`)."""
+        hits = [
+            GraphHit(**{**self.enclosing(ref).to_json(), "resolution": how})
+            for ref, how in self.references(query, home=home)
+        ]
+        return sorted(hits, key=_surest_first)
 
-    def callers(self, query: str, depth: int = 1) -> list[GraphHit]:
+    def callers(self, query: str, depth: int = 1, *, home: Graph | None = None) -> list[GraphHit]:
         """``codegraph callers``: definitions that call ``query``, transitively up to ``depth`` calls away,
-        nearest first (breadth-first; each caller reported once, at its smallest distance)."""
+        nearest first (breadth-first; each caller reported once, at its smallest distance). With ``home``
+        (another project's graph) the first step is the calls made here to ``home``'s ``query``, the next
+        steps this project's own callers of those."""
         seen: set[tuple[str, int]] = set()
         out: list[GraphHit] = []
         found: list[GraphHit] = []
@@ -522,7 +560,7 @@ class Graph:
         for level in range(1, min(depth, MAX_DEPTH) + 1):
             following: list[str] = []
             for name in frontier:
-                for ref, how in self.references(name, ["call"]):
+                for ref, how in self.references(name, ["call"], home=home if level == 1 else None):
                     hit = self.enclosing(ref)
                     key = (hit.path, hit.start_line)
                     if key in seen:
@@ -538,24 +576,30 @@ class Graph:
                 break
         return out
 
-    def callees(self, query: str, depth: int = 1) -> list[GraphHit]:
+    def callees(self, query: str, depth: int = 1, *, others: Sequence[tuple[str, Graph]] = ()) -> list[GraphHit]:
         """``codegraph callees``: definitions that ``query`` calls (resolved ones only), up to ``depth`` calls
-        away, nearest first."""
-        seen: set[tuple[str, int]] = set()
+        away, nearest first. ``others``: ``(project name, graph)`` of the other projects of a PostgreSQL store
+        (``--all``): a call this project cannot resolve may reach their definitions (:meth:`foreign_targets`);
+        such hits name their project, and are not followed further."""
+        seen: set[tuple[str | None, str, int]] = set()
         out: list[GraphHit] = []
         frontier = self.definitions(query)
         for level in range(1, min(depth, MAX_DEPTH) + 1):
             following: list[DefRow] = []
             for d in frontier:
                 for ref in references_in(self.store, d.path, d.qualified, ["call"]):
-                    defs, how = self.resolve_reference(ref)
-                    for target in defs:
-                        key = (target.path, target.start_line)
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        out.append(def_hit(target, line=ref.line, resolution=how, depth=level))
-                        following.append(target)
+                    found: list[tuple[str | None, list[DefRow], str | None]] = [(None, *self.resolve_reference(ref))]
+                    if found[0][2] is None:
+                        found = [(name, *self.foreign_targets(ref, graph)) for name, graph in others]
+                    for project, defs, how in found:
+                        for target in defs:
+                            key = (project, target.path, target.start_line)
+                            if key in seen:
+                                continue
+                            seen.add(key)
+                            out.append(def_hit(target, line=ref.line, resolution=how, depth=level, project=project))
+                            if project is None:
+                                following.append(target)
             frontier = following
             if not frontier:
                 break

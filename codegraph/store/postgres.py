@@ -11,6 +11,7 @@ per call, as in SQLite; the writer lock is a session advisory lock per project (
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -97,6 +98,17 @@ class PgStore(PgGraph):
         self._multi = len(self.scope) > 1
         with translated(url):
             self.conn = pool.getconn()
+
+    def views(self) -> list[PgStore]:
+        """One store per project of this store's scope, in name order, each reading that project only and
+        sharing this store's connection (``def|refs|callers|callees --all``: one graph per project over one
+        connection, whatever the number of projects). Close this store when done, never a view."""
+        out = []
+        for p in sorted(self.projects.values(), key=lambda p: p.name):
+            view = copy.copy(self)
+            view.project, view.projects, view.scope, view._multi, view.root = p, {p.id: p}, [p.id], False, Path(p.root)
+            out.append(view)
+        return out
 
     def close(self) -> None:
         """Return the connection to the pool."""
