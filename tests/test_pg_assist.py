@@ -179,6 +179,8 @@ def test_serve_generates_refines_tests_and_lists_snippets_over_a_postgresql_stor
     from codegraph.serve.app import create_app
     from codegraph.service import Workspace
 
+    query(pg_url, "UPDATE projects SET name = 'shop' RETURNING id")  # not the name the root would get by default
+    write_files(pg_repo, {"app/extra.py": "def extra():\n    return 1\n"})  # the first request refreshes
     with (
         Workspace.open(pg_repo / "app", store=pg_url) as ws,
         TestClient(create_app(ws), base_url="http://127.0.0.1") as client,
@@ -203,4 +205,5 @@ def test_serve_generates_refines_tests_and_lists_snippets_over_a_postgresql_stor
         assert client.delete(f"/api/snippets/{first['id']}").json() == {"deleted": first["id"]}
         assert client.get(f"/api/snippets/{first['id']}").status_code == 404
     assert query(pg_url, "SELECT count(*) FROM test_runs WHERE snippet_id = %s", (code["id"],)) == [(1,)]
-    assert query(pg_url, "SELECT name FROM projects") == [("repo",)]  # refreshes wrote no second project
+    assert query(pg_url, "SELECT name FROM projects") == [("shop",)]  # the refresh wrote the project served ...
+    assert query(pg_url, "SELECT count(*) FROM files WHERE path = 'app/extra.py'") == [(1,)]  # ... into it
