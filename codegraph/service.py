@@ -1,10 +1,10 @@
 """One index opened once and answered from many times: the library behind ``codegraph mcp`` and ``codegraph serve``.
 
-A :class:`Workspace` holds the index's database connection, its model (loaded on the first search) and its code
-graph, and answers the same questions as the CLI commands with the same JSON shapes (``search --json``,
-``def --json``, ...), so a long-running front end never re-implements a command. Every answer first makes sure
-the index is fresh (see :data:`Freshness`): by default a changed tree is re-indexed incrementally before the
-answer, at most once per :attr:`Workspace.check_interval_s`.
+A :class:`Workspace` holds the index's database connection (the SQLite file, or a project of a PostgreSQL
+store), its model (loaded on the first search) and its code graph, and answers the same questions as the CLI
+commands with the same JSON shapes (``search --json``, ``def --json``, ...), so a long-running front end never
+re-implements a command. Every answer first makes sure the index is fresh (see :data:`Freshness`): by default a
+changed tree is re-indexed incrementally before the answer, at most once per :attr:`Workspace.check_interval_s`.
 
 Thread safety: one lock serialises all calls (a server's worker threads may share one workspace).
 """
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .embed.protocol import Embedder
     from .graph.query import Graph
     from .status import Staleness
-    from .store import IndexStore, Store
+    from .store import IndexStore
 
 Freshness = Literal["refresh", "report", "off"]
 """What a :class:`Workspace` does when files changed since the last index run: ``refresh`` re-indexes them
@@ -71,41 +71,48 @@ class Workspace:
         self._notice: str | None = None
 
     @classmethod
-    def open(cls, start: Path, *, freshness: Freshness = "refresh", check_interval_s: float = 2.0) -> Workspace:
-        """Open the index found at or above ``start`` (like git finds ``.git``).
+    def open(
+        cls,
+        start: Path,
+        *,
+        freshness: Freshness = "refresh",
+        check_interval_s: float = 2.0,
+        store: str | None = None,
+        project: str | None = None,
+    ) -> Workspace:
+        """Open the index found at or above ``start`` (like git finds ``.git``), or the project of a PostgreSQL
+        store that covers ``start`` (or is named ``project``).
+
+        Args:
+            start: a directory of the repository.
+            freshness, check_interval_s: see :class:`Workspace`.
+            store: the store's URL (``--store``; else ``CODEGRAPH_STORE`` or the user's config; else the SQLite
+                file).
+            project: the project's name in a PostgreSQL store (``--project``).
 
         Raises:
-            IndexNotFoundError: no index at or above ``start``.
-            StoreError, IndexUnusableError: as for :meth:`codegraph.store.Store.open`.
+            IndexNotFoundError: no index at or above ``start`` (no such project).
+            StoreError, IndexUnusableError: as for :func:`codegraph.store.open_index`.
+            ConfigError: ``project`` without a PostgreSQL store.
         """
         from .config import resolve_settings
         from .store import open_index
+        from .store.postgres import PgStore
 
         # The store (SQLite file or PostgreSQL server) comes from flags, the environment or the user's config,
         # never from a repository's: resolve it before knowing the root.
-        store = open_index(start, settings=resolve_settings(None), any_thread=True)
+        overrides = {"store": store, "project": project}
+        opened = open_index(
+            start, settings=resolve_settings(None, overrides=overrides), project=project, any_thread=True
+        )
+        if isinstance(opened, PgStore):  # refreshes write the project that was opened, whatever its name
+            overrides["project"] = opened.project.name
         try:
-            settings = resolve_settings(store.root)
+            settings = resolve_settings(opened.root, overrides=overrides)
         except BaseException:
-            store.close()
+            opened.close()
             raise
-        return cls(store, settings, freshness=freshness, check_interval_s=check_interval_s)
-
-    @property
-    def local_store(self) -> Store:
-        """The index as the SQLite file, for what lives only there so far: snippets, ``generate`` and ``test``.
-
-        Raises:
-            ConfigError: the index is in another store (PostgreSQL).
-        """
-        from .store import Store
-
-        if not isinstance(self.store, Store):
-            raise ConfigError(
-                "snippets, generate and test need the local SQLite index; they do not work with a PostgreSQL "
-                "store yet (index the repository without --store / CODEGRAPH_STORE to use them)"
-            )
-        return self.store
+        return cls(opened, settings, freshness=freshness, check_interval_s=check_interval_s)
 
     @property
     def root(self) -> Path:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from ..config import Settings
 from ..errors import ConfigError
 from ..languages import ASSIST_DIALECTS, ASSIST_LANGUAGES, assist_language
-from ..store import Store
+from ..store import IndexStore
 from ..types import Hit
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ was not consulted (``answer_language(..., counts=None)``)."""
 
 
 def retrieve_context(
-    store: Store, query: str, *, language: str | None, k: int, settings: Settings, encoder: Embedder | None = None
+    store: IndexStore, query: str, *, language: str | None, k: int, settings: Settings, encoder: Embedder | None = None
 ) -> list[Hit]:
     """Context chunks for a request, best first: hybrid search restricted to ``language`` (and its dialects: TSX for
     TypeScript), or over every language when that finds nothing (or ``language`` is ``None``); ``[]`` when ``k``
@@ -57,7 +57,7 @@ def retrieve_context(
     return hits or searcher.search(query, k=k)
 
 
-def indexed_language_counts(store: Store) -> dict[str, int]:
+def indexed_language_counts(store: IndexStore) -> dict[str, int]:
     """Indexed files per :data:`~codegraph.languages.ASSIST_LANGUAGES` id (TSX files count as TypeScript), most
     first (ties in the list's order); languages without files are left out."""
     counts: Counter[str] = Counter()
@@ -98,7 +98,7 @@ REPO_MAP_TOKENS = 512
 """Token budget of the repository map ``generate`` adds to its context (about 2 KB of signatures)."""
 
 
-def repo_map_context(store: Store, *, tokens: int = REPO_MAP_TOKENS) -> str:
+def repo_map_context(store: IndexStore, *, tokens: int = REPO_MAP_TOKENS) -> str:
     """The repository map for ``generate``'s prompt, or ``""`` for an index without a code graph."""
     from ..graph.query import Graph
     from ..graph.rank import repo_map

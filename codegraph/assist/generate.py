@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..config import Settings
-from ..store import Store
+from ..store import IndexStore
 from ..types import Hit, Snippet
 from . import prompts
 from .llm import Completion, complete
@@ -21,7 +21,7 @@ TextFn = Callable[[str], None]
 
 
 def generate_snippet(
-    store: Store,
+    store: IndexStore,
     description: str,
     *,
     language: str,
@@ -72,7 +72,7 @@ def generate_snippet(
 
 
 def refine_snippet(
-    store: Store,
+    store: IndexStore,
     snippet_id: int,
     feedback: str,
     *,
@@ -107,7 +107,7 @@ def refine_snippet(
     )
 
 
-def _root_request(store: Store, snippet: Snippet) -> str:
+def _root_request(store: IndexStore, snippet: Snippet) -> str:
     """The original request of a revision chain (revisions store their feedback as ``prompt``)."""
     seen = set()
     while snippet.parent_id is not None and snippet.id not in seen and snippet.origin != "generate":

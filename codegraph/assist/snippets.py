@@ -1,5 +1,6 @@
 """Stored snippets (``generate`` results and their revisions): the operations ``generate``, ``test`` and the CLI
-use, with errors for missing ids; the SQL is in :mod:`codegraph.store.snippets`."""
+use, with errors for missing ids, over either backend (the store's ``*_snippet`` methods; see
+:mod:`codegraph.store.snippets`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import SnippetNotFoundError
-from ..store import Store
-from ..store.snippets import delete_snippet_row, insert_snippet, select_snippet, select_snippets
+from ..store import IndexStore
 from ..types import Hit, Snippet, SnippetDraft
 from .prompts import Answer
 
@@ -19,7 +19,7 @@ def context_of(hits: Sequence[Hit]) -> list[dict[str, Any]]:
 
 
 def store_answer(
-    store: Store,
+    store: IndexStore,
     answer: Answer,
     *,
     origin: str,
@@ -62,16 +62,16 @@ def store_answer(
         prompt_tokens=usage[0],
         completion_tokens=usage[1],
     )
-    return get_snippet(store, insert_snippet(store, draft))
+    return get_snippet(store, store.insert_snippet(draft))
 
 
-def get_snippet(store: Store, snippet_id: int) -> Snippet:
+def get_snippet(store: IndexStore, snippet_id: int) -> Snippet:
     """The snippet with this id.
 
     Raises:
         SnippetNotFoundError: no such id.
     """
-    snippet = select_snippet(store, snippet_id)
+    snippet = store.select_snippet(snippet_id)
     if snippet is None:
         raise SnippetNotFoundError(f"no snippet {snippet_id}; list them with: codegraph snippets list")
     return snippet
@@ -82,16 +82,16 @@ def snippets_json(items: Sequence[Snippet]) -> dict[str, Any]:
     return {"snippets": [s.to_json() for s in items]}
 
 
-def list_snippets(store: Store) -> list[Snippet]:
+def list_snippets(store: IndexStore) -> list[Snippet]:
     """All snippets, newest first."""
-    return select_snippets(store)
+    return store.select_snippets()
 
 
-def delete_snippet(store: Store, snippet_id: int) -> None:
+def delete_snippet(store: IndexStore, snippet_id: int) -> None:
     """Delete one revision and its test runs (its child revisions stay, their ``parent_id`` becomes ``None``).
 
     Raises:
         SnippetNotFoundError: no such id.
     """
-    if not delete_snippet_row(store, snippet_id):
+    if not store.delete_snippet(snippet_id):
         raise SnippetNotFoundError(f"no snippet {snippet_id}; list them with: codegraph snippets list")

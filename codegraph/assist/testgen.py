@@ -17,8 +17,8 @@ from typing import Any
 from ..config import Settings
 from ..errors import TargetError
 from ..languages import ASSIST_LANGUAGES
-from ..store import Store
-from ..store.snippets import insert_test_run
+from ..store import IndexStore
+from ..store.snippets import TestRunDraft
 from ..types import Hit, Snippet
 from . import prompts
 from .llm import complete
@@ -134,7 +134,7 @@ def _hint(language: str, module: str, names: Sequence[str], *, test_file: str = 
     return f"load it with `require_relative '{path.with_suffix('').as_posix()}'` (the test file is at the root)."
 
 
-def resolve_target(store: Store, target: str) -> Target:
+def resolve_target(store: IndexStore, target: str) -> Target:
     """A stored snippet id (``12``) or an indexed symbol (``path/to/file.py::name`` or ``::Class.method``).
 
     Raises:
@@ -196,7 +196,7 @@ def _supported() -> str:
     return ", ".join(ASSIST_LANGUAGES)
 
 
-def repository_files(store: Store, language: str, *, near: str | None = None) -> dict[str, str]:
+def repository_files(store: IndexStore, language: str, *, near: str | None = None) -> dict[str, str]:
     """The repository's indexed ``language`` files (read from the working tree), so that code under test can
     import the repository's own modules in the sandbox. Above :data:`MAX_REPO_BYTES` only the files in
     ``near``'s directory and, for Python, the ``__init__.py`` files above it are taken. Unreadable files are
@@ -308,7 +308,7 @@ def failure_report(report: RunReport) -> str:
 
 
 def _store_round(
-    store: Store, target: Target, round_no: int, tests: str, report: RunReport, model: str, usage: tuple[int, int]
+    store: IndexStore, target: Target, round_no: int, tests: str, report: RunReport, model: str, usage: tuple[int, int]
 ) -> int:
     results = [{"name": c.name, "outcome": c.outcome, "message": c.message, "output": c.output} for c in report.tests]
     sandbox = {
@@ -319,21 +319,22 @@ def _store_round(
         "not_enforced": list(report.run.not_enforced),
         "collection_error": report.collection_error,
     }
-    return insert_test_run(
-        store,
-        snippet_id=target.snippet_id,
-        target=target.label,
-        round_no=round_no,
-        language=target.language,
-        code=target.code,
-        tests=tests,
-        passed=report.passed,
-        failed=report.failed,
-        results=results,
-        sandbox=sandbox,
-        model=model,
-        prompt_tokens=usage[0],
-        completion_tokens=usage[1],
+    return store.insert_test_run(
+        TestRunDraft(
+            snippet_id=target.snippet_id,
+            target=target.label,
+            round_no=round_no,
+            language=target.language,
+            code=target.code,
+            tests=tests,
+            passed=report.passed,
+            failed=report.failed,
+            results=results,
+            sandbox=sandbox,
+            model=model,
+            prompt_tokens=usage[0],
+            completion_tokens=usage[1],
+        )
     )
 
 
@@ -349,7 +350,7 @@ def _with_code(target: Target, code: str) -> dict[str, str]:
 
 
 def run_test_rounds(
-    store: Store,
+    store: IndexStore,
     target: Target,
     *,
     settings: Settings,
@@ -422,7 +423,7 @@ def run_test_rounds(
 
 
 def _store_fix(
-    store: Store, target: Target, answer: prompts.Answer, model: str, usage: tuple[int, int], hits: Sequence[Hit]
+    store: IndexStore, target: Target, answer: prompts.Answer, model: str, usage: tuple[int, int], hits: Sequence[Hit]
 ) -> Snippet:
     parent = get_snippet(store, target.snippet_id) if target.snippet_id is not None else None
     return store_answer(

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ..languages import ASSIST_LANGUAGES
+from .common import ProjectOption, StoreOption
 
-_DIR_HELP = "Use the index at or above this directory."
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..store import IndexStore
+
+_DIR_HELP = "Use the index at or above this directory (a PostgreSQL store: the project that covers it)."
 
 
 def verbose_logging(enabled: bool) -> None:
@@ -39,6 +44,8 @@ def generate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored snippet record as JSON.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log API requests to stderr (no secrets).")] = False,
     directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+    store_opt: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Write code grounded in this repository, stream it, and store it as a snippet.
 
@@ -49,23 +56,24 @@ def generate(
 
     The model is any OpenAI-compatible chat API: CODEGRAPH_LLM_BASE_URL (e.g. http://localhost:11434/v1 for
     Ollama), CODEGRAPH_LLM_MODEL, and the key in OPENAI_API_KEY (or the variable CODEGRAPH_LLM_API_KEY_ENV names).
+
+    With a PostgreSQL store (--store / CODEGRAPH_STORE) the context comes from the project that covers the
+    current directory (or --project NAME), and the snippet is stored in that project.
     """
     from ..assist.context import answer_language, indexed_language_counts, repo_map_context, retrieve_context
     from ..assist.generate import generate_snippet, refine_snippet
     from ..assist.llm import api_key
     from ..assist.snippets import get_snippet
-    from ..store import Store, find_index_root
     from . import render
-    from .common import settings_for, stdout_json
+    from .common import stdout_json
 
     lang = lang.strip().lower() if lang else None
     if lang is not None and lang not in ASSIST_LANGUAGES:
         raise typer.BadParameter(f"must be one of: {', '.join(ASSIST_LANGUAGES)}", param_hint="--lang")
     verbose_logging(verbose)
-    root = find_index_root(directory)
-    settings = settings_for(root, uses_llm=True)
-    api_key(settings)  # fail before retrieval when there is no key
-    with Store.open(root) as store:
+    store, settings = open_for_llm(directory, store_opt, project)
+    with store:
+        api_key(settings)  # fail before retrieval when there is no key
         if refine is not None:
             parent = get_snippet(store, refine)
             query = f"{parent.prompt}\n{request}"
@@ -99,6 +107,33 @@ def generate(
         render.snippet_saved(snippet)
 
 
+def open_for_llm(
+    directory: Path, store: str | None, project: str | None, **overrides: Any
+) -> tuple[IndexStore, Settings]:
+    """The index ``generate`` / ``test`` work on (the SQLite file at or above ``directory``, or a project of the
+    PostgreSQL store the flags, environment or user config name) and the settings for its root, resolved for a
+    command that calls the model (a repository config that redirects the API is refused). Close the store."""
+    from ..store import open_index
+    from .common import settings_for
+
+    base = settings_for(None, store=store, project=project)
+    index = open_index(directory, settings=base, project=project)
+    try:
+        settings = settings_for(index.root, uses_llm=True, store=store, project=project, **overrides)
+    except BaseException:
+        index.close()
+        raise
+    return index, settings
+
+
+def open_snippets(directory: Path, store: str | None, project: str | None) -> IndexStore:
+    """The index whose snippets ``codegraph snippets`` reads (as :func:`open_for_llm` finds it)."""
+    from ..store import open_index
+    from .common import settings_for
+
+    return open_index(directory, settings=settings_for(None, store=store, project=project), project=project)
+
+
 snippets_app = typer.Typer(help="Stored snippets from codegraph generate.", no_args_is_help=True)
 
 
@@ -106,14 +141,15 @@ snippets_app = typer.Typer(help="Stored snippets from codegraph generate.", no_a
 def snippets_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the snippets as JSON.")] = False,
     directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+    store_opt: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """List stored snippets, newest first (id, parent, language, title, model, when)."""
     from ..assist.snippets import list_snippets, snippets_json
-    from ..store import Store, find_index_root
     from . import render
     from .common import stdout_json
 
-    with Store.open(find_index_root(directory)) as store:
+    with open_snippets(directory, store_opt, project) as store:
         items = list_snippets(store)
     if as_json:
         stdout_json(snippets_json(items))
@@ -126,14 +162,15 @@ def snippets_show(
     snippet_id: Annotated[int, typer.Argument(metavar="ID", help="Snippet id (see: codegraph snippets list).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
     directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+    store_opt: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Show one snippet: code (highlighted), explanation, request, context chunks and usage."""
     from ..assist.snippets import get_snippet
-    from ..store import Store, find_index_root
     from . import render
     from .common import stdout_json
 
-    with Store.open(find_index_root(directory)) as store:
+    with open_snippets(directory, store_opt, project) as store:
         snippet = get_snippet(store, snippet_id)
     if as_json:
         stdout_json(snippet.to_json())
@@ -145,12 +182,13 @@ def snippets_show(
 def snippets_delete(
     snippet_id: Annotated[int, typer.Argument(metavar="ID", help="Snippet id.")],
     directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+    store_opt: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Delete one snippet revision and its test runs (its later revisions stay)."""
     from ..assist.snippets import delete_snippet
-    from ..store import Store, find_index_root
     from . import render
 
-    with Store.open(find_index_root(directory)) as store:
+    with open_snippets(directory, store_opt, project) as store:
         delete_snippet(store, snippet_id)
     render.err.print(f"deleted snippet {snippet_id}", highlight=False)

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from .common import ProjectOption, StoreOption
+
 TOKEN_ENV = "CODEGRAPH_SERVE_TOKEN"
 """The environment variable that can hold ``--token``."""
 
@@ -37,9 +39,16 @@ def serve(
             "stale; off: do not look.",
         ),
     ] = "refresh",
-    directory: Annotated[Path, typer.Option("--dir", "-C", help="Use the index at or above this directory.")] = Path(
-        "."
-    ),
+    directory: Annotated[
+        Path,
+        typer.Option(
+            "--dir",
+            "-C",
+            help="Use the index at or above this directory (a PostgreSQL store: the project that covers it).",
+        ),
+    ] = Path("."),
+    store_opt: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Serve the index over HTTP: a JSON API under /api and a web page for search, files and snippets.
 
@@ -50,8 +59,9 @@ def serve(
 
     Listens on 127.0.0.1 unless --host says otherwise; any other address needs --token (or CODEGRAPH_SERVE_TOKEN)
     and every request must then carry it. generate and test follow the CLI's rules: the API key only from the
-    environment, tests only in the sandbox. Needs the optional serve extra (fastapi, uvicorn, jinja2); without
-    it, serve says how to install it.
+    environment, tests only in the sandbox. With a PostgreSQL store (--store / CODEGRAPH_STORE) it serves the
+    project that covers --dir (or --project NAME): search, the graph, and snippets stored in that project. Needs
+    the optional serve extra (fastapi, uvicorn, jinja2); without it, serve says how to install it.
     """
     from ..serve.hosts import is_loopback
     from ..service import FRESHNESS, Workspace
@@ -79,7 +89,7 @@ def serve(
 
     from ..serve.app import create_app
 
-    with Workspace.open(directory, freshness=freshness) as workspace:
+    with Workspace.open(directory, freshness=freshness, store=store_opt, project=project) as workspace:
         app = create_app(workspace, token=token)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)

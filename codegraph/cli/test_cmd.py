@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from .common import ProjectOption, StoreOption
+
 _PYTHON_HELP = (
     "Python interpreter, or virtualenv directory, that runs the tests of Python code (relative: to the current "
     "directory). Default: the python setting (CODEGRAPH_PYTHON, config), else the active virtualenv "
@@ -32,10 +34,17 @@ def test(
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Log API requests, the sandbox limits and the runner to stderr.")
     ] = False,
-    directory: Annotated[Path, typer.Option("--dir", "-C", help="Use the index at or above this directory.")] = Path(
-        "."
-    ),
+    directory: Annotated[
+        Path,
+        typer.Option(
+            "--dir",
+            "-C",
+            help="Use the index at or above this directory (a PostgreSQL store: the project that covers it).",
+        ),
+    ] = Path("."),
     python: Annotated[str | None, typer.Option("--python", metavar="PATH", help=_PYTHON_HELP)] = None,
+    store_opt: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Generate unit tests for a snippet or symbol, run them in a sandbox, report pass/fail per test.
 
@@ -53,6 +62,10 @@ def test(
     the model, which repairs the code (a new snippet revision) or the tests, for up to N rounds. Every round is
     stored. Exit status: 0 when the last round passes, 1 otherwise (a missing runner: 1, before any request).
 
+    With a PostgreSQL store (--store / CODEGRAPH_STORE) snippets and symbols are those of the project that covers
+    the current directory (or --project NAME), whose files are read from its root on this machine; the runs are
+    stored in that project.
+
     Examples: codegraph test 3 --fix 2; codegraph test src/calc.py::clamp --python ~/envs/calc;
     codegraph test pkg/strings/reverse.go::Reverse -v
     """
@@ -60,22 +73,21 @@ def test(
     from ..assist.llm import api_key
     from ..assist.sandbox import MIB, SandboxLimits, check_runner, enforced_limits, find_runner
     from ..assist.testgen import all_passed, report_json, resolve_target, run_test_rounds
-    from ..store import Store, find_index_root
     from . import render
-    from .common import settings_for, stdout_json
-    from .generate_cmd import verbose_logging
+    from .common import stdout_json
+    from .generate_cmd import open_for_llm, verbose_logging
 
     verbose_logging(verbose)
-    root = find_index_root(directory)
     if python is not None and (os.sep in python or Path(python).exists()):
         python = str(Path(python).expanduser().absolute())  # the flag is relative to here, the setting to the root
-    settings = settings_for(root, uses_llm=True, python=python)
-    api_key(settings)
-    limits = SandboxLimits(wall_time_s=timeout, cpu_time_s=int(timeout) + 1, memory_bytes=memory_mb * MIB)
-    if verbose:
-        for line in enforced_limits(limits):
-            render.err.print(f"sandbox: {line}", highlight=False, markup=False)
-    with Store.open(root) as store:
+    store, settings = open_for_llm(directory, store_opt, project, python=python)
+    with store:
+        root = store.root
+        api_key(settings)
+        limits = SandboxLimits(wall_time_s=timeout, cpu_time_s=int(timeout) + 1, memory_bytes=memory_mb * MIB)
+        if verbose:
+            for line in enforced_limits(limits):
+                render.err.print(f"sandbox: {line}", highlight=False, markup=False)
         goal = resolve_target(store, target)
         found = find_runner(
             goal.language, root=root, python=settings.python, virtual_env=os.environ.get("VIRTUAL_ENV") or None

@@ -139,18 +139,18 @@ def api_router(ws: Workspace, jobs: JobRunner) -> APIRouter:
     def snippets() -> dict[str, Any]:
         """``{"snippets": [record, ...]}``, newest first."""
         with ws.lock:
-            return snippets_json(list_snippets(ws.local_store))
+            return snippets_json(list_snippets(ws.store))
 
     @api.get("/snippets/{snippet_id}", summary="codegraph snippets show ID --json")
     def snippet(snippet_id: int) -> dict[str, Any]:
         with ws.lock:
-            return get_snippet(ws.local_store, snippet_id).to_json()
+            return get_snippet(ws.store, snippet_id).to_json()
 
     @api.delete("/snippets/{snippet_id}", summary="codegraph snippets delete ID")
     def delete(snippet_id: int) -> dict[str, Any]:
         """Deletes one revision and its test runs: ``{"deleted": id}``."""
         with ws.lock:
-            delete_snippet(ws.local_store, snippet_id)
+            delete_snippet(ws.store, snippet_id)
         return {"deleted": snippet_id}
 
     @api.post("/generate", summary="codegraph generate (server-sent events)", response_class=StreamingResponse)

@@ -11,8 +11,9 @@ A job runs in a thread of its own and sends events as it goes; the response rela
 * ``error`` ``{"error", "status"}``: the job failed (``status``: the HTTP status the error would have had).
 
 The last event is ``snippet``, ``result`` or ``error``. Retrieval uses the workspace's store and model under its
-lock; the model call, the sandbox and the final insert use a connection of the job's own, so searches go on while
-a job waits for the model. The same rules as the CLI apply: settings refuse LLM keys set by the repository's own
+lock; the model call, the sandbox and the final insert use a connection of the job's own (``IndexStore.reopen``:
+another SQLite connection, or another connection of the PostgreSQL pool), so searches go on while a job waits for
+the model. The same rules as the CLI apply: settings refuse LLM keys set by the repository's own
 config, the API key is read from the environment only and never appears in an event or a log.
 """
 
@@ -116,16 +117,15 @@ def generate_job(ws: Workspace, request: str, *, language: str | None, k: int, p
     from ..assist.generate import generate_snippet
     from ..assist.snippets import context_of
     from ..languages import ASSIST_LANGUAGES
-    from ..store import Store
 
     def job(emit: Emit) -> None:
         emit("status", {"message": "retrieving context from the index"})
         with ws.lock:
             ws.ensure_fresh()
             encoder = ws.embedder if k else None
-            hits = retrieve_context(ws.local_store, request, language=language, k=k, settings=settings, encoder=encoder)
-            chosen = answer_language(language, hits, indexed_language_counts(ws.local_store))
-            repo_map = repo_map_context(ws.local_store)
+            hits = retrieve_context(ws.store, request, language=language, k=k, settings=settings, encoder=encoder)
+            chosen = answer_language(language, hits, indexed_language_counts(ws.store))
+            repo_map = repo_map_context(ws.store)
         emit(
             "status",
             {
@@ -134,7 +134,7 @@ def generate_job(ws: Workspace, request: str, *, language: str | None, k: int, p
                 "context": context_of(hits),
             },
         )
-        with Store.open(ws.root) as store:
+        with ws.store.reopen() as store:
             snippet = generate_snippet(
                 store,
                 request,
@@ -159,10 +159,9 @@ def refine_job(ws: Workspace, snippet_id: int, feedback: str, *, k: int, setting
     from ..assist.context import retrieve_context
     from ..assist.generate import refine_snippet
     from ..assist.snippets import get_snippet
-    from ..store import Store
 
     with ws.lock:
-        parent = get_snippet(ws.local_store, snippet_id)
+        parent = get_snippet(ws.store, snippet_id)
 
     def job(emit: Emit) -> None:
         emit("status", {"message": "retrieving context from the index"})
@@ -170,11 +169,9 @@ def refine_job(ws: Workspace, snippet_id: int, feedback: str, *, k: int, setting
             ws.ensure_fresh()
             encoder = ws.embedder if k else None
             query = f"{parent.prompt}\n{feedback}"
-            hits = retrieve_context(
-                ws.local_store, query, language=parent.language, k=k, settings=settings, encoder=encoder
-            )
+            hits = retrieve_context(ws.store, query, language=parent.language, k=k, settings=settings, encoder=encoder)
         emit("status", {"message": f"revising snippet {snippet_id}", "language": parent.language})
-        with Store.open(ws.root) as store:
+        with ws.store.reopen() as store:
             snippet = refine_snippet(
                 store, snippet_id, feedback, hits=hits, settings=settings, on_text=lambda t: emit("token", {"text": t})
             )
@@ -202,11 +199,10 @@ def tests_job(
     from ..assist.context import retrieve_context
     from ..assist.sandbox import MIB, SandboxLimits, check_runner, find_runner
     from ..assist.testgen import report_json, resolve_target, round_json, run_test_rounds
-    from ..store import Store
 
     label = str(snippet_id)
     with ws.lock:
-        goal = resolve_target(ws.local_store, label)
+        goal = resolve_target(ws.store, label)
     limits = SandboxLimits(wall_time_s=timeout_s, cpu_time_s=int(timeout_s) + 1, memory_bytes=memory_mb * MIB)
 
     def job(emit: Emit) -> None:
@@ -219,9 +215,9 @@ def tests_job(
         with ws.lock:
             encoder = ws.embedder if k else None
             hits = retrieve_context(
-                ws.local_store, goal.code[:2000], language=goal.language, k=k, settings=settings, encoder=encoder
+                ws.store, goal.code[:2000], language=goal.language, k=k, settings=settings, encoder=encoder
             )
-        with Store.open(ws.root) as store:
+        with ws.store.reopen() as store:
             rounds = run_test_rounds(
                 store,
                 goal,

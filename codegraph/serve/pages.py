@@ -180,9 +180,9 @@ def page_router(ws: Workspace, templates: Jinja2Templates) -> APIRouter:
         code: Markup | None = None
         try:
             with ws.lock:
-                items = list_snippets(ws.local_store)
+                items = list_snippets(ws.store)
                 if id is not None:
-                    current = get_snippet(ws.local_store, id)
+                    current = get_snippet(ws.store, id)
             if current is not None:
                 code = highlight(current.code, language=current.language)
         except CodegraphError as exc:

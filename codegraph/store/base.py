@@ -1,4 +1,5 @@
-"""The storage interface: what the indexer, search, status, watch and the code graph ask of an index.
+"""The storage interface: what the indexer, search, status, watch, the code graph and the stored snippets and
+test runs of ``generate`` / ``test`` ask of an index.
 
 Two backends implement it: :class:`codegraph.store.store.Store` (one SQLite file, ``.codegraph/index.db``, the
 default) and :class:`codegraph.store.postgres.PgStore` (a PostgreSQL + pgvector server shared by many projects,
@@ -22,9 +23,10 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from ..graph.extract import FileGraph
-    from ..types import Chunk, SourceFile
+    from ..types import Chunk, Snippet, SnippetDraft, SourceFile
     from .graph import DefRow, ImportRow, RefRow
     from .lock import Writer
+    from .snippets import TestRunDraft
     from .store import ChunkRow, FileRow, RowFilter
     from .vectors import VectorCodec
 
@@ -42,6 +44,10 @@ class IndexStore(Protocol):
 
     def close(self) -> None:
         """Release the connection."""
+
+    def reopen(self) -> IndexStore:
+        """Another connection to the same index (project and scope), for another thread; close it when done."""
+        ...
 
     def __enter__(self) -> IndexStore: ...
 
@@ -217,6 +223,28 @@ class IndexStore(Protocol):
 
     def store_ranks(self, fingerprint: str, scores: Sequence[tuple[int, float]]) -> None:
         """Replace the stored PageRank (one transaction). Raises StoreError when it cannot be written."""
+
+    # -- snippets and test runs (see codegraph.store.snippets) ---------------------------------------------------
+    def insert_snippet(self, draft: SnippetDraft) -> int:
+        """Store one snippet revision (one transaction; ``created_at`` is now). Returns its id."""
+        ...
+
+    def select_snippet(self, snippet_id: int) -> Snippet | None:
+        """The snippet with this id (of this project), or ``None``."""
+        ...
+
+    def select_snippets(self) -> list[Snippet]:
+        """Every snippet (of this project), newest first."""
+        ...
+
+    def delete_snippet(self, snippet_id: int) -> bool:
+        """Delete one revision and its test runs (child revisions keep a ``None`` parent). Returns whether it
+        existed."""
+        ...
+
+    def insert_test_run(self, run: TestRunDraft) -> int:
+        """Record one round of ``codegraph test`` (one transaction). Returns its id."""
+        ...
 
     # -- status -----------------------------------------------------------------------------------------------
     def location(self) -> str:

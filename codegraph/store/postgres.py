@@ -24,6 +24,7 @@ from .fts import fts_terms, fts_text
 from .lock import Writer
 from .postgres_graph import PgGraph, insert_graphs
 from .postgres_schema import LOCK_CLASS, TS_CONFIG, Project, redact, translated
+from .postgres_snippets import PgSnippets
 from .store import ChunkRow, FileRow, RowFilter
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def hnsw_index_name(model_id: str) -> str:
     return f"embeddings_hnsw_{xxhash.xxh3_64_hexdigest(model_id.encode('utf-8'))}"
 
 
-class PgStore(PgGraph):
+class PgStore(PgGraph, PgSnippets):
     """One project (or, for reading, several) of a PostgreSQL store; the PostgreSQL implementation of
     :class:`~codegraph.store.base.IndexStore`. Open it with :func:`codegraph.store.open_store` or
     :func:`codegraph.store.open_index`.
@@ -109,6 +110,10 @@ class PgStore(PgGraph):
             view.project, view.projects, view.scope, view._multi, view.root = p, {p.id: p}, [p.id], False, Path(p.root)
             out.append(view)
         return out
+
+    def reopen(self) -> PgStore:
+        """Another connection (from the pool) to the same project and scope, for another thread."""
+        return PgStore(self.pool, self.url, self.project, list(self.projects.values()), self.root)
 
     def close(self) -> None:
         """Return the connection to the pool."""

@@ -32,8 +32,9 @@ like FTS5's ``porter`` tokenizer of the SQLite backend."""
 CONNECT_TIMEOUT_S = 10
 """How long to wait for the server to accept a connection (seconds)."""
 
-POOL_MAX = 4
-"""Most connections one process keeps open to one server (the store's, the writer lock's, a watch refresh's)."""
+POOL_MAX = 8
+"""Most connections one process keeps open to one server: the store's, the writer lock's and a refresh's (watch,
+``serve``), plus one per model job of ``codegraph serve`` (:data:`codegraph.serve.jobs.MAX_JOBS`, 4)."""
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: projects, per-project meta and files, the shared content-hash embedding cache (vectors of any width:
@@ -127,6 +128,50 @@ MIGRATIONS: tuple[str, ...] = (
         def_id BIGINT PRIMARY KEY REFERENCES graph_defs(id) ON DELETE CASCADE,
         score DOUBLE PRECISION NOT NULL
     );
+    """,
+    # 2: generated snippets (revisions linked to their parent) and the test runs of codegraph test, per project
+    # (the columns of the SQLite file's migration 2). A model change empties a project's files, never these;
+    # they go with their project.
+    """
+    CREATE TABLE snippets (
+        id BIGSERIAL PRIMARY KEY,           -- one sequence for the whole store
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        parent_id BIGINT REFERENCES snippets(id) ON DELETE SET NULL,    -- the revision this one refines
+        origin TEXT NOT NULL,               -- generate | refine | fix
+        title TEXT NOT NULL,
+        language TEXT NOT NULL,
+        code TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        plan TEXT,                          -- the model's plan (--plan), else NULL
+        prompt TEXT NOT NULL,               -- the user's request, feedback or failure report
+        model TEXT NOT NULL,
+        context TEXT NOT NULL,              -- JSON list of the context chunks: path, start_line, end_line, symbol
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL    -- unix seconds
+    );
+    CREATE INDEX snippets_project ON snippets(project_id, id);
+    CREATE INDEX snippets_parent ON snippets(parent_id);
+    CREATE TABLE test_runs (
+        id BIGSERIAL PRIMARY KEY,
+        project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        snippet_id BIGINT REFERENCES snippets(id) ON DELETE CASCADE,  -- the code under test, if a snippet
+        target TEXT NOT NULL,               -- snippet id or path::symbol as given
+        round INTEGER NOT NULL,             -- 0 for the first run, 1.. for --fix rounds
+        language TEXT NOT NULL,
+        code TEXT NOT NULL,                 -- the code under test
+        tests TEXT NOT NULL,                -- the generated test file
+        passed INTEGER NOT NULL,
+        failed INTEGER NOT NULL,
+        results TEXT NOT NULL,              -- JSON list: name, outcome, message, output
+        sandbox TEXT NOT NULL,              -- JSON: limits enforced, wall time, exit code
+        model TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX test_runs_project ON test_runs(project_id);
+    CREATE INDEX test_runs_snippet ON test_runs(snippet_id);
     """,
 )
 

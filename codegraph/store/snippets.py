@@ -1,8 +1,14 @@
-"""Stored snippets (``generate`` results and their revisions) and test runs: the ``snippets`` and ``test_runs``
-tables of the index database (migration 2).
+"""Stored snippets (``generate`` results and their revisions) and test runs: what both backends share.
 
-They live beside the index in ``.codegraph/index.db``, as the design asks for one SQLite file; deleting
-``.codegraph/`` deletes them too. A model or chunker change empties the index tables but never these.
+Each backend keeps them in two tables, ``snippets`` and ``test_runs``, with the columns below: the SQLite file in
+migration 2 of :mod:`codegraph.store.migrations` (beside the index in ``.codegraph/index.db``: deleting
+``.codegraph/`` deletes them too), a PostgreSQL store per project (:mod:`codegraph.store.postgres_schema`; a
+project's rows go with the project). A model or chunker change empties the index tables but never these.
+
+The SQL is the backend's (:class:`~codegraph.store.sqlite_snippets.SqliteSnippets`,
+:class:`~codegraph.store.postgres_snippets.PgSnippets`, methods of the open store, see
+:class:`~codegraph.store.base.IndexStore`); this module holds the one row layout and its JSON encoding, so that
+both store and read a :class:`~codegraph.types.Snippet` the same way.
 """
 
 from __future__ import annotations
@@ -10,21 +16,74 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ..types import Snippet, SnippetDraft
-from .store import Store
 
-_COLUMNS = (
-    "id, parent_id, origin, title, language, code, explanation, plan, prompt, model, context, prompt_tokens, "
-    "completion_tokens, created_at"
+SNIPPET_FIELDS = (
+    "parent_id",
+    "origin",
+    "title",
+    "language",
+    "code",
+    "explanation",
+    "plan",
+    "prompt",
+    "model",
+    "context",
+    "prompt_tokens",
+    "completion_tokens",
+    "created_at",
 )
+"""The columns a snippet is inserted with, in the order of :func:`snippet_values`."""
+
+SNIPPET_COLUMNS = "id, " + ", ".join(SNIPPET_FIELDS)
+"""The select list that :func:`snippet_from_row` reads."""
+
+TEST_RUN_FIELDS = (
+    "snippet_id",
+    "target",
+    "round",
+    "language",
+    "code",
+    "tests",
+    "passed",
+    "failed",
+    "results",
+    "sandbox",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "created_at",
+)
+"""The columns a test run is inserted with, in the order of :meth:`TestRunDraft.values`."""
 
 
-def _snippet(r: Sequence[Any]) -> Snippet:
+def snippet_values(draft: SnippetDraft) -> tuple[Any, ...]:
+    """The row of a new snippet, in :data:`SNIPPET_FIELDS` order (``context`` as JSON text, ``created_at`` now)."""
+    return (
+        draft.parent_id,
+        draft.origin,
+        draft.title,
+        draft.language,
+        draft.code,
+        draft.explanation,
+        draft.plan,
+        draft.prompt,
+        draft.model,
+        json.dumps(draft.context),
+        draft.prompt_tokens,
+        draft.completion_tokens,
+        time.time(),
+    )
+
+
+def snippet_from_row(r: Sequence[Any]) -> Snippet:
+    """A :class:`~codegraph.types.Snippet` from a row selected with :data:`SNIPPET_COLUMNS`."""
     return Snippet(
         id=int(r[0]),
-        parent_id=r[1],
+        parent_id=None if r[1] is None else int(r[1]),
         origin=r[2],
         title=r[3],
         language=r[4],
@@ -40,88 +99,56 @@ def _snippet(r: Sequence[Any]) -> Snippet:
     )
 
 
-def insert_snippet(store: Store, draft: SnippetDraft) -> int:
-    """Insert one snippet revision (one transaction); ``created_at`` is now. Returns its id (1-based)."""
-    with store.transaction():
-        cur = store.conn.execute(
-            "INSERT INTO snippets(parent_id, origin, title, language, code, explanation, plan, prompt, model, "
-            "context, prompt_tokens, completion_tokens, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                draft.parent_id,
-                draft.origin,
-                draft.title,
-                draft.language,
-                draft.code,
-                draft.explanation,
-                draft.plan,
-                draft.prompt,
-                draft.model,
-                json.dumps(draft.context),
-                draft.prompt_tokens,
-                draft.completion_tokens,
-                time.time(),
-            ),
+@dataclass(frozen=True, slots=True)
+class TestRunDraft:
+    """One round of ``codegraph test`` about to be stored.
+
+    Attributes:
+        snippet_id: the snippet under test, ``None`` for an indexed symbol.
+        target: the target as given (snippet id or ``path::name``).
+        round_no: 0 for the first run, 1.. for ``--fix`` rounds.
+        language: language id of the code.
+        code: the code under test.
+        tests: the generated test file.
+        passed, failed: test counts.
+        results: per test ``{"name", "outcome", "message", "output"}`` (stored as JSON).
+        sandbox: exit code, wall time (seconds), what was enforced (stored as JSON).
+        model: model name the server reported.
+        prompt_tokens, completion_tokens: usage of the request that wrote the tests or the fix.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    snippet_id: int | None
+    target: str
+    round_no: int
+    language: str
+    code: str
+    tests: str
+    passed: int
+    failed: int
+    results: list[dict[str, Any]]
+    sandbox: dict[str, Any]
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+    def values(self) -> tuple[Any, ...]:
+        """The row, in :data:`TEST_RUN_FIELDS` order (``results`` and ``sandbox`` as JSON text, ``created_at``
+        now)."""
+        return (
+            self.snippet_id,
+            self.target,
+            self.round_no,
+            self.language,
+            self.code,
+            self.tests,
+            self.passed,
+            self.failed,
+            json.dumps(self.results),
+            json.dumps(self.sandbox),
+            self.model,
+            self.prompt_tokens,
+            self.completion_tokens,
+            time.time(),
         )
-    return int(cur.lastrowid)
-
-
-def select_snippet(store: Store, snippet_id: int) -> Snippet | None:
-    """The snippet with this id, or ``None``."""
-    row = store.conn.execute(f"SELECT {_COLUMNS} FROM snippets WHERE id = ?", (snippet_id,)).fetchone()
-    return None if row is None else _snippet(row)
-
-
-def select_snippets(store: Store) -> list[Snippet]:
-    """All snippets, newest first."""
-    return [_snippet(r) for r in store.conn.execute(f"SELECT {_COLUMNS} FROM snippets ORDER BY id DESC")]
-
-
-def delete_snippet_row(store: Store, snippet_id: int) -> bool:
-    """Delete one revision (its test runs go with it; child revisions keep a ``NULL`` parent). Returns whether
-    a row was deleted."""
-    with store.transaction():
-        cur = store.conn.execute("DELETE FROM snippets WHERE id = ?", (snippet_id,))
-    return bool(cur.rowcount)
-
-
-def insert_test_run(
-    store: Store,
-    *,
-    snippet_id: int | None,
-    target: str,
-    round_no: int,
-    language: str,
-    code: str,
-    tests: str,
-    passed: int,
-    failed: int,
-    results: list[dict[str, Any]],
-    sandbox: dict[str, Any],
-    model: str,
-    prompt_tokens: int,
-    completion_tokens: int,
-) -> int:
-    """Record one round of ``codegraph test`` (one transaction); ``results`` and ``sandbox`` are stored as JSON.
-    Returns the run's id."""
-    with store.transaction():
-        cur = store.conn.execute(
-            "INSERT INTO test_runs(snippet_id, target, round, language, code, tests, passed, failed, results, "
-            "sandbox, model, prompt_tokens, completion_tokens, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                snippet_id,
-                target,
-                round_no,
-                language,
-                code,
-                tests,
-                passed,
-                failed,
-                json.dumps(results),
-                json.dumps(sandbox),
-                model,
-                prompt_tokens,
-                completion_tokens,
-                time.time(),
-            ),
-        )
-    return int(cur.lastrowid)

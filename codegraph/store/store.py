@@ -22,6 +22,7 @@ from .lock import Writer, current_writer
 from .migrations import migrate, reset_vector_table
 from .sqlite import connect
 from .sqlite_graph import SqliteGraph, delete_file_graph, insert_file_graph
+from .sqlite_snippets import SqliteSnippets
 from .vectors import (
     PCA_SAMPLE,
     RESCORE_FACTOR,
@@ -156,7 +157,7 @@ _CHUNK_COLUMNS = (
 """The columns of a :class:`ChunkRow`, in its field order."""
 
 
-class Store(SqliteGraph):
+class Store(SqliteGraph, SqliteSnippets):
     """An open index database, the SQLite implementation of :class:`~codegraph.store.base.IndexStore`. Use
     :meth:`open` (or :func:`codegraph.store.open_store`); close with :meth:`close`.
 
@@ -195,6 +196,10 @@ class Store(SqliteGraph):
         conn = connect(db, any_thread=any_thread)
         migrate(conn)
         return cls(conn, root)
+
+    def reopen(self) -> Store:
+        """Another connection to this index file (for another thread, e.g. a ``serve`` job)."""
+        return Store.open(self.root)
 
     def close(self) -> None:
         """Close the connection."""
