@@ -240,6 +240,18 @@ def test_an_unfinished_index_is_said_in_every_answer(tmp_path: Path, encoder: On
         assert "did not finish" in session.error("definition", name="no_such_name")
 
 
+def test_serves_a_project_of_a_postgresql_store(tmp_path: Path, pg_url: str, run_cli: RunCli) -> None:
+    root = tmp_path / "repo"
+    write_files(root, REPO)
+    done = run_cli("index", ".", "--store", pg_url, "--model", "fast", "--quiet", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert not (root / ".codegraph").exists()
+    with mcp_session(tmp_path, tmp_path / "home", "--store", pg_url, "--project", "repo") as session:
+        assert [r["path"] for r in session.ok("definition", name="encode")["results"]] == ["pkg/net.py"]
+        assert session.ok("search", query="encode", k=1)["results"]
+        assert session.ok("status")["database"].startswith("postgresql://")
+
+
 def test_stdout_carries_the_protocol_only(repo: Path, tmp_path: Path) -> None:
     """A raw client (no SDK): every line the server writes on stdout is a JSON-RPC message, also while it loads
     the model and answers; the protocol version is the one Claude Code and others send today."""

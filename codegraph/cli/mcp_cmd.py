@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from .common import ProjectOption, StoreOption
+
 
 def mcp(
     directory: Annotated[
@@ -28,6 +30,8 @@ def mcp(
             help="In a git work tree with no index yet, first index it with the fast static model (seconds).",
         ),
     ] = True,
+    store_opt: StoreOption = None,
+    project: ProjectOption = None,
 ) -> None:
     """Serve this repository's index to a coding agent (Claude Code, Cursor, VS Code, Codex) as an MCP server.
 
@@ -38,6 +42,7 @@ def mcp(
     The index at or above --dir is opened once and reused; before each answer, files changed since the last
     look are re-indexed (--freshness refresh) or reported (report). In a git work tree with no index yet, the
     fast model indexes it first (seconds); elsewhere, with no index, it exits 1: run `codegraph index` first.
+    With a PostgreSQL store (--store / CODEGRAPH_STORE) it serves the project that covers --dir (or --project).
 
     Configure your agent to run it in the repository, e.g.  claude mcp add codegraph -- codegraph mcp
     (Cursor: .cursor/mcp.json, VS Code: .vscode/mcp.json, Codex: ~/.codex/config.toml; see the README).
@@ -48,14 +53,15 @@ def mcp(
     if freshness not in FRESHNESS:
         raise typer.BadParameter(f"must be one of: {', '.join(FRESHNESS)}", param_hint="--freshness")
     try:
-        workspace = Workspace.open(directory, freshness=freshness)
+        workspace = Workspace.open(directory, freshness=freshness, store=store_opt, project=project)
     except IndexNotFoundError:
         from .search_cmd import _first_index, _git_work_tree
 
-        work_tree = _git_work_tree(directory) if auto_index else None
+        work_tree = _git_work_tree(directory) if auto_index and not project else None
         if work_tree is None:
             raise
-        workspace = Workspace.open(_first_index(work_tree, quiet=True), freshness=freshness)
+        root = _first_index(work_tree, quiet=True, store=store_opt)
+        workspace = Workspace.open(root, freshness=freshness, store=store_opt)
     from ..mcp_server import serve
 
     with workspace:
