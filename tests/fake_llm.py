@@ -24,6 +24,38 @@ from typing import Any
 
 MODEL = "fake-coder-1"
 
+KEY = "sk-test-SECRET-0123456789"
+"""The API key the tests set; asserted never to appear in any output, log, index row or prompt."""
+
+# Scripted model answers shared by the generate, test, serve and PostgreSQL tests.
+ANSWER = (
+    "Title: Upload with retries and jitter\n"
+    "```python\n"
+    "import random\n\n"
+    "def upload_with_jitter(client, payload):\n"
+    "    return retry_upload(client, payload, attempts=3 + random.randint(0, 2))\n"
+    "```\n"
+    "Explanation: Reuses retry_upload from app/retry.py with a random number of attempts."
+)
+"""A ``generate`` answer for the sample repository (``retry_upload`` in ``app/retry.py``)."""
+
+CODE = (
+    "Title: Clamp and add\n```python\n"
+    "def add(a, b):\n    return a + b\n\n\n"
+    "def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n"
+    "```\nExplanation: Two small helpers."
+)
+"""A ``generate`` answer whose code :data:`TESTS` tests (all pass)."""
+
+TESTS = (
+    "Title: Tests for add and clamp\n```python\n"
+    "from snippet import add, clamp\n\n\n"
+    "def test_add():\n    assert add(2, 3) == 5\n\n\n"
+    "def test_clamp_upper():\n    assert clamp(15, 0, 10) == 10\n"
+    "```\nExplanation: Covers both helpers."
+)
+"""A ``test`` answer: tests of :data:`CODE`."""
+
 
 @dataclass(frozen=True)
 class Status:

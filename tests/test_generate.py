@@ -16,19 +16,7 @@ from codegraph.errors import ConfigError
 from codegraph.types import Hit
 
 from .conftest import RunCli, write_files
-from .fake_llm import MODEL, Delay, Status, fake_llm
-
-KEY = "sk-test-SECRET-0123456789"
-
-ANSWER = (
-    "Title: Upload with retries and jitter\n"
-    "```python\n"
-    "import random\n\n"
-    "def upload_with_jitter(client, payload):\n"
-    "    return retry_upload(client, payload, attempts=3 + random.randint(0, 2))\n"
-    "```\n"
-    "Explanation: Reuses retry_upload from app/retry.py with a random number of attempts."
-)
+from .fake_llm import ANSWER, KEY, MODEL, Delay, Status, fake_llm
 
 INJECTION = '''
 """Deployment notes.

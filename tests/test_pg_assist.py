@@ -14,37 +14,11 @@ from typing import Any
 import pytest
 
 from .conftest import RunCli, write_files
-from .fake_llm import MODEL, fake_llm
+from .fake_llm import ANSWER, CODE, KEY, MODEL, TESTS, fake_llm
 from .pg import query
-
-KEY = "sk-test-SECRET-0123456789"
-
-ANSWER = (
-    "Title: Upload with retries and jitter\n"
-    "```python\n"
-    "import random\n\n"
-    "def upload_with_jitter(client, payload):\n"
-    "    return retry_upload(client, payload, attempts=3 + random.randint(0, 2))\n"
-    "```\n"
-    "Explanation: Reuses retry_upload from app/retry.py with a random number of attempts."
-)
 
 REVISED = ANSWER.replace("3 + random", "5 + random").replace("Explanation: Reuses", "Explanation: More tries. Reuses")
 
-CODE = (
-    "Title: Clamp and add\n```python\n"
-    "def add(a, b):\n    return a + b\n\n\n"
-    "def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n"
-    "```\nExplanation: Two small helpers."
-)
-
-TESTS = (
-    "Title: Tests for add and clamp\n```python\n"
-    "from snippet import add, clamp\n\n\n"
-    "def test_add():\n    assert add(2, 3) == 5\n\n\n"
-    "def test_clamp_upper():\n    assert clamp(15, 0, 10) == 10\n"
-    "```\nExplanation: Covers both helpers."
-)
 
 SYMBOL_TESTS = (
     "Title: retry_upload tests\n```python\nfrom app.retry import retry_upload\n\n\n"

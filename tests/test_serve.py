@@ -31,20 +31,10 @@ from codegraph.service import Workspace  # noqa: E402
 from codegraph.store import Store  # noqa: E402
 
 from .conftest import CODEGRAPH, default_sigint, write_files  # noqa: E402
-from .fake_llm import MODEL, Status, fake_llm  # noqa: E402
+from .fake_llm import ANSWER, CODE, KEY, MODEL, TESTS, Status, fake_llm  # noqa: E402
 
-KEY = "sk-test-SECRET-0123456789"
 BASE = "http://127.0.0.1"
 
-ANSWER = (
-    "Title: Upload with retries and jitter\n"
-    "```python\n"
-    "import random\n\n"
-    "def upload_with_jitter(client, payload):\n"
-    "    return retry_upload(client, payload, attempts=3 + random.randint(0, 2))\n"
-    "```\n"
-    "Explanation: Reuses retry_upload from app/retry.py with a random number of attempts."
-)
 
 REVISED = (
     "Title: Upload with bounded jitter\n"
@@ -54,21 +44,6 @@ REVISED = (
     "    return retry_upload(client, payload, attempts=3 + random.randint(0, spread))\n"
     "```\n"
     "Explanation: The spread is a parameter now."
-)
-
-CODE = (
-    "Title: Clamp and add\n```python\n"
-    "def add(a, b):\n    return a + b\n\n\n"
-    "def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n"
-    "```\nExplanation: Two small helpers."
-)
-
-TESTS = (
-    "Title: Tests for add and clamp\n```python\n"
-    "from snippet import add, clamp\n\n\n"
-    "def test_add():\n    assert add(2, 3) == 5\n\n\n"
-    "def test_clamp_upper():\n    assert clamp(15, 0, 10) == 10\n"
-    "```\nExplanation: Covers both helpers."
 )
 
 

@@ -15,15 +15,8 @@ from codegraph._compat import tomllib
 from codegraph.assist import prompts
 
 from .conftest import RunCli, write_files
-from .fake_llm import fake_llm
+from .fake_llm import CODE, fake_llm
 from .project_envs import NO_TYPESCRIPT, build_wheel, make_venv
-
-CODE = (
-    "Title: Clamp and add\n```python\n"
-    "def add(a, b):\n    return a + b\n\n\n"
-    "def clamp(x, lo, hi):\n    return max(lo, min(x, hi))\n"
-    "```\nExplanation: Two small helpers."
-)
 
 TESTS_ONE_WRONG = (
     "Title: Tests for add and clamp\n```python\n"

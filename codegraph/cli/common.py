@@ -52,6 +52,16 @@ ProjectOption = Annotated[
 ]
 """The ``--project`` option of the commands that work on a PostgreSQL store."""
 
+IndexDirOption = Annotated[
+    Path,
+    typer.Option(
+        "--dir",
+        "-C",
+        help="Use the index at or above this directory (a PostgreSQL store: the project that covers it).",
+    ),
+]
+"""The ``--dir`` option of the commands that work on an existing index (``generate``, ``test``, ``serve``, ...)."""
+
 AllProjectsOption = Annotated[
     bool,
     typer.Option(

@@ -9,13 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..languages import ASSIST_LANGUAGES
-from .common import ProjectOption, StoreOption
+from .common import IndexDirOption, ProjectOption, StoreOption
 
 if TYPE_CHECKING:
     from ..config import Settings
     from ..store import IndexStore
-
-_DIR_HELP = "Use the index at or above this directory (a PostgreSQL store: the project that covers it)."
 
 
 def verbose_logging(enabled: bool) -> None:
@@ -43,7 +41,7 @@ def generate(
     plan: Annotated[bool, typer.Option("--plan", help="Ask for a short plan first (stored, not printed).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored snippet record as JSON.")] = False,
     verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log API requests to stderr (no secrets).")] = False,
-    directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+    directory: IndexDirOption = Path("."),
     store_opt: StoreOption = None,
     project: ProjectOption = None,
 ) -> None:
@@ -140,7 +138,7 @@ snippets_app = typer.Typer(help="Stored snippets from codegraph generate.", no_a
 @snippets_app.command("list")
 def snippets_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the snippets as JSON.")] = False,
-    directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+    directory: IndexDirOption = Path("."),
     store_opt: StoreOption = None,
     project: ProjectOption = None,
 ) -> None:
@@ -161,7 +159,7 @@ def snippets_list(
 def snippets_show(
     snippet_id: Annotated[int, typer.Argument(metavar="ID", help="Snippet id (see: codegraph snippets list).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
-    directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+    directory: IndexDirOption = Path("."),
     store_opt: StoreOption = None,
     project: ProjectOption = None,
 ) -> None:
@@ -181,7 +179,7 @@ def snippets_show(
 @snippets_app.command("delete")
 def snippets_delete(
     snippet_id: Annotated[int, typer.Argument(metavar="ID", help="Snippet id.")],
-    directory: Annotated[Path, typer.Option("--dir", "-C", help=_DIR_HELP)] = Path("."),
+    directory: IndexDirOption = Path("."),
     store_opt: StoreOption = None,
     project: ProjectOption = None,
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import ProjectOption, StoreOption
+from .common import IndexDirOption, ProjectOption, StoreOption
 
 TOKEN_ENV = "CODEGRAPH_SERVE_TOKEN"
 """The environment variable that can hold ``--token``."""
@@ -39,14 +39,7 @@ def serve(
             "stale; off: do not look.",
         ),
     ] = "refresh",
-    directory: Annotated[
-        Path,
-        typer.Option(
-            "--dir",
-            "-C",
-            help="Use the index at or above this directory (a PostgreSQL store: the project that covers it).",
-        ),
-    ] = Path("."),
+    directory: IndexDirOption = Path("."),
     store_opt: StoreOption = None,
     project: ProjectOption = None,
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import ProjectOption, StoreOption
+from .common import IndexDirOption, ProjectOption, StoreOption
 
 _PYTHON_HELP = (
     "Python interpreter, or virtualenv directory, that runs the tests of Python code (relative: to the current "
@@ -34,14 +34,7 @@ def test(
     verbose: Annotated[
         bool, typer.Option("-v", "--verbose", help="Log API requests, the sandbox limits and the runner to stderr.")
     ] = False,
-    directory: Annotated[
-        Path,
-        typer.Option(
-            "--dir",
-            "-C",
-            help="Use the index at or above this directory (a PostgreSQL store: the project that covers it).",
-        ),
-    ] = Path("."),
+    directory: IndexDirOption = Path("."),
     python: Annotated[str | None, typer.Option("--python", metavar="PATH", help=_PYTHON_HELP)] = None,
     store_opt: StoreOption = None,
     project: ProjectOption = None,
