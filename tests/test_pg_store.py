@@ -134,7 +134,9 @@ def test_two_projects_in_one_store(tmp_path: Path, pg_url: str, run_cli: RunCli)
     # The embedding cache is shared: a third project with the same files embeds nothing.
     copy = tmp_path / "shop-copy"
     shutil.copytree(shop, copy)
-    assert _index(run_cli, copy, pg_url)["embedded"] == 0
+    copied = _index(run_cli, copy, pg_url)
+    assert copied["embedded"] == 0
+    pg_chunks = copied["chunks"]
     unknown = run_cli("search", "x", "--store", pg_url, "--project", "nope", cwd=tmp_path)
     assert unknown.returncode == 1 and "no project named 'nope'" in unknown.stderr
 
@@ -159,6 +161,24 @@ def test_two_projects_in_one_store(tmp_path: Path, pg_url: str, run_cli: RunCli)
     assert both_flags.returncode == 2 and "not both" in both_flags.stderr
     no_server = run_cli("def", "retry_upload", "--all", cwd=tmp_path / "shop")
     assert no_server.returncode == 1 and "--all needs a PostgreSQL store" in no_server.stderr
+
+    # A retired repository's project goes, with everything it owns; the shared embedding cache stays.
+    unconfirmed = run_cli("projects", "--store", pg_url, "--remove", "shop-copy", cwd=tmp_path)
+    assert unconfirmed.returncode == 1 and "--yes" in unconfirmed.stderr
+    removed = _json(run_cli("projects", "--store", pg_url, "--remove", "shop-copy", "--yes", "--json", cwd=tmp_path))
+    assert removed["removed"] == {
+        "name": "shop-copy",
+        "root": str(copy),
+        "files": 6,
+        "chunks": pg_chunks,
+        "snippets": 0,
+    }
+    listed = _json(run_cli("projects", "--store", pg_url, "--json", cwd=tmp_path))
+    assert [p["name"] for p in listed["projects"]] == ["billing", "shop"]  # type: ignore[union-attr, index]
+    assert query(pg_url, "SELECT count(*) FROM files f JOIN projects p ON p.id = f.project_id") == [(7,)]
+    gone = run_cli("projects", "--store", pg_url, "--remove", "shop-copy", "--yes", cwd=tmp_path)
+    assert gone.returncode == 1 and "no project named 'shop-copy'" in gone.stderr
+    assert _index(run_cli, copy, pg_url)["embedded"] == 0  # back, from the cache
 
 
 LIBRARY = {

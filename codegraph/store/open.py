@@ -266,3 +266,40 @@ def projects(settings: Settings) -> list[dict[str, object]]:
         }
         for n, r, u, f, c, m, t in rows
     ]
+
+
+def remove_project(settings: Settings, name: str, *, timeout_s: float = 10.0) -> dict[str, object]:
+    """Delete the project ``name`` of the PostgreSQL store and everything it owns (files, chunks, graph, meta,
+    snippets and test runs), once no process is indexing it (its writer lock is taken first). The shared
+    embedding cache is kept: other projects may use its vectors, and re-indexing the repository embeds nothing
+    that is still there.
+
+    Returns:
+        ``{"name", "root", "files", "chunks", "snippets"}``: what was deleted.
+
+    Raises:
+        ConfigError: the settings name no PostgreSQL store.
+        IndexNotFoundError: no project ``name``.
+        IndexBusyError: a writer held the project for ``timeout_s`` seconds.
+        StoreError: the server failed.
+    """
+    url = store_url(settings)
+    if url is None:
+        raise ConfigError("projects live in a PostgreSQL store: give --store postgresql://... (or CODEGRAPH_STORE)")
+    from .postgres_schema import list_projects, pool_for, project_lock, translated
+
+    pool = pool_for(url)
+    with translated(url), pool.connection() as conn:
+        found = [p for p in list_projects(conn) if p.name == name]
+    if not found:
+        raise IndexNotFoundError(f"no project named {name!r} in the store (codegraph projects lists them)")
+    project = found[0]
+    with project_lock(pool, url, project, timeout_s=timeout_s), translated(url), pool.connection() as conn:
+        files, chunks, snippets = conn.execute(
+            "SELECT (SELECT count(*) FROM files WHERE project_id = %(p)s), "
+            "(SELECT count(*) FROM chunks WHERE project_id = %(p)s), "
+            "(SELECT count(*) FROM snippets WHERE project_id = %(p)s)",
+            {"p": project.id},
+        ).fetchone()
+        conn.execute("DELETE FROM projects WHERE id = %s", (project.id,))
+    return {"name": name, "root": project.root, "files": int(files), "chunks": int(chunks), "snippets": int(snippets)}
