@@ -253,6 +253,60 @@ class Graph:
         return None
 
     @cached_property
+    def js_package(self) -> tuple[str, list[str]] | None:
+        """``(name, entry candidates)`` of the ``package.json`` at the repository root: the name other
+        repositories import it by (``@acme/utils``), and its entry files, best first (``main``, ``module``,
+        ``types``, ``exports["."]`` when a string, then ``src/index`` and ``index``); ``None`` without one."""
+        import json
+
+        try:
+            manifest = json.loads((Path(self.store.root) / "package.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        name = manifest.get("name") if isinstance(manifest, dict) else None
+        if not isinstance(name, str) or not name:
+            return None
+        exports = manifest.get("exports")
+        dot = exports.get(".") if isinstance(exports, dict) else exports
+        fields = [manifest.get("main"), manifest.get("module"), manifest.get("types"), dot]
+        entries = [f.removeprefix("./") for f in fields if isinstance(f, str) and f]
+        return name, [*entries, "src/index", "index"]
+
+    @cached_property
+    def rust_crate(self) -> str | None:
+        """The crate name of the ``Cargo.toml`` at the repository root (``[package] name``, ``-`` read as ``_``,
+        as ``use`` writes it), or ``None``."""
+        from .._compat import tomllib
+
+        try:
+            manifest = tomllib.loads((Path(self.store.root) / "Cargo.toml").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        package = manifest.get("package")
+        name = package.get("name") if isinstance(package, dict) else None
+        return name.replace("-", "_") if isinstance(name, str) and name else None
+
+    def package_targets(self, row: ImportRow) -> list[str]:
+        """The files of this repository that another repository's import statement names: by the paths that
+        resolve within it (:meth:`import_targets`: Python packages, Go module paths, Java, C#, C/C++), or by
+        this repository's package name: a JS/TS specifier ``name`` (its entry file) or ``name/sub/path``
+        (``package.json``), a Rust ``use name::item`` (``Cargo.toml``, from ``src/lib.rs``)."""
+        if row.relative_level == 0 and row.language in ("javascript", "typescript", "tsx") and self.js_package:
+            name, entries = self.js_package
+            if row.module == name or row.module.startswith(name + "/"):
+                sub = row.module[len(name) :].strip("/")
+                for candidate in [sub] if sub else entries:
+                    found = resolve.resolve_js("package.json", "./" + candidate, self.files)
+                    if found:
+                        return found
+                return []
+        if row.relative_level == 0 and row.language == "rust" and self.rust_crate:
+            head, _, rest = row.module.partition(".")
+            if head == self.rust_crate:
+                return resolve.resolve_rust("src/lib.rs", "::".join(["crate", *rest.split(".")]), self.files)
+        return self.import_targets(row)
+
+    @cached_property
     def _imports_by_file(self) -> dict[str, list[ImportRow]]:
         out: dict[str, list[ImportRow]] = {}
         for row in all_imports(self.store):
@@ -388,9 +442,9 @@ class Graph:
         can name, and its file imports, by an absolute name that no file of this project answers, a file of
         ``home`` holding the definition (or a package entry of ``home`` re-exporting it, one step) —
         ``from shop.billing import send_invoice`` in one repository, ``shop/billing/__init__.py`` in another.
-        Import paths resolve as within a repository (:meth:`import_targets` against ``home``'s files), so
-        this finds Python, Go (``go.mod`` module paths), Java, C# and C/C++ (``<lib/x.h>``) imports; a JS/TS
-        package name or a Rust crate name is not mapped to a repository.
+        Import paths resolve as within a repository, or by ``home``'s package name (:meth:`package_targets`):
+        Python, Go (``go.mod`` module paths), Java, C#, C/C++ (``<lib/x.h>``), JS/TS (``package.json``'s
+        name) and Rust (``Cargo.toml``'s crate name).
 
         Returns:
             ``(definitions of home, "import")``, or ``([], None)``.
@@ -401,7 +455,7 @@ class Graph:
         seen = self._reached.get(key)
         if seen is None:
             rows = [r for r in self._imports_by_file.get(ref.path, []) if not self.import_targets(r)]
-            seen = self._reached[key] = home._with_reexports({t for r in rows for t in home.import_targets(r)})
+            seen = self._reached[key] = home._with_reexports({t for r in rows for t in home.package_targets(r)})
         found = [d for d in _plausible(ref, home._definitions_named(ref.name)) if d.path in seen]
         return (found, "import") if found else ([], None)
 

@@ -1,0 +1,118 @@
+"""Cross-repository references (``def|refs|callers|callees --all`` on a PostgreSQL store): a repository's calls
+into another repository's code, found through its imports (``Graph.foreign_targets``). Two real indexes per
+case (SQLite files, real tree-sitter); the PostgreSQL path is tested end to end in ``tests/test_pg_store.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codegraph.graph.query import Graph
+from codegraph.index import index_repo
+from codegraph.store import Store
+
+from .conftest import write_files
+from .fake_embedder import HashingEncoder
+
+CASES = {
+    "javascript": (
+        {
+            "package.json": '{"name": "@acme/textkit", "main": "./dist/index.js"}\n',
+            "src/index.js": "export { slugify } from './slug.js';\n",
+            "src/slug.js": "export function slugify(text) {\n  return text.toLowerCase();\n}\n",
+        },
+        {
+            "app/page.js": (
+                "import { slugify } from '@acme/textkit';\n\n"
+                "export function pageUrl(title) {\n  return '/' + slugify(title);\n}\n"
+            ),
+        },
+        "slugify",
+        "pageUrl",
+    ),
+    "typescript subpath": (
+        {
+            "package.json": '{"name": "textkit"}\n',
+            "src/slug.ts": "export function slugify(text: string): string {\n  return text.toLowerCase();\n}\n",
+        },
+        {
+            "app/page.ts": (
+                "import { slugify } from 'textkit/src/slug';\n\n"
+                "export function pageUrl(title: string): string {\n  return '/' + slugify(title);\n}\n"
+            ),
+        },
+        "slugify",
+        "pageUrl",
+    ),
+    "rust": (
+        {
+            "Cargo.toml": '[package]\nname = "text-kit"\nversion = "0.1.0"\n',
+            "src/lib.rs": "pub mod slug;\n",
+            "src/slug.rs": "pub fn slugify(text: &str) -> String {\n    text.to_lowercase()\n}\n",
+        },
+        {
+            "src/main.rs": (
+                "use text_kit::slug::slugify;\n\nfn page_url(title: &str) -> String {\n    slugify(title)\n}\n"
+            ),
+        },
+        "slugify",
+        "page_url",
+    ),
+    "go": (
+        {
+            "go.mod": "module example.com/textkit\n\ngo 1.22\n",
+            "slug/slug.go": "package slug\n\nfunc Slugify(text string) string {\n\treturn text\n}\n",
+        },
+        {
+            "go.mod": "module example.com/site\n\ngo 1.22\n",
+            "page/page.go": (
+                'package page\n\nimport "example.com/textkit/slug"\n\n'
+                "func PageURL(title string) string {\n\treturn slug.Slugify(title)\n}\n"
+            ),
+        },
+        "Slugify",
+        "PageURL",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_call_into_another_repository_resolves_through_its_import(
+    case: str, tmp_path: Path, fake_encoder: HashingEncoder
+) -> None:
+    library_files, consumer_files, name, caller = CASES[case]
+    library, consumer = tmp_path / "library", tmp_path / "consumer"
+    write_files(library, library_files)
+    write_files(consumer, consumer_files)
+    index_repo(library, fake_encoder)
+    index_repo(consumer, fake_encoder)
+    with Store.open(library) as lib_store, Store.open(consumer) as app_store:
+        lib, app = Graph.of(lib_store), Graph.of(app_store)
+        assert app.refs(name) == []  # alone, the consumer defines nothing of that name
+        callers = app.callers(name, home=lib)
+        assert [(h.symbol, h.resolution) for h in callers] == [(caller, "import")]
+        callees = app.callees(caller, others=[("library", lib)])
+        assert [(h.project, h.symbol) for h in callees] == [("library", name)]
+        assert lib.callers(name, home=app) == []  # the library does not call the consumer
+
+
+def test_a_namesake_or_an_unrelated_import_is_not_a_cross_repository_reference(
+    tmp_path: Path, fake_encoder: HashingEncoder
+) -> None:
+    library, other = tmp_path / "library", tmp_path / "other"
+    write_files(library, {"textkit/__init__.py": "def slugify(text):\n    return text.lower()\n"})
+    write_files(
+        other,
+        {
+            "site/own.py": "def slugify(text):\n    return text\n",  # its own namesake
+            "site/page.py": "from site.own import slugify\n\n\ndef url(t):\n    return slugify(t)\n",
+            "site/other.py": "import requests\n\n\ndef fetch(t):\n    return slugify(t)\n",  # imports elsewhere
+        },
+    )
+    index_repo(library, fake_encoder)
+    index_repo(other, fake_encoder)
+    with Store.open(library) as lib_store, Store.open(other) as other_store:
+        lib, site = Graph.of(lib_store), Graph.of(other_store)
+        assert site.refs("slugify", home=lib) == []
+        assert {h.symbol for h in site.refs("slugify")} == {"url", "fetch"}  # within its own repository
