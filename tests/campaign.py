@@ -794,7 +794,12 @@ def _sh(*argv: str) -> None:
 
 
 def _run_json(run: Run) -> dict[str, Any]:
-    return {"returncode": run.returncode, "stderr": run.stderr[-1500:], "traceback": run.traceback}
+    return {
+        "returncode": run.returncode,
+        "stdout": run.stdout[-1500:],
+        "stderr": run.stderr[-1500:],
+        "traceback": run.traceback,
+    }
 
 
 def snapshot_rows(root: Path) -> list[list[Any]]:
@@ -853,20 +858,31 @@ def _inside_diskfull(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _inside_readonly(spec: dict[str, Any]) -> dict[str, Any]:
-    """The indexed repository ``spec["repo"]`` (with changes not indexed yet), first with its ``.codegraph``
-    directory bind-mounted read-only, then with the whole repository read-only: what each command says."""
+    """The indexed repository ``spec["repo"]`` (with changes not indexed yet) bind-mounted read-only, then its
+    ``.codegraph`` directory (both: SQLite's ``immutable``), then only its ``index.db`` file (the directory stays
+    writable: ``mode=ro``): what each command says."""
     repo = Path(spec["repo"])
     out: dict[str, Any] = {}
-    for label, target in (("index dir", repo / ".codegraph"), ("repository", repo)):
+    # the file last: readers of a read-only file in a writable directory leave index.db-shm and -wal behind
+    targets = (
+        ("repository", repo),
+        ("index dir", repo / ".codegraph"),
+        ("index file", repo / ".codegraph" / "index.db"),
+    )
+    for label, target in targets:
         _sh("mount", "--bind", str(target), str(target))
         _sh("mount", "-o", "remount,ro,bind", str(target))
         try:
             out[label] = {
                 "index": _run_json(cli("index", ".", "--json", cwd=repo)),
+                "watch": _run_json(cli("watch", ".", "--debounce-ms", "50", cwd=repo, timeout=60)),
                 "search": _run_json(cli("search", "operation scale the value", "--json", cwd=repo)),
                 "status": _run_json(cli("status", cwd=repo)),
                 "check": _run_json(cli("index", "--check", cwd=repo)),
+                "verify": _run_json(cli("index", "--verify", cwd=repo)),
+                "def": _run_json(cli("def", "op_0_0", "--json", cwd=repo)),
             }
+            out[label]["files"] = sorted(p.name for p in (repo / ".codegraph").iterdir())
         finally:
             _sh("umount", "-l", str(target))
     return out
