@@ -172,6 +172,10 @@ class IndexStats:
         warnings: one line per skipped file (path: reason).
         truncated: texts cut to the model's token limit before embedding, as counted by encoders that report it
             (remote ``openai:`` models: estimated tokens over ``embed_max_tokens``); 0 otherwise.
+        verified: the run checked the SQLite file for damage first (``PRAGMA quick_check``; see
+            :data:`codegraph.index.VERIFY_MAX_BYTES`) and found none.
+        rebuild: for ``index --rebuild``, what was kept and lost
+            (:meth:`codegraph.store.rebuild.RebuildReport.to_json`); ``None`` otherwise.
     """
 
     files_seen: int = 0
@@ -193,6 +197,8 @@ class IndexStats:
     warnings: list[str] = field(default_factory=list)
     files_binary: int = 0
     truncated: int = 0
+    verified: bool = False
+    rebuild: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary as printed by ``codegraph index --json`` (every attribute; seconds rounded to ms)."""

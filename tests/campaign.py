@@ -794,7 +794,12 @@ def _sh(*argv: str) -> None:
 
 
 def _run_json(run: Run) -> dict[str, Any]:
-    return {"returncode": run.returncode, "stderr": run.stderr[-1500:], "traceback": run.traceback}
+    return {
+        "returncode": run.returncode,
+        "stdout": run.stdout[-1500:],
+        "stderr": run.stderr[-1500:],
+        "traceback": run.traceback,
+    }
 
 
 def snapshot_rows(root: Path) -> list[list[Any]]:
@@ -853,20 +858,31 @@ def _inside_diskfull(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _inside_readonly(spec: dict[str, Any]) -> dict[str, Any]:
-    """The indexed repository ``spec["repo"]`` (with changes not indexed yet), first with its ``.codegraph``
-    directory bind-mounted read-only, then with the whole repository read-only: what each command says."""
+    """The indexed repository ``spec["repo"]`` (with changes not indexed yet) bind-mounted read-only, then its
+    ``.codegraph`` directory (both: SQLite's ``immutable``), then only its ``index.db`` file (the directory stays
+    writable: ``mode=ro``): what each command says."""
     repo = Path(spec["repo"])
     out: dict[str, Any] = {}
-    for label, target in (("index dir", repo / ".codegraph"), ("repository", repo)):
+    # the file last: readers of a read-only file in a writable directory leave index.db-shm and -wal behind
+    targets = (
+        ("repository", repo),
+        ("index dir", repo / ".codegraph"),
+        ("index file", repo / ".codegraph" / "index.db"),
+    )
+    for label, target in targets:
         _sh("mount", "--bind", str(target), str(target))
         _sh("mount", "-o", "remount,ro,bind", str(target))
         try:
             out[label] = {
                 "index": _run_json(cli("index", ".", "--json", cwd=repo)),
+                "watch": _run_json(cli("watch", ".", "--debounce-ms", "50", cwd=repo, timeout=60)),
                 "search": _run_json(cli("search", "operation scale the value", "--json", cwd=repo)),
                 "status": _run_json(cli("status", cwd=repo)),
                 "check": _run_json(cli("index", "--check", cwd=repo)),
+                "verify": _run_json(cli("index", "--verify", cwd=repo)),
+                "def": _run_json(cli("def", "op_0_0", "--json", cwd=repo)),
             }
+            out[label]["files"] = sorted(p.name for p in (repo / ".codegraph").iterdir())
         finally:
             _sh("umount", "-l", str(target))
     return out
@@ -898,11 +914,79 @@ def _clear(run: Run, *, hint: str = "") -> bool:
     return run.returncode == 1 and bool(lines) and lines[-1].startswith("codegraph: error:") and hint in run.stderr
 
 
-DAMAGED_HINT = "delete the .codegraph directory"
+DAMAGED_HINT = "codegraph index --rebuild"
 """What the one-line error about a damaged index says to do."""
+
+SNIPPET_COLUMNS = (
+    "id, parent_id, origin, title, language, code, explanation, plan, prompt, model, context, prompt_tokens, "
+    "completion_tokens, created_at"
+)
+RUN_COLUMNS = (
+    "id, snippet_id, target, round, language, code, tests, passed, failed, results, sandbox, model, prompt_tokens, "
+    "completion_tokens, created_at"
+)
+
+
+Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+"""``(snippets, test runs)`` rows of an index file."""
+
+
+def add_snippets(db: Path, count: int = 12) -> None:
+    """Store ``count`` snippet revisions in an index file (chains of three: generate, refine, fix) and one test
+    run per revision, with the columns of migration 2, as ``generate`` and ``test`` store them. Each holds ~3 KB
+    of code, so that they span several pages (a damaged page then loses some, not all)."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        for n in range(1, count + 1):
+            parent = None if n % 3 == 1 else n - 1
+            origin = ("generate", "refine", "fix")[(n - 1) % 3]
+            code = "".join(f"def helper_{n}_{i}(x):\n    return x * {i} + {n}\n\n" for i in range(80))
+            conn.execute(
+                f"INSERT INTO snippets({SNIPPET_COLUMNS}) VALUES (?, ?, ?, ?, 'python', ?, 'why', NULL, ?, 'fake', "
+                "'[]', 10, 20, ?)",
+                (n, parent, origin, f"snippet {n}", code, f"request {n}", 1_700_000_000.0 + n),
+            )
+            conn.execute(
+                f"INSERT INTO test_runs({RUN_COLUMNS}) VALUES (?, ?, ?, 0, 'python', ?, 'def test_x(): pass', 1, 0, "
+                "'[]', '{}', 'fake', 5, 6, ?)",
+                (n, n, str(n), code, 1_700_000_100.0 + n),
+            )
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def stored_rows(db: Path) -> Rows:
+    """Every snippet and test run row of a sound index file, by id."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        snippets = conn.execute(f"SELECT {SNIPPET_COLUMNS} FROM snippets ORDER BY id").fetchall()
+        runs = conn.execute(f"SELECT {RUN_COLUMNS} FROM test_runs ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    return snippets, runs
+
+
+def kept_as_stored(before: Rows, after: Rows) -> str:
+    """Problems (``""``: none) with the rows a rebuild kept: each must equal its original, with the same id, and
+    keep its link (parent revision, snippet under test) unless the row it named was lost."""
+    problems = []
+    for old_rows, new_rows, link in ((before[0], after[0], 1), (before[1], after[1], 1)):
+        original = {r[0]: r for r in old_rows}
+        kept_ids = {r[0] for r in after[0]}
+        for row in new_rows:
+            want = original.get(row[0])
+            if want is None:
+                problems.append(f"unknown row {row[0]}")
+            elif row != want and not (row[link] is None and want[link] not in kept_ids):
+                problems.append(f"row {row[0]} differs")
+    return "; ".join(problems)
 
 
 DAMAGES = (
+    "no damage",
     "truncated to half",
     "truncated to one page",
     "header overwritten",
@@ -910,8 +994,8 @@ DAMAGES = (
     "empty file",
     "16 bytes zeroed in every page of the second half",
 )
-"""The ways :func:`corruption_checks` damages an index (the last one is silent for ``index``: see
-docs/reliability.md)."""
+"""The ways :func:`corruption_checks` damages an index (the first, none, checks ``--rebuild`` of a sound index;
+the last one only reading finds: ``index`` notices it through ``PRAGMA quick_check``, see docs/reliability.md)."""
 
 
 def _damage(db: Path, how: str) -> None:
@@ -922,7 +1006,9 @@ def _damage(db: Path, how: str) -> None:
             fh.seek(offset)
             fh.write(data)
 
-    if how == "truncated to half":
+    if how == "no damage":
+        pass
+    elif how == "truncated to half":
         os.truncate(db, size // 2)
     elif how == "truncated to one page":
         os.truncate(db, 4096)
@@ -940,13 +1026,17 @@ def _damage(db: Path, how: str) -> None:
 
 
 def corruption_checks(work: Path, files: dict[str, str], damages: Sequence[str] = DAMAGES) -> list[Check]:
-    """Damage a complete index in each of ``damages``; every command must work or fail with one line that says
-    how to recover; ``index`` must either refuse (that line) or repair the index; and following the advice
-    (delete ``.codegraph``, index again) must give the clean build back."""
+    """Damage a complete index that holds 12 snippets and 12 test runs in each of ``damages``; every command
+    must work or fail with one line that says how to recover; ``index`` must either refuse (that line) or repair
+    the index; and following the advice (``codegraph index --rebuild``) must give the clean build back and keep
+    every snippet and test run it reports as kept, unchanged (``snippets kept`` checks; their detail says how
+    many were kept and lost)."""
     repo = work / "repo"
     write_tree(repo, files)
     _, expected = clean_build(repo)
     db = repo / ".codegraph" / "index.db"
+    add_snippets(db)
+    before = stored_rows(db)
     good = db.read_bytes()
     checks: list[Check] = []
     for label in damages:
@@ -974,18 +1064,51 @@ def corruption_checks(work: Path, files: dict[str, str], damages: Sequence[str] 
             checks.append(
                 Check("corrupt index", f"{label}: index refuses or repairs", repaired, diff.describe(), lost=diff.lost)
             )
+        else:
+            refused = _clear(runs["index"], hint=DAMAGED_HINT)
+            what = f"{label}: index refuses or repairs"
+            checks.append(Check("corrupt index", what, refused, runs["index"].describe()))
         advised = any(DAMAGED_HINT in run.stderr for run in runs.values())
-        if advised:  # the advice: delete .codegraph, index again
-            shutil.rmtree(repo / ".codegraph")
-            again = cli("index", ".", "-q", cwd=repo)
+        if advised or label == "no damage":  # the advice: codegraph index --rebuild
+            again = cli("index", ".", "--rebuild", "--json", "-q", cwd=repo)
             if again.returncode != 0:
-                checks.append(Check("corrupt index", f"{label}: re-index after the advice", False, again.describe()))
+                checks.append(Check("corrupt index", f"{label}: --rebuild after the advice", False, again.describe()))
                 continue
+            checks.append(_kept_check(label, json.loads(again.stdout)["rebuild"], before, stored_rows(db), again))
         diff = compare(snapshot(repo), expected)
         checks.append(
             Check("corrupt index", f"{label}: recovered (nothing lost)", diff.equal(), diff.describe(), lost=diff.lost)
         )
     return checks
+
+
+def _kept_check(
+    label: str,
+    report: dict[str, Any],
+    before: Rows,
+    after: Rows,
+    run: Run,
+) -> Check:
+    """The rows ``--rebuild`` kept are the originals; its counts add up (kept + lost = stored, where the number
+    lost is known); a copy of the old file is kept exactly when something was lost; one line says so."""
+    problems = kept_as_stored(before, after)
+    counts = [
+        (report["snippets_kept"], report["snippets_lost"], len(after[0]), len(before[0])),
+        (report["test_runs_kept"], report["test_runs_lost"], len(after[1]), len(before[1])),
+    ]
+    for kept, lost, now, stored in counts:
+        if kept != now or (lost is not None and kept + lost != stored):
+            problems += f"; counts: kept {kept}, lost {lost}, now {now}, stored {stored}"
+    lost_any = any(lost != 0 for _, lost, _, _ in counts)
+    if lost_any != (report["old_copy"] is not None and Path(report["old_copy"]).is_file()):
+        problems += f"; old copy {report['old_copy']!r} with lost={lost_any}"
+    if "rebuilt the index from scratch" not in run.stderr:
+        problems += "; no line about what was kept"
+    detail = (
+        f"kept {report['snippets_kept']}/{len(before[0])} snippets, {report['test_runs_kept']}/{len(before[1])} test "
+        f"runs (lost: {report['snippets_lost'] if report['snippets_lost'] is not None else 'unknown'})"
+    )
+    return Check("corrupt index", f"{label}: snippets kept", not problems, f"{detail} {problems}".strip())
 
 
 def wal_cut_checks(work: Path, files: dict[str, str]) -> list[Check]:

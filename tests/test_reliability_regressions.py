@@ -52,7 +52,7 @@ def test_a_damaged_index_is_one_line_that_says_how_to_recover(tmp_repo: Path, ru
     for args in (("search", "retry", "--json"), ("status",), ("index", ".", "-q")):
         proc = run_cli(*args, cwd=tmp_repo)
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-        assert proc.stderr.count("\n") == 1 and "delete the .codegraph directory" in proc.stderr, proc.stderr
+        assert proc.stderr.count("\n") == 1 and "codegraph index --rebuild" in proc.stderr, proc.stderr
 
 
 def test_an_unwritable_index_directory_is_a_store_error(tmp_path: Path, tmp_repo: Path, run_cli: RunCli) -> None:

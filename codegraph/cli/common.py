@@ -173,3 +173,38 @@ def settings_for(root: Path | None, *, uses_llm: bool = False, **overrides: Any)
                 f"CODEGRAPH_{key.upper()} in your environment (or your own config file) instead"
             )
     return settings
+
+
+def read_only_notice(store: Any) -> None:
+    """One line on stderr when the index was opened read-only because its file or directory is not writable
+    (:meth:`codegraph.store.store.Store.open`)."""
+    mode = getattr(store, "read_only", None)
+    if mode is None:
+        return
+    from . import render
+
+    how = "read-only" if mode == "ro" else "read-only and immutable (changes by any writer meanwhile are not seen)"
+    render.notice(f"codegraph: {store.location()} is not writable here; opened it {how}")
+
+
+def quote_path(path: str) -> str:
+    """``path`` as git prints an unusual name (``core.quotePath``): unchanged when it holds only printable
+    characters other than ``"`` and ``\\``, else in double quotes with C escapes (``\\t``, ``\\n``, ``\\"``,
+    ``\\\\``, other control characters and bytes that are not UTF-8 as 3-digit octal). Unlike git's default,
+    printable non-ASCII characters stay as they are (git's ``core.quotePath=false``); spaces stay too, as in git:
+    the lines are tab-separated."""
+    special = {"\t": "\\t", "\n": "\\n", "\r": "\\r", '"': '\\"', "\\": "\\\\", "\a": "\\a", "\b": "\\b"}
+    special |= {"\f": "\\f", "\v": "\\v"}
+    if all(ch.isprintable() and ch not in special for ch in path):
+        return path
+    out = []
+    for ch in path:
+        if ch in special:
+            out.append(special[ch])
+        elif "\udc80" <= ch <= "\udcff":  # a byte that is not UTF-8 (surrogateescape)
+            out.append(f"\\{ord(ch) - 0xDC00:03o}")
+        elif not ch.isprintable():
+            out.append("".join(f"\\{b:03o}" for b in ch.encode("utf-8", "surrogatepass")))
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'

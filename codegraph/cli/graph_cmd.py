@@ -28,9 +28,10 @@ def _graph(directory: Path, store_url: str | None = None, project: str | None = 
     ``--project``); refuses an index built before the graph existed."""
     from ..graph.query import Graph
     from ..store import open_index
-    from .common import settings_for
+    from .common import read_only_notice, settings_for
 
     store = open_index(directory, settings=settings_for(None, store=store_url, project=project), project=project)
+    read_only_notice(store)
     try:
         yield Graph.of(store)
     finally:

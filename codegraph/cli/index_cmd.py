@@ -27,7 +27,31 @@ def index(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
     check: Annotated[
         bool,
-        typer.Option("--check", help="Change nothing; list files changed since the last index and exit 1 if any."),
+        typer.Option(
+            "--check",
+            help="Change nothing; list files changed since the last index (tab-separated: new/changed/removed and "
+            'the path, quoted like git for names with control characters, " or \\) and exit 1 if any.',
+        ),
+    ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Change nothing (but the time of the last check); read the whole index file to find damage "
+            "(SQLite's PRAGMA quick_check: ~3 s per 480 MB) and exit 1 if any, saying to run --rebuild. A plain "
+            "index does this itself when the file is at most 32 MiB, else weekly. With --check, does both.",
+        ),
+    ] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Index from scratch, keeping stored snippets and test runs: the way out of a damaged index. "
+            "SQLite: the readable snippets and test runs go into a new index.db and every file is chunked and "
+            "embedded again; the old file is deleted, or kept as index.db.damaged-<time> when some rows could not "
+            "be read. PostgreSQL: the project's files, chunks and graph are emptied (snippets stay) and every file "
+            "is chunked again; the shared embedding cache is kept (keyed by content hash).",
+        ),
     ] = False,
     nested: NestedOption = False,
     store: StoreOption = None,
@@ -73,8 +97,10 @@ def index(
         vectors=vectors,
         vector_dims=vector_dims,
     )
-    if check:
-        _check(path, settings, as_json=as_json)
+    if rebuild and (check or verify):
+        raise typer.BadParameter("--rebuild changes the index; --check and --verify never do", param_hint="--rebuild")
+    if check or verify:
+        _check(path, settings, as_json=as_json, freshness=check, verify=verify)
         return
     encoder = load_encoder(settings.model, settings)
     with render.index_progress(not quiet and not as_json) as progress:
@@ -84,32 +110,45 @@ def index(
             settings=settings,
             progress=progress,
             on_wait=lambda: render.notice("codegraph: another codegraph process is writing this index; waiting"),
+            rebuild=rebuild,
         )
     render.rebuild_notice(stats)
+    render.recovery_notice(stats)
     if as_json:
         stdout_json(stats.to_json())
     else:
         render.index_summary(stats)
 
 
-def _check(path: Path, settings: Settings, *, as_json: bool) -> None:
-    """``index --check``: exit 0 when the index is fresh, 1 (listing the files) when it is not."""
+def _check(path: Path, settings: Settings, *, as_json: bool, freshness: bool, verify: bool) -> None:
+    """``index --check`` / ``--verify``: exit 0 when the index is fresh / sound, 1 (saying why) when not."""
+    from ..index import verify_index
     from ..status import find_stale
     from ..store import open_store
     from . import render
-    from .common import stdout_json
+    from .common import quote_path, read_only_notice, stdout_json
 
-    store = open_store(path.resolve(), settings=settings)
+    store = open_store(path.resolve(), settings=settings, read_only_ok=True)
+    read_only_notice(store)
     try:
-        stale = find_stale(store, settings=settings)
+        if verify:
+            verify_index(store)  # IndexUnusableError (exit 1) names --rebuild
+        stale = find_stale(store, settings=settings) if freshness else None
     finally:
         store.close()
+    if stale is None:
+        if as_json:
+            stdout_json({"sound": True})
+        else:
+            render.err.print("index file is sound (PRAGMA quick_check: ok)", highlight=False)
+        return
     if as_json:
-        stdout_json(stale.check_json())
+        stdout_json(stale.check_json() | ({"sound": True} if verify else {}))
     else:
         for label, paths in (("new", stale.new), ("changed", stale.changed), ("removed", stale.removed)):
             for rel in paths:
-                sys.stdout.write(f"{label}\t{rel}\n")  # tab-separated for scripts; rich would expand the tab
+                # tab-separated for scripts (rich would expand the tab); unusual names quoted as git does
+                sys.stdout.write(f"{label}\t{quote_path(rel)}\n")
         if stale.count:
             render.err.print(
                 f"index is stale: {stale.count} file(s) changed since the last index; run: codegraph index"

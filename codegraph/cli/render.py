@@ -212,6 +212,30 @@ def rebuild_notice(stats: IndexStats) -> None:
         )
 
 
+def recovery_notice(stats: IndexStats) -> None:
+    """After ``index --rebuild``: one line on stderr saying which snippets and test runs were kept and lost."""
+    report = stats.rebuild
+    if report is None:
+        return
+
+    def count(kept: int | None, lost: int | None, what: str) -> str:
+        if lost is None:
+            return f"{what} could not be read (how many is unknown)"
+        if kept is None:
+            return f"{what} kept"
+        return f"{kept} {what} kept" + (f", {lost} could not be read" if lost else "")
+
+    snippets = count(report["snippets_kept"], report["snippets_lost"], "snippets")
+    runs = count(report["test_runs_kept"], report["test_runs_lost"], "test runs")
+    line = f"codegraph: rebuilt the index from scratch; {snippets}; {runs}"
+    if report["old_copy"]:
+        line += f"; the old file is kept as {report['old_copy']} (delete it when done)"
+    if report["snippets_lost"] != 0 or report["test_runs_lost"] != 0:
+        warning(line.removeprefix("codegraph: "))
+    else:
+        notice(line)
+
+
 def index_summary(stats: IndexStats) -> None:
     """The end-of-index summary (stdout) and the skipped-file warnings (stderr)."""
     if stats.warnings:

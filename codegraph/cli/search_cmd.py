@@ -74,7 +74,7 @@ def search(
     from ..status import index_state, state_hint
     from ..store import open_index
     from ..types import SearchResults
-    from .common import languages_option, settings_for, stdout_json
+    from .common import languages_option, read_only_notice, settings_for, stdout_json
 
     if mode not in MODES:
         raise typer.BadParameter(f"must be one of: {', '.join(MODES)}", param_hint="--mode")
@@ -92,6 +92,7 @@ def search(
             raise
         root = _first_index(work_tree, quiet=as_json or query == "-", store=store_opt)
         store = open_index(root, settings=base)
+    read_only_notice(store)
     try:
         settings = settings_for(store.root, store=store_opt, project=project)
         hint = state_hint(*index_state(store))

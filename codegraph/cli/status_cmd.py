@@ -34,11 +34,12 @@ def status(
     and how many files are stale right now."""
     from ..status import status_of
     from ..store import open_index
-    from .common import settings_for, stdout_json
+    from .common import read_only_notice, settings_for, stdout_json
 
     index = open_index(
         dir_option or directory, settings=settings_for(None, store=store, project=project), project=project
     )
+    read_only_notice(index)
     try:
         st = status_of(index, settings=settings_for(index.root, store=store, project=project))
     finally:

@@ -184,7 +184,7 @@ def migrate(conn: Any) -> int:
     if current > len(MIGRATIONS):
         raise IndexUnusableError(
             f"index schema version {current} is newer than this codegraph supports ({len(MIGRATIONS)}); "
-            "upgrade codegraph or delete .codegraph/ and re-index"
+            "upgrade codegraph, or run: codegraph index --rebuild (keeps stored snippets and test runs)"
         )
     while current < len(MIGRATIONS):
         conn.execute("BEGIN IMMEDIATE")

@@ -89,7 +89,12 @@ def _identity(root: Path, settings: Settings | None) -> tuple[str, str, str | No
 
 
 def open_store(
-    root: Path, *, create: bool = False, settings: Settings | None = None, any_thread: bool = False
+    root: Path,
+    *,
+    create: bool = False,
+    settings: Settings | None = None,
+    any_thread: bool = False,
+    read_only_ok: bool = False,
 ) -> IndexStore:
     """Open the index of ``root`` in the backend the settings name (see :func:`store_url`).
 
@@ -98,6 +103,8 @@ def open_store(
         create: create the index (SQLite file, or PostgreSQL project) when missing.
         settings: resolved settings (``store``, ``project``); ``None``: the SQLite file.
         any_thread: the SQLite connection may be used from any thread (PostgreSQL connections always may).
+        read_only_ok: a SQLite file that may not be written is opened read-only (see
+            :meth:`~codegraph.store.store.Store.open`); for readers only.
 
     Raises:
         IndexNotFoundError: no index (no project of that name) and not ``create``.
@@ -107,7 +114,7 @@ def open_store(
     """
     url = store_url(settings)
     if url is None:
-        return Store.open(root, create=create, any_thread=any_thread)
+        return Store.open(root, create=create, any_thread=any_thread, read_only_ok=read_only_ok)
     from .postgres import PgStore
     from .postgres_schema import ensure_project, list_projects, pool_for, translated
 
@@ -135,7 +142,9 @@ def open_index(
     """Open the index that a read command at ``start`` uses: the SQLite file at or above ``start`` (like git
     finds ``.git``), or in a PostgreSQL store the project named ``project``, else the project whose recorded root
     is ``start`` or its nearest ancestor, else the one named as an index run at ``start``'s git work tree would
-    name it. ``all_projects`` reads every project of the store (``search --all``).
+    name it. ``all_projects`` reads every project of the store (``search --all``). A SQLite file that may not be
+    written is opened read-only (its ``read_only`` attribute says how: see
+    :meth:`~codegraph.store.store.Store.open`).
 
     Raises:
         IndexNotFoundError: no such index or project (the message says what to run).
@@ -148,7 +157,7 @@ def open_index(
             raise ConfigError(
                 "--project and --all need a PostgreSQL store (--store postgresql://... or CODEGRAPH_STORE)"
             )
-        return Store.open(find_index_root(start), any_thread=any_thread)
+        return Store.open(find_index_root(start), any_thread=any_thread, read_only_ok=True)
     from .postgres import PgStore
     from .postgres_schema import list_projects, pool_for, translated
 

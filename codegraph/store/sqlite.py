@@ -80,13 +80,21 @@ def sqlite_module() -> ModuleType:
     return sqlean  # type: ignore[no-any-return]
 
 
-def connect(path: Path | str, *, any_thread: bool = False) -> Any:
+READ_ONLY_MODES = ("ro", "immutable")
+"""How :func:`connect` opens a file it must not write: ``ro`` (``?mode=ro``: SQLite reads the WAL and takes
+read locks through ``index.db-shm``, creating it when the directory allows) or ``immutable`` (``?immutable=1``:
+no locks, no WAL, no -shm; see :func:`codegraph.store.store.read_only_mode`)."""
+
+
+def connect(path: Path | str, *, any_thread: bool = False, read_only: str | None = None) -> Any:
     """Open a SQLite connection with sqlite-vec loaded, WAL journaling and a busy timeout.
 
     Args:
         path: database file (created if missing) or ``":memory:"``.
         any_thread: allow use from threads other than the opening one (``check_same_thread=False``); the
             caller then serialises access itself (a server's worker threads, :mod:`codegraph.service`).
+        read_only: ``None`` (read-write), or one of :data:`READ_ONLY_MODES`: open the existing file through a
+            ``file:`` URI that never writes it (no journal-mode change either).
 
     Returns:
         A DB-API connection in autocommit mode (``isolation_level=None``): callers open transactions
@@ -96,15 +104,21 @@ def connect(path: Path | str, *, any_thread: bool = False) -> Any:
         StoreError: the file cannot be opened or sqlite-vec cannot be loaded.
     """
     module = sqlite_module()
+    if read_only is not None and read_only not in READ_ONLY_MODES:
+        raise ValueError(read_only)
+    target, uri = str(path), False
+    if read_only is not None:
+        query = "mode=ro" if read_only == "ro" else "mode=ro&immutable=1"
+        target, uri = f"{Path(path).resolve().as_uri()}?{query}", True
     try:
         conn = module.connect(
-            str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=not any_thread
+            target, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=not any_thread, uri=uri
         )
         conn.enable_load_extension(True)
         conn.load_extension(vec_extension_path())
         conn.enable_load_extension(False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        if str(path) != ":memory:":
+        if str(path) != ":memory:" and read_only is None:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -113,9 +127,10 @@ def connect(path: Path | str, *, any_thread: bool = False) -> Any:
     return conn
 
 
-_DAMAGED = (
-    "the index is damaged: delete the .codegraph directory and run: codegraph index (stored snippets are lost with it)"
-)
+REBUILD_HINT = "run: codegraph index --rebuild (it keeps the stored snippets and test runs that can still be read)"
+"""The way out of a damaged index (:mod:`codegraph.store.rebuild`)."""
+
+_DAMAGED = f"the index is damaged; {REBUILD_HINT}"
 
 _HINTS = (
     (

@@ -8,6 +8,7 @@ crash or Ctrl-C leaves the previous consistent state.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -15,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, IndexNotFoundError
+from ..errors import ConfigError, IndexNotFoundError, IndexUnusableError, StoreError
 from ..types import Chunk, SourceFile
 from .fts import fts_query, fts_text
 from .lock import Writer, current_writer
-from .migrations import migrate, reset_vector_table
+from .migrations import MIGRATIONS, migrate, reset_vector_table
 from .sqlite import connect
 from .sqlite_graph import SqliteGraph, delete_file_graph, insert_file_graph
 from .sqlite_snippets import SqliteSnippets
@@ -70,6 +71,61 @@ def find_index_root(start: Path) -> Path:
     raise IndexNotFoundError(
         f"no codegraph index in {here} or any parent directory; build one with: codegraph index <repo root>"
     )
+
+
+def read_only_mode(db: Path) -> str | None:
+    """How a reader opens ``db`` when it may not write it: ``None`` when the file and its directory are
+    writable (the normal read-write connection), else ``"ro"`` or ``"immutable"``.
+
+    The index is in WAL mode, where even a reader writes: it takes its read lock in ``index.db-shm`` (created
+    beside the file) and may run recovery on ``index.db-wal``. SQLite 3.22+ opens a read-only WAL database
+    ("Read-Only Databases", https://www.sqlite.org/wal.html) when the -shm and -wal files already exist or can
+    be created, or when the database is opened ``immutable``. So:
+
+    * the directory is writable (only the file is not): ``"ro"`` (``?mode=ro``); SQLite creates -shm and reads
+      the WAL, and sees a writer's commits as usual;
+    * the directory is read-only but -wal and -shm exist: ``"ro"`` as well (SQLite reads them read-only);
+    * the directory is read-only and there is no WAL content (the last writer closed cleanly, which checkpoints
+      the WAL into the file and deletes it): ``"immutable"`` (``?immutable=1``), the only way SQLite reads it
+      then. Immutable means no locks at all: SQLite trusts that nobody changes the file while it reads, which
+      holds for a read-only mount or a restored cache, but not where another user can still write the file
+      (that reader could see a half-written page and report the file as malformed; it never damages it).
+      Hence it is chosen only when nothing else can open the file.
+
+    Raises:
+        StoreError: the directory is read-only and ``index.db-wal`` holds commits but no ``index.db-shm``
+            exists: reading without the WAL would silently miss them.
+    """
+    directory = db.parent
+    if os.access(directory, os.W_OK) and os.access(db, os.W_OK):
+        return None
+    if os.access(directory, os.W_OK):
+        return "ro"
+    wal = db.with_name(db.name + "-wal")
+    shm = db.with_name(db.name + "-shm")
+    if wal.exists() and shm.exists():
+        return "ro"
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StoreError(
+            f"{wal} holds commits that cannot be read while {directory} is read-only (no {shm.name}); make the "
+            "directory writable once (any codegraph command there folds the log into the index)"
+        )
+    return "immutable"
+
+
+def _check_schema_read_only(conn: Any, db: Path) -> None:
+    """What :func:`migrate` would refuse or need, without writing: the schema must be this codegraph's."""
+    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if current > len(MIGRATIONS):
+        raise IndexUnusableError(
+            f"index schema version {current} is newer than this codegraph supports ({len(MIGRATIONS)}); "
+            "upgrade codegraph"
+        )
+    if current < len(MIGRATIONS):
+        raise StoreError(
+            f"{db} was written by an older codegraph and must be upgraded, which needs write access to "
+            f"{db.parent}: run codegraph index there once it is writable"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,21 +224,27 @@ class Store(SqliteGraph, SqliteSnippets):
 
     backend = "sqlite"
 
-    def __init__(self, conn: Any, root: Path) -> None:
+    def __init__(self, conn: Any, root: Path, *, read_only: str | None = None) -> None:
         self.conn = conn
         self.root = root
+        self.read_only = read_only
+        """``None`` (read-write), or how the file was opened without writing it: ``"ro"`` or ``"immutable"``
+        (:func:`read_only_mode`)."""
         self._codec: VectorCodec | None = None
 
     @classmethod
-    def open(cls, root: Path, *, create: bool = False, any_thread: bool = False) -> Store:
+    def open(cls, root: Path, *, create: bool = False, any_thread: bool = False, read_only_ok: bool = False) -> Store:
         """Open (or with ``create``, create) ``root/.codegraph/index.db`` and migrate it.
 
         ``any_thread``: the connection may be used from any thread (callers serialise; see
-        :func:`codegraph.store.sqlite.connect`).
+        :func:`codegraph.store.sqlite.connect`). ``read_only_ok`` (readers: search, status, the graph commands):
+        where the file or its directory is not writable, open it read-only (:func:`read_only_mode`; the
+        store's :attr:`read_only` says how) instead of failing.
 
         Raises:
             IndexNotFoundError: no index and ``create`` is false.
-            StoreError: SQLite / sqlite-vec could not be opened.
+            StoreError: SQLite / sqlite-vec could not be opened; read-only: the schema needs a migration, or
+                commits in ``index.db-wal`` cannot be read.
             IndexUnusableError: schema newer than this codegraph.
         """
         db = root / INDEX_DIR / INDEX_FILE
@@ -193,13 +255,17 @@ class Store(SqliteGraph, SqliteSnippets):
             gitignore = db.parent / ".gitignore"
             if not gitignore.exists():
                 gitignore.write_text("# created by codegraph: the index is a local cache\n*\n", encoding="utf-8")
-        conn = connect(db, any_thread=any_thread)
-        migrate(conn)
-        return cls(conn, root)
+        mode = read_only_mode(db) if read_only_ok and not create else None
+        conn = connect(db, any_thread=any_thread, read_only=mode)
+        if mode is None:
+            migrate(conn)
+        else:
+            _check_schema_read_only(conn, db)
+        return cls(conn, root, read_only=mode)
 
     def reopen(self) -> Store:
         """Another connection to this index file (for another thread, e.g. a ``serve`` job)."""
-        return Store.open(self.root)
+        return Store.open(self.root, read_only_ok=self.read_only is not None)
 
     def close(self) -> None:
         """Close the connection."""
@@ -725,6 +791,25 @@ class Store(SqliteGraph, SqliteSnippets):
     def check_integrity(self) -> str:
         """``PRAGMA integrity_check`` result (``"ok"`` when healthy)."""
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def quick_check(self, *, max_errors: int = 5) -> list[str]:
+        """``PRAGMA quick_check``: every page of every b-tree is read and its structure checked (not the
+        contents of indexes against their tables, which ``integrity_check`` adds). SQLite has no page checksums,
+        so this is how damage in pages that no query has touched yet is found; it reads the whole file (~3 s
+        per 480 MB here, docs/reliability.md).
+
+        Returns:
+            The problems found (at most ``max_errors``), ``[]`` when the file is sound. A file damaged too
+            badly to run the check gives one problem: SQLite's error.
+        """
+        from .sqlite import sqlite_module
+
+        try:
+            rows = self.conn.execute(f"PRAGMA quick_check({int(max_errors)})").fetchall()
+        except sqlite_module().Error as exc:
+            return [str(exc)]
+        found = [str(r[0]) for r in rows]
+        return [] if found == ["ok"] else found
 
     # -- status ---------------------------------------------------------------------------------------------
     @property
