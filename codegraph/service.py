@@ -176,12 +176,20 @@ class Workspace:
         if force or now - self._checked_at >= self.check_interval_s:
             from .status import find_stale
 
-            self._stale = find_stale(self.store, settings=self.settings)
+            found = self._stale = find_stale(self.store, settings=self.settings)
             self._checked_at = now
-            if self._stale.count and self.freshness == "refresh":
+            if found.count and self.freshness == "refresh":
                 from .index import index_repo
 
-                index_repo(self.root, self.embedder, settings=self.settings, lock_timeout_s=10.0)
+                # Only what find_stale saw differ (as watch does): no second walk, and no damage check of the
+                # whole file on every refresh (codegraph.index.VERIFY_MAX_BYTES).
+                index_repo(
+                    self.root,
+                    self.embedder,
+                    settings=self.settings,
+                    lock_timeout_s=10.0,
+                    paths=[*found.changed, *found.new, *found.removed],
+                )
                 self._graph = None
                 self._stale = None
                 self._noticed_at = float("-inf")
