@@ -82,6 +82,10 @@ BULK_MIN_ROWS = 5_000
 """A run that has inserted this many vectors of a model, and at least as many as the model had before, drops the
 model's HNSW index and builds it once at its end."""
 
+COMPACT_PGVECTOR = (0, 7)
+"""The pgvector version that brought ``halfvec``, ``bit`` HNSW indexes and ``binary_quantize`` (0.7.0); on an older
+server ``half`` and ``binary`` are refused and ``auto`` stays float."""
+
 BUILD_MEMORY = "512MB"
 """``maintenance_work_mem`` while building an HNSW index: pgvector builds in memory while the graph fits
 (~1.4 KB per 256-dim float vector), much faster than on disk; set for that transaction only."""
@@ -194,6 +198,13 @@ class PgVectors:
         )
         return [(str(n), str(v)) for n, v in rows]
 
+    def _compact_ok(self) -> tuple[bool, str]:
+        """Whether the server's pgvector has the compact types (:data:`COMPACT_PGVECTOR`), and its version."""
+        row = self._one("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        version = str(row[0]) if row else "0"
+        parts = tuple(int(x) for x in version.split(".")[:2] if x.isdigit())
+        return parts >= COMPACT_PGVECTOR, version
+
     def bind_vectors(self, model: str, dim: int, vectors: str) -> None:
         """Check ``vectors`` against the model's other projects, record it in this project's ``meta`` and make
         sure the model has a record (float until converted). The caller holds the transaction and the schema
@@ -201,8 +212,15 @@ class PgVectors:
 
         Raises:
             ConfigError: another project of ``model`` asked explicitly for another format (the message names it
-                and says what to do).
+                and says what to do), or ``half``/``binary`` on a pgvector older than 0.7.
         """
+        if vectors in ("half", "binary"):
+            ok, version = self._compact_ok()
+            if not ok:
+                raise ConfigError(
+                    f"--vectors {vectors} needs pgvector >= 0.7 on the server (it has {version}): upgrade the "
+                    "extension (ALTER EXTENSION vector UPDATE), or use --vectors float"
+                )
         if vectors != "auto":
             clash = [(n, v) for n, v in self._explicit_others(model) if v != vectors]
             if clash:
@@ -293,7 +311,9 @@ class PgVectors:
         if current != "float" or self._explicit_others(model):
             return current  # another project chose it, or auto converted it already (no flapping)
         row = self._one("SELECT count(*) FROM embeddings WHERE model = %s", (model,))
-        return AUTO_FORMAT if row is not None and int(row[0]) >= AUTO_MIN_VECTORS else "float"
+        if row is None or int(row[0]) < AUTO_MIN_VECTORS or not self._compact_ok()[0]:
+            return "float"
+        return AUTO_FORMAT
 
     def note_inserts(self, model: str, n: int) -> None:
         """Count ``n`` vectors about to be inserted for ``model`` by this run; once the bulk-load rule holds
