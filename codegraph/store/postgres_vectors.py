@@ -82,6 +82,11 @@ BULK_MIN_ROWS = 5_000
 """A run that has inserted this many vectors of a model, and at least as many as the model had before, drops the
 model's HNSW index and builds it once at its end."""
 
+ITERATIVE_PGVECTOR = (0, 8)
+"""The pgvector version that brought iterative index scans (``hnsw.iterative_scan``): a KNN filtered to some
+projects then goes on scanning the index until ``k`` rows pass the filter (or ``hnsw.max_scan_tuples``), where an
+older server returns only the projects' rows among the first ``ef_search`` of the whole model."""
+
 COMPACT_PGVECTOR = (0, 7)
 """The pgvector version that brought ``halfvec``, ``bit`` HNSW indexes and ``binary_quantize`` (0.7.0); on an older
 server ``half`` and ``binary`` are refused and ``auto`` stays float."""
@@ -161,6 +166,7 @@ class PgVectors:
     project: Project
     scope: list[int]
     _bulk: list[int] | None = None  # [model rows before this run's first insert, rows inserted, index dropped]
+    _pgvector_version: tuple[tuple[int, ...], str] | None = None
 
     if TYPE_CHECKING:
 
@@ -198,11 +204,17 @@ class PgVectors:
         )
         return [(str(n), str(v)) for n, v in rows]
 
+    def _pgvector(self) -> tuple[tuple[int, ...], str]:
+        """The server's pgvector version: ``((major, minor), "x.y.z")`` (asked once per store)."""
+        if self._pgvector_version is None:
+            row = self._one("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            version = str(row[0]) if row else "0"
+            self._pgvector_version = (tuple(int(x) for x in version.split(".")[:2] if x.isdigit()), version)
+        return self._pgvector_version
+
     def _compact_ok(self) -> tuple[bool, str]:
         """Whether the server's pgvector has the compact types (:data:`COMPACT_PGVECTOR`), and its version."""
-        row = self._one("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-        version = str(row[0]) if row else "0"
-        parts = tuple(int(x) for x in version.split(".")[:2] if x.isdigit())
+        parts, version = self._pgvector()
         return parts >= COMPACT_PGVECTOR, version
 
     def bind_vectors(self, model: str, dim: int, vectors: str) -> None:
@@ -340,7 +352,8 @@ class PgVectors:
         ``hnsw.ef_search`` = the candidates fetched (:func:`rescore_candidates`, at least
         :data:`HNSW_EF_MIN`), nearest by the index's distance (cosine on float32 or float16, hamming on the
         sign bits), then re-sorted by the float32 cosine. Without one (a bulk load in progress) or for
-        ``k`` > :data:`HNSW_EF_MAX`: an exact scan.
+        ``k`` > :data:`HNSW_EF_MAX`: an exact scan. On pgvector >= 0.8 the HNSW scan is iterative
+        (:data:`ITERATIVE_PGVECTOR`), so a project that holds few of its model's vectors still gets ``k``.
 
         Args:
             vector: float32 ``(dim,)`` query (L2-normalised or not: cosine).
@@ -375,6 +388,11 @@ class PgVectors:
             if exact and k > HNSW_EF_MAX:
                 self.conn.execute("SET LOCAL enable_indexscan = off")
             elif not exact:
-                self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(fetch, HNSW_EF_MIN)),))
+                iterative = self._pgvector()[0] >= ITERATIVE_PGVECTOR  # the outer query re-sorts: relaxed is fine
+                self.conn.execute(
+                    "SELECT set_config('hnsw.ef_search', %s, true)"
+                    + (", set_config('hnsw.iterative_scan', 'relaxed_order', true)" if iterative else ""),
+                    (str(max(fetch, HNSW_EF_MIN)),),
+                )
             rows = self.conn.execute(statement, (query, self.scope, query, fetch, k)).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
