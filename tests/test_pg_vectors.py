@@ -202,3 +202,60 @@ def test_a_small_project_of_a_large_model_still_gets_k_neighbours(
     finally:
         store.close()
     assert found == [10, 10] if iterative else max(found) < 10, found
+
+
+def test_other_projects_write_and_search_while_a_bulk_load_rebuilds_the_index(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One thread bulk-loads a large project and is held right after it dropped the model's index; meanwhile other
+    projects of the model index (their runs leave the index to the loader) and search (exact scan, their own
+    file first); then the loader finishes and builds the index once."""
+    import threading
+
+    big = tmp_path / "big"
+    cp.write_tree(big, cp.make_corpus(200, 6))
+    smalls = []
+    for n in range(4):
+        root = tmp_path / f"small{n}"
+        cp.write_tree(root, {f"s{n}/only_{n}.py": f"def only_here_{n}(value):\n    return value * {n + 2}\n"})
+        smalls.append(root)
+    codegraph.index_repo(smalls[0], HashingEncoder(), settings=_settings(pg_url, "small0"))  # the index exists
+    monkeypatch.setattr(pv, "BULK_MIN_ROWS", 100)
+    dropped, go = threading.Event(), threading.Event()
+    real = pv.PgVectors.note_inserts
+
+    def held(self: pv.PgVectors, model: str, n: int) -> None:
+        real(self, model, n)
+        if self._bulk is not None and self._bulk[2] and not dropped.is_set():
+            dropped.set()
+            go.wait(timeout=120)
+
+    monkeypatch.setattr(pv.PgVectors, "note_inserts", held)
+    errors: list[BaseException] = []
+
+    def load_big() -> None:
+        try:
+            codegraph.index_repo(big, HashingEncoder(), settings=_settings(pg_url, "big"))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    thread = threading.Thread(target=load_big)
+    thread.start()
+    other = pg_url + ("&" if "?" in pg_url else "?") + "application_name=codegraph-other"  # its own pool
+    encoder = HashingEncoder()
+
+    def index_and_search(n: int) -> list[str]:
+        codegraph.index_repo(smalls[n], encoder, settings=_settings(other, f"small{n}"))
+        return [p for p, _line in _knn_paths(smalls[n], _settings(other, f"small{n}"), encoder, ["value"])[0]]
+
+    assert dropped.wait(timeout=120)
+    during = [index_and_search(n) for n in (1, 2)]
+    assert _indexes(pg_url) == []  # the other runs left the index to the loader
+    go.set()
+    after = index_and_search(3)
+    thread.join(timeout=300)
+    assert not thread.is_alive() and errors == []
+    assert [*during, after] == [[f"s{n}/only_{n}.py"] for n in (1, 2, 3)]
+    assert len(_indexes(pg_url)) == 1
+    assert _knn_paths(big, _settings(pg_url, "big"), encoder, QUERIES)[0]
+    assert query(pg_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == [(0,)]

@@ -94,6 +94,8 @@ class PgStore(PgVectors, PgGraph):
 
     def close(self) -> None:
         """Return the connection to the pool."""
+        if self.conn is not None:
+            self.release_bulk_lock()
         conn, self.conn = self.conn, None
         if conn is not None:
             self.pool.putconn(conn)

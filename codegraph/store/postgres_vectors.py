@@ -29,8 +29,10 @@ transaction (at the end of an ``index`` run, :meth:`PgVectors.settle_vectors`).
 the ``fast`` model, and growing with the index); building the index once is ~3.5x cheaper. So a model's index is
 not created when it binds its first project but at the end of the run (:meth:`PgVectors.settle_vectors`), and a
 run that inserts at least :data:`BULK_MIN_ROWS` vectors and at least as many as the model had before drops the
-model's index and builds it again at its end. While a model has no index, KNN is an exact scan (correct,
-slower); a run killed meanwhile leaves it so until the next ``index`` run of any project of that model ends.
+model's index and builds it again at its end, holding the model's bulk-load lock (a session advisory lock,
+:data:`BULK_LOCK_CLASS`) meanwhile: other runs of the model that end then leave the index to it. While a model has
+no index, KNN is an exact scan (correct, slower); a run killed meanwhile (the server releases its lock) leaves it
+so until the next ``index`` run of any project of that model ends.
 """
 
 from __future__ import annotations
@@ -82,6 +84,10 @@ BULK_MIN_ROWS = 5_000
 """A run that has inserted this many vectors of a model, and at least as many as the model had before, drops the
 model's HNSW index and builds it once at its end."""
 
+BULK_LOCK_CLASS = LOCK_CLASS + 1
+"""First key of the session advisory lock a bulk load holds on its model (second key: :func:`bulk_lock_key`) from
+dropping the model's index until it has built it again; a run that ends meanwhile leaves the index to it."""
+
 ITERATIVE_PGVECTOR = (0, 8)
 """The pgvector version that brought iterative index scans (``hnsw.iterative_scan``): a KNN filtered to some
 projects then goes on scanning the index until ``k`` rows pass the filter (or ``hnsw.max_scan_tuples``), where an
@@ -103,6 +109,13 @@ def index_name(model_id: str, fmt: str) -> str:
 
     base = f"embeddings_hnsw_{xxhash.xxh3_64_hexdigest(model_id.encode('utf-8'))}"
     return base if fmt == "float" else f"{base}_{'half' if fmt == 'half' else 'bit'}"
+
+
+def bulk_lock_key(model_id: str) -> int:
+    """Second key of ``model_id``'s bulk-load lock: a signed 32-bit hash of the model id."""
+    import xxhash
+
+    return xxhash.xxh32_intdigest(model_id.encode("utf-8")) - 2**31
 
 
 def _expression(fmt: str, dim: int, column: str) -> str:
@@ -167,6 +180,7 @@ class PgVectors:
     scope: list[int]
     _bulk: list[int] | None = None  # [model rows before this run's first insert, rows inserted, index dropped]
     _pgvector_version: tuple[tuple[int, ...], str] | None = None
+    _bulk_locked: str | None = None  # the model whose bulk-load lock this connection holds
 
     if TYPE_CHECKING:
 
@@ -301,12 +315,22 @@ class PgVectors:
         wanted = self._wanted(model, record[0])
         if wanted == record[0] and record[2] == {wanted}:
             return False
+        if not record[2] and not self._take_bulk_lock(model):
+            return False  # another run is bulk-loading the model: it builds the index at its end
+        try:
+            return self._build(model, dim)
+        finally:
+            self.release_bulk_lock()
+
+    def _build(self, model: str, dim: int) -> bool:
         with self.transaction():
             self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
             record = self._record(model)  # another process may have changed it while we waited
             if record is None:
                 return False
             wanted = self._wanted(model, record[0])
+            if record[2] == {wanted}:
+                return False
             self.conn.execute("SELECT set_config('maintenance_work_mem', %s, true)", (BUILD_MEMORY,))
             self.conn.execute(index_ddl(model, dim, wanted))
             for fmt in record[2] - {wanted}:
@@ -339,6 +363,8 @@ class PgVectors:
         if dropped or inserted < max(BULK_MIN_ROWS, before):
             return
         self._bulk[2] = 1
+        if not self._take_bulk_lock(model):
+            return  # another run is bulk-loading this model: its index is gone already, it builds it
         record = self._record(model)
         if record is None or not record[2]:
             return
@@ -346,6 +372,23 @@ class PgVectors:
             self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
             for fmt in record[2]:
                 self.conn.execute(f'DROP INDEX IF EXISTS "{index_name(model, fmt)}"')
+
+    def _take_bulk_lock(self, model: str) -> bool:
+        """Take ``model``'s bulk-load lock (session advisory lock, :data:`BULK_LOCK_CLASS`) without waiting;
+        returns whether this connection holds it. The server releases it if the process dies."""
+        if self._bulk_locked == model:
+            return True
+        row = self._one("SELECT pg_try_advisory_lock(%s, %s)", (BULK_LOCK_CLASS, bulk_lock_key(model)))
+        if row is not None and row[0]:
+            self._bulk_locked = model
+        return self._bulk_locked == model
+
+    def release_bulk_lock(self) -> None:
+        """Release the bulk-load lock if this connection holds it (at the end of :meth:`settle_vectors`, and when
+        the store closes after a failed run)."""
+        model, self._bulk_locked = self._bulk_locked, None
+        if model is not None and self.conn is not None and not self.conn.closed and not self.conn.broken:
+            self._one("SELECT pg_advisory_unlock(%s, %s)", (BULK_LOCK_CLASS, bulk_lock_key(model)))
 
     def knn(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         """The ``k`` nearest embeddings of this store's projects by cosine distance. With the model's HNSW index:
