@@ -259,3 +259,19 @@ def test_other_projects_write_and_search_while_a_bulk_load_rebuilds_the_index(
     assert len(_indexes(pg_url)) == 1
     assert _knn_paths(big, _settings(pg_url, "big"), encoder, QUERIES)[0]
     assert query(pg_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == [(0,)]
+
+
+def test_a_store_from_before_migration_2_keeps_its_float_index(tmp_repo: Path, pg_url: str, run_cli: RunCli) -> None:
+    """A server indexed by the previous schema (float HNSW index created at bind time, no ``vector_models``)."""
+    _index(run_cli, tmp_repo, pg_url, "--vectors", "float")
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # back to schema 1, its float index left in place
+        conn.execute("DROP TABLE vector_models")
+        conn.execute("DELETE FROM codegraph_schema WHERE version = 2")
+    (before,) = _indexes(pg_url)
+    again = _index(run_cli, tmp_repo, pg_url)  # migration 2 records the model as float, from its projects' meta
+    assert again["embedded"] == 0 and again["vectors"] == "float" and _indexes(pg_url) == [before]
+    assert query(pg_url, "SELECT max(version) FROM codegraph_schema") == [(2,)]
+    assert _first(run_cli, tmp_repo, pg_url) == "app/retry.py"
+    assert _index(run_cli, tmp_repo, pg_url, "--vectors", "half")["vectors"] == "half"
