@@ -5,6 +5,7 @@ and prints the table of ``docs/postgres.md``).
 Usage::
 
     python benchmarks/bench_pg.py [--model fast] [--store postgresql://...] [--searches 10] [--queries 40]
+        [--baseline-code DIR] [--index-only]
 
 Copies the running interpreter's standard library (~2,450 files, without ``site-packages`` and
 ``__pycache__``) and runs ``codegraph index . --json --model M`` as a child process twice: into the SQLite file
@@ -16,6 +17,10 @@ temporary directory, stopped at the end). Reports wall time, size (the SQLite fi
 ``codegraph eval`` builds them): MRR@10 of each backend in keyword and hybrid mode. Then a second project (this
 repository's ``codegraph/`` package) goes into the same server and one query is searched per project and with
 ``--all``.
+
+``--baseline-code DIR`` (a directory holding another version's ``codegraph/`` package, e.g. ``git archive
+COMMIT codegraph | tar -x -C DIR``) also indexes the tree into a second database of the same server with that
+code, right before the current code: before/after rows of one run. ``--index-only`` stops after the index rows.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -48,12 +54,18 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--searches", type=int, default=10, help="runs of each search query per backend")
     ap.add_argument("--queries", type=int, default=40, help="doc-comment queries for the ranking comparison")
     ap.add_argument("--only", help="comma-separated top-level stdlib entries to copy (a quick run)")
+    ap.add_argument("--baseline-code", type=Path, help="a directory with another version's codegraph/ package")
+    ap.add_argument("--index-only", action="store_true", help="only the index rows (no searches, no ranking)")
     return ap.parse_args()
 
 
-def run(args: list[str], cwd: Path, stdin: str | None = None) -> tuple[float, str]:
+def run(args: list[str], cwd: Path, stdin: str | None = None, code: Path | None = None) -> tuple[float, str]:
+    """Run ``python -m codegraph ARGS`` in ``cwd`` (with the package found in ``code`` when given): (wall, stdout)."""
+    env = None if code is None else {**os.environ, "PYTHONPATH": str(code)}
     t0 = time.perf_counter()
-    proc = subprocess.run([*CODEGRAPH, *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [*CODEGRAPH, *args], cwd=cwd, input=stdin, capture_output=True, text=True, check=False, env=env
+    )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"codegraph {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
@@ -66,6 +78,17 @@ def pg_size(url: str) -> int:
     tables = ("projects", "meta", "files", "chunks", "embeddings", "graph_defs", "graph_refs", "graph_imports")
     with psycopg.connect(url) as conn:
         return sum(int(conn.execute("SELECT pg_total_relation_size(%s)", (t,)).fetchone()[0]) for t in tables)
+
+
+def other_database(url: str, name: str) -> str:
+    """Create (empty) database ``name`` on the server of ``url``; returns its URL."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    before, after = url.split("?", 1) if "?" in url else (url, "")
+    return before.rsplit("/", 1)[0] + "/" + name + ("?" + after if after else "")
 
 
 def doc_queries(root: Path, n: int) -> list[tuple[str, str, str]]:
@@ -128,18 +151,35 @@ def main() -> None:
                 shutil.copytree(STDLIB, root, ignore=shutil.ignore_patterns(*ignore), symlinks=True)
             subprocess.run(["git", "init", "-q", str(root)], check=False)
             pg = ["--store", url]
-            rows = {}
-            for label, extra in (("SQLite file", []), ("PostgreSQL + pgvector", pg)):
-                log(f"{label}: indexing {root} with {args.model}")
-                wall, out = run(["index", ".", "--json", "--quiet", "--model", args.model, *extra], root)
+            rows: dict = {}
+            runs: list[tuple[str, list[str], Path | None]] = [("SQLite file", [], None)]
+            if args.baseline_code is not None:
+                base_url = other_database(url, "cg_bench_baseline")
+                runs.append(("PostgreSQL + pgvector, baseline code", ["--store", base_url], args.baseline_code))
+            runs.append(("PostgreSQL + pgvector", pg, None))
+            for label, extra, code in runs:
+                log(f"{label}: indexing {root} with {args.model} (load {os.getloadavg()[0]:.2f})")
+                wall, out = run(["index", ".", "--json", "--quiet", "--model", args.model, *extra], root, code=code)
                 stats = json.loads(out)
                 rows[label] = {"wall": wall, "files": stats["files_seen"], "chunks": stats["chunks"]}
-                again, _ = run(["index", ".", "--json", "--quiet", "--model", args.model, *extra], root)
+                again, _ = run(["index", ".", "--json", "--quiet", "--model", args.model, *extra], root, code=code)
                 rows[label]["again"] = again
+                if extra:
+                    rows[label]["size"] = pg_size(extra[1])
+                log(f"{label}: {wall:.1f} s (load {os.getloadavg()[0]:.2f})")
             db = root / ".codegraph" / "index.db"
             wal = db.with_name("index.db-wal")
             rows["SQLite file"]["size"] = db.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
-            rows["PostgreSQL + pgvector"]["size"] = pg_size(url)
+            if args.index_only:
+                print("\n| store | files | chunks | index wall | no-change re-index | size |")
+                print("|---|---:|---:|---:|---:|---:|")
+                for label, r in rows.items():
+                    print(
+                        f"| {label} | {r['files']:,} | {r['chunks']:,} | {r['wall']:.1f} s | {r['again']:.2f} s "
+                        f"| {r['size'] / 1e6:.0f} MB |"
+                    )
+                return
+            rows.pop("PostgreSQL + pgvector, baseline code", None)
 
             log("search as a process")
             lite: list[float] = []

@@ -68,8 +68,13 @@ from .errors import ConfigError
 VECTOR_FORMATS = ("float", "int8", "binary")
 """How an index can store its vectors (see :mod:`codegraph.store.vectors`)."""
 
-VECTOR_SETTINGS = ("auto", *VECTOR_FORMATS)
-"""Values of the ``vectors`` setting: a format, or ``auto`` (float for small indexes, compact for large ones)."""
+PG_VECTOR_FORMATS = ("float", "half", "binary")
+"""How a PostgreSQL store indexes a model's vectors (pgvector HNSW over ``vector``, ``halfvec`` or sign bits
+rescored by float cosine; see :mod:`codegraph.store.postgres_vectors`). pgvector has no int8 type."""
+
+VECTOR_SETTINGS = ("auto", *VECTOR_FORMATS, "half")
+"""Values of the ``vectors`` setting: a format, or ``auto`` (float for small indexes, compact for large ones).
+``half`` exists on PostgreSQL only, ``int8`` on the SQLite file only."""
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 """Default size limit for indexed files (bytes). Generated or vendored files above it rarely help search."""

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from .changes import check_file
 from .config import Settings, resolve_settings
 from .discover import walk_files
-from .store import IndexStore, Store, open_store
+from .store import IndexStore, open_store
 from .store.lock import Writer
 
 STATUS_STALE_PATHS = 50
@@ -115,9 +115,11 @@ class VectorsStatus:
         }
 
 
-def vectors_status(store: Store) -> VectorsStatus | None:
-    """The vectors' representation and size, or ``None`` before a model has bound the index."""
-    if not store.has_vectors():
+def vectors_status(store: IndexStore) -> VectorsStatus | None:
+    """The vectors' representation and size (the SQLite file's vector table; on PostgreSQL the model's HNSW
+    index and the project's share of the embeddings table), or ``None`` before a model has bound the index."""
+    vector_bytes = getattr(store, "vector_bytes", None)  # both backends have it; not part of IndexStore
+    if vector_bytes is None or not store.has_vectors():
         return None
     codec = store.vector_codec()
     return VectorsStatus(
@@ -125,7 +127,7 @@ def vectors_status(store: Store) -> VectorsStatus | None:
         format=codec.format,
         dims=codec.width,
         pca=codec.components is not None,
-        size_bytes=store.vector_bytes(),
+        size_bytes=int(vector_bytes()),
     )
 
 
@@ -240,5 +242,5 @@ def status_of(store: IndexStore, *, settings: Settings) -> IndexStatus:
         stale=find_stale(store, settings=settings),
         state=state,
         writer=writer,
-        vectors=vectors_status(store) if isinstance(store, Store) else None,
+        vectors=vectors_status(store),
     )

@@ -300,11 +300,21 @@ def test_kill_9_mid_index_then_the_next_run_completes_it(tmp_path: Path, pg_url:
     status = _json(run_cli("status", "--store", pg_url, "--json", cwd=root))
     assert status["state"] == "incomplete"
     assert query(pg_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == [(0,)]
+    # A first load builds the model's HNSW index at its end: none yet, and search is an exact scan meanwhile.
+    assert _hnsw_indexes(pg_url) == 0
+    found = _json(run_cli("search", "function", "--store", pg_url, "--mode", "semantic", "--json", cwd=root))
+    assert found["results"]
     finish = _json(run_cli("index", ".", "--store", pg_url, "--model", "minilm", "--json", "--quiet", cwd=root))
     assert finish["files_changed"] == 400 - partial and finish["files_unchanged"] == partial
     assert _json(run_cli("status", "--store", pg_url, "--json", cwd=root))["state"] == "complete"
     orphans = query(pg_url, "SELECT count(*) FROM chunks c LEFT JOIN files f ON f.id = c.file_id WHERE f.id IS NULL")
     assert orphans == [(0,)] and query(pg_url, "SELECT count(*) FROM files") == [(400,)]
+    assert _hnsw_indexes(pg_url) == 1
+
+
+def _hnsw_indexes(url: str) -> int:
+    sql = "SELECT count(*) FROM pg_indexes WHERE tablename = 'embeddings' AND indexdef LIKE '%%USING hnsw%%'"
+    return int(query(url, sql)[0][0])
 
 
 def _has_files(url: str) -> bool:

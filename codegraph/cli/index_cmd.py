@@ -61,7 +61,8 @@ def index(
         typer.Option(
             "--vectors",
             help="How vectors are stored: auto (default: float; int8 from 50,000 vectors on), float, int8, or "
-            "binary (sign bits, rescored with int8). See docs/vectors.md.",
+            "binary (sign bits, rescored with int8). On a PostgreSQL store: auto, float, half (float16 HNSW) or "
+            "binary (bit HNSW, rescored with float). See docs/vectors.md.",
         ),
     ] = None,
     vector_dims: Annotated[

@@ -2,10 +2,11 @@
 
 Each indexed root is a project (:class:`~codegraph.store.postgres_schema.Project`); files, chunks and the code
 graph carry their project, ``meta`` is per project, and the content-hash embedding cache is shared by every
-project (a text embedded for one is never paid for again by another). Vectors sit in one ``vector`` column of
-any width; each model gets a partial HNSW index (cosine) over its own rows, created when it first binds a
-project. The keyword side is a ``tsvector`` over the same identifier-split text as the SQLite backend's FTS5
-(:mod:`codegraph.store.fts`), ranked BM25-style (IDF-weighted ``ts_rank``). Writes are batched one transaction
+project (a text embedded for one is never paid for again by another). Vectors sit in one float32 ``vector``
+column of any width; each model gets one partial HNSW index over its own rows (float, halfvec or bit:
+:mod:`~codegraph.store.postgres_vectors`), built at the end of the run that first loads it. The keyword side
+is a ``tsvector`` over the same identifier-split text as the SQLite backend's FTS5 (:mod:`codegraph.store.fts`),
+ranked BM25-style (IDF-weighted ``ts_rank``). Writes are batched one transaction
 per call, as in SQLite; the writer lock is a session advisory lock per project (:func:`~.postgres_schema.project_lock`).
 """
 
@@ -19,12 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
 from .fts import fts_terms, fts_text
 from .lock import Writer
 from .postgres_graph import PgGraph, insert_graphs
 from .postgres_schema import LOCK_CLASS, TS_CONFIG, Project, redact, translated
 from .postgres_snippets import PgSnippets
+from .postgres_vectors import PgVectors, check_vectors, index_name
 from .store import ChunkRow, FileRow, RowFilter
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
     from ..graph.extract import FileGraph
     from ..types import Chunk, SourceFile
-    from .vectors import VectorCodec
 
 RANK_WEIGHTS = "{1.0, 1.0, 1.0, 1.0}"
 """``ts_rank`` weights for labels {D, C, B, A} = (code, -, path, symbol). Equal: on 60 doc-comment queries over
@@ -47,10 +47,6 @@ by the length: 0.330)."""
 
 MAX_TERMS = 16
 """Most query terms the keyword side scores (each costs one ``ts_rank`` per matching chunk)."""
-
-HNSW_EF_MAX = 1000
-"""pgvector's largest ``hnsw.ef_search``; an HNSW scan returns at most that many rows, so a larger ``k`` is
-answered by an exact scan."""
 
 _BATCH = 5000
 """Values bound per ``= ANY(%s)`` array query."""
@@ -67,13 +63,11 @@ _FTS_SQL = (
 
 
 def hnsw_index_name(model_id: str) -> str:
-    """Name of the partial HNSW index over ``model_id``'s vectors (a hash: model ids hold any character)."""
-    import xxhash
-
-    return f"embeddings_hnsw_{xxhash.xxh3_64_hexdigest(model_id.encode('utf-8'))}"
+    """Name of the float HNSW index over ``model_id``'s vectors (see :func:`.postgres_vectors.index_name`)."""
+    return index_name(model_id, "float")
 
 
-class PgStore(PgGraph, PgSnippets):
+class PgStore(PgVectors, PgGraph, PgSnippets):
     """One project (or, for reading, several) of a PostgreSQL store; the PostgreSQL implementation of
     :class:`~codegraph.store.base.IndexStore`. Open it with :func:`codegraph.store.open_store` or
     :func:`codegraph.store.open_index`.
@@ -117,6 +111,8 @@ class PgStore(PgGraph, PgSnippets):
 
     def close(self) -> None:
         """Return the connection to the pool."""
+        if self.conn is not None:
+            self.release_bulk_lock()
         conn, self.conn = self.conn, None
         if conn is not None:
             self.pool.putconn(conn)
@@ -163,11 +159,12 @@ class PgStore(PgGraph, PgSnippets):
             )
 
     def has_vectors(self) -> bool:
-        """Whether a model is bound and its HNSW index exists."""
+        """Whether a model is bound to the project and has its record (``vector_models``); its HNSW index may be
+        missing while a bulk load runs."""
         model = self.get_meta("model_id")
         if not model:
             return False
-        return self._one("SELECT to_regclass(%s)", (hnsw_index_name(model),)) not in (None, (None,))
+        return self._one("SELECT 1 FROM vector_models WHERE model = %s", (model,)) is not None
 
     def bind_model(
         self,
@@ -179,42 +176,35 @@ class PgStore(PgGraph, PgSnippets):
         vectors: str = "auto",
         vector_dims: int | None = None,
     ) -> bool:
-        """Record the model and chunker of this project; if others built it, empty the project first (the
-        shared embedding cache is kept: other projects may use it). Creates the model's partial HNSW index
-        (cosine) when missing. Vectors are float32 here (``vectors`` ``auto`` or ``float``, no PCA): compact
-        vectors (:mod:`codegraph.store.vectors`) exist for the SQLite file only so far.
+        """Record the model, chunker and ``vectors`` setting of this project; if others built it, empty the
+        project first (the shared embedding cache is kept: other projects may use it). The model's record
+        (``vector_models``) is created when missing; its HNSW index is built by :meth:`settle_vectors` at the
+        end of the run (after the first load, not row by row). ``vectors``: ``auto``, ``float``, ``half`` or
+        ``binary``, per model (:mod:`~codegraph.store.postgres_vectors`); no PCA.
 
         Returns:
             True if the project was emptied because the model or the chunker version changed.
 
         Raises:
             ValueError: ``dim`` is not a positive integer.
-            ConfigError: ``vectors`` other than auto/float, or ``vector_dims``.
+            ConfigError: ``vectors`` int8 (pgvector has none) or unknown, ``vector_dims`` set, or another
+                project of this model asked explicitly for another format.
         """
         if not isinstance(dim, int) or dim <= 0:
             raise ValueError(f"vector width must be a positive integer, got {dim!r}")
-        if vectors not in ("auto", "float") or vector_dims is not None:
-            raise ConfigError(
-                "the PostgreSQL store keeps float vectors only so far: use --vectors auto or float, no --vector-dims"
-            )
+        check_vectors(vectors, vector_dims)
         previous = (self.get_meta("model_id"), self.get_meta("chunker_version") or "")
-        if previous == (model_id, chunker_version) and self.has_vectors():
-            if model_sha256 and self.get_meta("model_sha256") != model_sha256:
-                self.set_meta({"model_sha256": model_sha256})
-            return False
-        from psycopg import sql
-
+        same = previous == (model_id, chunker_version) and self.has_vectors()
         with self.transaction():
-            # Writers of two projects binding one model at once would both create its index: the second fails on
-            # pg_class's unique name even with IF NOT EXISTS. The schema lock makes the second see the first's.
+            # Writers of two projects binding one model at once: the schema lock orders them (the record, and
+            # the check of the other projects' vectors settings).
             self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+            self.bind_vectors(model_id, dim, vectors)
+            if same:
+                if model_sha256 and self.get_meta("model_sha256") != model_sha256:
+                    self.set_meta({"model_sha256": model_sha256})
+                return False
             self.conn.execute("DELETE FROM files WHERE project_id = %s", (self.project.id,))
-            self.conn.execute(
-                sql.SQL(
-                    "CREATE INDEX IF NOT EXISTS {} ON embeddings USING hnsw ((embedding::vector({})) "
-                    "vector_cosine_ops) WHERE model = {}"
-                ).format(sql.Identifier(hnsw_index_name(model_id)), sql.Literal(dim), sql.Literal(model_id))
-            )
             self.set_meta(
                 {
                     "model_id": model_id,
@@ -225,16 +215,6 @@ class PgStore(PgGraph, PgSnippets):
                 }
             )
         return previous[0] is not None and previous != (model_id, chunker_version)
-
-    def vector_codec(self) -> VectorCodec:
-        """Float32 at the model's width (the only representation this store keeps so far)."""
-        from .vectors import VectorCodec
-
-        return VectorCodec("float", int(self.get_meta("dim") or 0))
-
-    def settle_vectors(self) -> bool:
-        """Nothing to convert: vectors stay float32 here (returns False)."""
-        return False
 
     # -- files ----------------------------------------------------------------------------------------------
     def file_rows(self, paths: Iterable[str] | None = None) -> dict[str, FileRow]:
@@ -348,6 +328,7 @@ class PgStore(PgGraph, PgSnippets):
         import numpy as np
 
         model = self.get_meta("model_id") or ""
+        self.note_inserts(model, len(keys))  # may drop the model's HNSW index for a bulk load
         # Insert in key order: two writers inserting overlapping keys then wait on each other in one order
         # and never deadlock.
         order = sorted(range(len(keys)), key=lambda i: keys[i])
@@ -361,38 +342,6 @@ class PgStore(PgGraph, PgSnippets):
         return [ids[bytes(k)] for k in keys]
 
     # -- search ---------------------------------------------------------------------------------------------
-    def _model(self) -> tuple[str, int] | None:
-        model, dim = self.get_meta("model_id"), self.get_meta("dim")
-        return None if not model or not dim else (model, int(dim))
-
-    def knn(self, vector: npt.NDArray[np.float32], k: int) -> list[tuple[int, float]]:
-        """The ``k`` nearest embeddings of this store's projects by cosine distance: the model's HNSW index
-        (``hnsw.ef_search`` = max(k, 40)), or an exact scan for ``k`` > :data:`HNSW_EF_MAX`.
-
-        Returns:
-            ``[(embedding_id, cosine_distance)]``, nearest first; distance in [0, 2]. An HNSW scan is
-            approximate and, filtered to the projects, may return fewer than ``k``.
-        """
-        import numpy as np
-
-        bound = self._model()
-        if bound is None:
-            return []
-        model, dim = bound
-        query = np.ascontiguousarray(vector, dtype=np.float32)
-        with self.transaction():
-            if k > HNSW_EF_MAX:
-                self.conn.execute("SET LOCAL enable_indexscan = off")
-            else:
-                self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(max(k, 40)),))
-            rows = self.conn.execute(
-                f"SELECT e.id, e.embedding::vector({dim}) <=> %b AS d FROM embeddings e WHERE e.model = %s "
-                "AND EXISTS (SELECT 1 FROM chunks c WHERE c.embedding_id = e.id AND c.project_id = ANY(%s)) "
-                f"ORDER BY e.embedding::vector({dim}) <=> %b LIMIT %s",
-                (query, model, self.scope, query, k),
-            ).fetchall()
-        return [(int(r[0]), float(r[1])) for r in rows]
-
     def _where(self, where: RowFilter | None) -> tuple[str, list[Any]]:
         """``(" AND ...", params)`` over ``files f`` for the store's projects and ``where``: languages in SQL;
         a path predicate is applied here to the projects' file list and becomes a list of file ids."""

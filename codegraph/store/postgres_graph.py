@@ -30,7 +30,8 @@ _IMP = (
 
 def insert_graphs(conn: Any, items: Sequence[tuple[int, FileGraph]]) -> None:
     """Write the graph rows of files ``(file id, graph)`` (the caller holds the transaction and has deleted the
-    files' old rows)."""
+    files' old rows), with ``COPY``: one stream per table instead of one ``INSERT`` per row (measured: 1.4 s
+    of 10.7 s of indexing 6,750 chunks went to these inserts with ``executemany``)."""
     defs = [(i, d.name, d.scope, d.kind, d.start_line, d.end_line) for i, g in items for d in g.definitions]
     refs = [(i, r.name, r.kind, r.line, r.enclosing, r.qualifier) for i, g in items for r in g.references]
     imps = [
@@ -39,24 +40,15 @@ def insert_graphs(conn: Any, items: Sequence[tuple[int, FileGraph]]) -> None:
         for m in g.imports
     ]
     with conn.cursor() as cur:
-        if defs:
-            cur.executemany(
-                "INSERT INTO graph_defs(file_id, name, scope, kind, start_line, end_line) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                defs,
-            )
-        if refs:
-            cur.executemany(
-                "INSERT INTO graph_refs(file_id, name, kind, line, enclosing, qualifier) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                refs,
-            )
-        if imps:
-            cur.executemany(
-                "INSERT INTO graph_imports(file_id, module, line, names, relative_level, system) "
-                "VALUES (%s, %s, %s, %s, %s, %s)",
-                imps,
-            )
+        for statement, rows in (
+            ("COPY graph_defs(file_id, name, scope, kind, start_line, end_line) FROM STDIN", defs),
+            ("COPY graph_refs(file_id, name, kind, line, enclosing, qualifier) FROM STDIN", refs),
+            ("COPY graph_imports(file_id, module, line, names, relative_level, system) FROM STDIN", imps),
+        ):
+            if rows:
+                with cur.copy(statement) as copy:
+                    for row in rows:
+                        copy.write_row(row)
 
 
 class PgGraph:

@@ -173,6 +173,21 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX test_runs_project ON test_runs(project_id);
     CREATE INDEX test_runs_snippet ON test_runs(snippet_id);
     """,
+    # 3: compact vectors (codegraph.store.postgres_vectors): one record per model of how its float32 vectors are
+    # indexed (one HNSW index per model, shared by every project of that model). Models bound before this
+    # migration have the float index of migration 1 (embeddings_hnsw_<xxh3_64 of the model id>).
+    """
+    CREATE TABLE vector_models (
+        model TEXT PRIMARY KEY,             -- model id, as embeddings.model
+        dim INTEGER NOT NULL,               -- the model's width
+        format TEXT NOT NULL,               -- float | half | binary: the kind of the model's HNSW index
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    INSERT INTO vector_models(model, dim, format, updated_at)
+    SELECT m.value, max(d.value::integer), 'float', extract(epoch FROM now())
+    FROM meta m JOIN meta d ON d.project_id = m.project_id AND d.key = 'dim'
+    WHERE m.key = 'model_id' GROUP BY m.value;
+    """,
 )
 
 
