@@ -5,6 +5,7 @@ Usage::
 
     python benchmarks/devset.py [--models minilm,code,fast] [--modes hybrid,semantic,keyword]
         [--config NAME=key:value,key:value ...] [--lang go] [--package click] [--json OUT.json]
+        [--store postgresql://...]
 
 The benchmark kit (``../shared/eval``: 917 doc-comment queries over 18 pinned packages, MRR@10 and recall@k)
 must be built first (``bash ../shared/eval/setup.sh && ~/.cache/codegraph-devset/venv/bin/python
@@ -12,7 +13,9 @@ must be built first (``bash ../shared/eval/setup.sh && ~/.cache/codegraph-devset
 ``$CODEGRAPH_DEVSET_CACHE/work/`` and indexed there with ``codegraph.index_repo`` (so a second run re-uses the
 index and embeds nothing); every query is then answered by ``Searcher.search`` for each mode and each
 ``--config`` (a named set of :class:`codegraph.search.SearchOptions` fields), and scored with the kit's own
-``score.py`` (lenient variant for the table; ``--json`` keeps all three).
+``score.py`` (lenient variant for the table; ``--json`` keeps all three). With ``--store URL`` every package
+is a project of that PostgreSQL store instead (named ``<lang>-<package>-<model tag>``), searched as
+``codegraph search --store`` would.
 
 This is a benchmark, not a test: it prints a table and asserts nothing.
 """
@@ -32,10 +35,11 @@ from typing import Any
 from _harness import log
 
 from codegraph.chunk import CHUNKER_VERSION
+from codegraph.config import resolve_settings
 from codegraph.embed import open_embedder, resolve_model
 from codegraph.index import index_repo
 from codegraph.search import Searcher, SearchOptions
-from codegraph.store import Store
+from codegraph.store import open_index
 
 CACHE = Path(os.environ.get("CODEGRAPH_DEVSET_CACHE") or "~/.cache/codegraph-devset").expanduser()
 KIT = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -101,12 +105,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         indexing = {"chunks": 0, "embedded": 0, "seconds": 0.0}
         for (lang, package), qs in sorted(by_package.items()):
             root = corpus_copy(tag, lang, package)
-            stats = index_repo(root, embedder)
+            overrides = {"store": args.store, "project": f"{lang}-{package}-{tag}"} if args.store else {}
+            settings = resolve_settings(root, overrides=overrides)
+            stats = index_repo(root, embedder, settings=settings)
             indexing["embedded"] += stats.embedded
             indexing["seconds"] += stats.seconds if stats.embedded else 0.0
             indexing["chunks"] += stats.chunks
             log(f"{model_name} {lang}/{package}: {stats.chunks} chunks, {stats.embedded} embedded")
-            with Searcher(Store.open(root), embedder) as searcher:
+            store = open_index(root, settings=settings, project=settings.project if args.store else None)
+            with Searcher(store, embedder) as searcher:
                 for config, fields in configs.items():
                     searcher.options = SearchOptions(**fields)
                     for mode in args.modes.split(","):
@@ -152,6 +159,7 @@ def main() -> None:
     ap.add_argument("--lang", action="append", help="only these languages (repeatable)")
     ap.add_argument("--package", action="append", help="only these packages (repeatable)")
     ap.add_argument("--json", help="write every report (all variants, per package) here")
+    ap.add_argument("--store", help="index and search in this PostgreSQL store (one project per package)")
     args = ap.parse_args()
     out = run(args)
     print_table(out)

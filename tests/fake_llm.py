@@ -216,3 +216,16 @@ def fake_llm(script: list[Reply]) -> Iterator[FakeLLM]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """The ``(event name, JSON data)`` pairs of a ``text/event-stream`` body (codegraph serve's job streams)."""
+    import re
+
+    found = []
+    for frame in text.split("\n\n"):
+        name = re.search(r"^event: (.+)$", frame, re.MULTILINE)
+        data = re.search(r"^data: (.+)$", frame, re.MULTILINE)
+        if name and data:
+            found.append((name.group(1), json.loads(data.group(1))))
+    return found

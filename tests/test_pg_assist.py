@@ -6,7 +6,6 @@ change keeps them."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from .conftest import RunCli, write_files
-from .fake_llm import ANSWER, CODE, KEY, MODEL, TESTS, fake_llm
+from .fake_llm import ANSWER, CODE, KEY, MODEL, TESTS, fake_llm, sse_events
 from .pg import query
 
 REVISED = ANSWER.replace("3 + random", "5 + random").replace("Explanation: Reuses", "Explanation: More tries. Reuses")
@@ -134,16 +133,6 @@ def test_a_model_change_of_the_project_keeps_its_snippets(
     assert shown == made  # ... and its snippet kept
 
 
-def _events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    found = []
-    for frame in text.split("\n\n"):
-        name = re.search(r"^event: (.+)$", frame, re.MULTILINE)
-        data = re.search(r"^data: (.+)$", frame, re.MULTILINE)
-        if name and data:
-            found.append((name.group(1), json.loads(data.group(1))))
-    return found
-
-
 def test_serve_generates_refines_tests_and_lists_snippets_over_a_postgresql_store(
     pg_repo: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -162,15 +151,15 @@ def test_serve_generates_refines_tests_and_lists_snippets_over_a_postgresql_stor
     ):
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
         assert ws.store.backend == "postgresql" and ws.root == pg_repo.resolve()
-        made = _events(client.post("/api/generate", json={"request": "upload with retries and jitter"}).text)
+        made = sse_events(client.post("/api/generate", json={"request": "upload with retries and jitter"}).text)
         assert made[-1][0] == "snippet", made
         first = made[-1][1]
         assert "".join(d["text"] for n, d in made if n == "token") == ANSWER
         assert client.get(f"/api/snippets/{first['id']}").json() == first
-        refined = _events(client.post(f"/api/snippets/{first['id']}/refine", json={"feedback": "more tries"}).text)
+        refined = sse_events(client.post(f"/api/snippets/{first['id']}/refine", json={"feedback": "more tries"}).text)
         assert refined[-1][0] == "snippet" and refined[-1][1]["parent_id"] == first["id"]
-        code = _events(client.post("/api/generate", json={"request": "add and clamp", "lang": "python"}).text)[-1][1]
-        ran = _events(client.post(f"/api/snippets/{code['id']}/test", json={"timeout_s": 60}).text)
+        code = sse_events(client.post("/api/generate", json={"request": "add and clamp", "lang": "python"}).text)[-1][1]
+        ran = sse_events(client.post(f"/api/snippets/{code['id']}/test", json={"timeout_s": 60}).text)
         assert ran[-1][0] == "result" and ran[-1][1]["passed"] is True, ran
         listed = client.get("/api/snippets").json()["snippets"]
         assert [s["id"] for s in listed] == [code["id"], refined[-1][1]["id"], first["id"]]

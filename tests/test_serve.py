@@ -16,7 +16,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -31,7 +30,7 @@ from codegraph.service import Workspace  # noqa: E402
 from codegraph.store import Store  # noqa: E402
 
 from .conftest import CODEGRAPH, default_sigint, write_files  # noqa: E402
-from .fake_llm import ANSWER, CODE, KEY, MODEL, TESTS, Status, fake_llm  # noqa: E402
+from .fake_llm import ANSWER, CODE, KEY, MODEL, TESTS, Status, fake_llm, sse_events  # noqa: E402
 
 BASE = "http://127.0.0.1"
 
@@ -71,17 +70,6 @@ def workspace(repo: Path) -> Iterator[Workspace]:
 def client(workspace: Workspace) -> Iterator[TestClient]:
     with TestClient(create_app(workspace), base_url=BASE) as c:
         yield c
-
-
-def events(text: str) -> list[tuple[str, dict[str, Any]]]:
-    """The (name, data) pairs of a text/event-stream body."""
-    found = []
-    for frame in text.split("\n\n"):
-        name = re.search(r"^event: (.+)$", frame, re.MULTILINE)
-        data = re.search(r"^data: (.+)$", frame, re.MULTILINE)
-        if name and data:
-            found.append((name.group(1), json.loads(data.group(1))))
-    return found
 
 
 def test_the_api_answers_in_the_cli_shapes(client: TestClient, workspace: Workspace) -> None:
@@ -210,9 +198,9 @@ def test_generate_streams_the_answer_and_stores_the_snippet(
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
         answer = client.post("/api/generate", json={"request": "upload a payload with retries and random jitter"})
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/event-stream")
-        got = events(answer.text)
+        got = sse_events(answer.text)
         refined = client.post("/api/snippets/1/refine", json={"feedback": "make the spread a parameter"})
-        revision = events(refined.text)
+        revision = sse_events(refined.text)
     names = [name for name, _ in got]
     assert names[0] == "status" and names[-1] == "snippet" and "token" in names
     assert "".join(d["text"] for n, d in got if n == "token") == ANSWER  # streamed piece by piece
@@ -247,8 +235,8 @@ def test_model_failures_are_errors_not_stack_traces(client: TestClient, monkeypa
     assert client.post("/api/snippets/5/test", json={}).status_code == 404
     with fake_llm([Status(401, "bad key"), "no code block here"]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        rejected = events(client.post("/api/generate", json={"request": "anything", "lang": "python"}).text)
-        malformed = events(client.post("/api/generate", json={"request": "anything", "lang": "python"}).text)
+        rejected = sse_events(client.post("/api/generate", json={"request": "anything", "lang": "python"}).text)
+        malformed = sse_events(client.post("/api/generate", json={"request": "anything", "lang": "python"}).text)
     assert rejected[-1] == ("error", {"error": rejected[-1][1]["error"], "status": 502})
     assert "rejected the API key" in rejected[-1][1]["error"] and KEY not in rejected[-1][1]["error"]
     assert malformed[-1][0] == "error" and malformed[-1][1]["status"] == 502
@@ -259,8 +247,8 @@ def test_test_runs_the_generated_tests_in_the_sandbox(client: TestClient, monkey
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with fake_llm([CODE, TESTS]) as llm:
         monkeypatch.setenv("CODEGRAPH_LLM_BASE_URL", llm.base_url)
-        events(client.post("/api/generate", json={"request": "add and clamp", "lang": "python"}).text)
-        ran = events(client.post("/api/snippets/1/test", json={"fix": 0, "timeout_s": 60}).text)
+        sse_events(client.post("/api/generate", json={"request": "add and clamp", "lang": "python"}).text)
+        ran = sse_events(client.post("/api/snippets/1/test", json={"fix": 0, "timeout_s": 60}).text)
     names = [n for n, _ in ran]
     assert names[-1] == "result" and "round" in names, ran
     result = ran[-1][1]
