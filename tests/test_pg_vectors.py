@@ -182,26 +182,24 @@ def test_auto_turns_a_large_model_compact(
     assert codegraph.index_repo(root, fake_encoder, settings=_settings(pg_url, "repo")).vectors == pv.AUTO_FORMAT
 
 
-@pytest.mark.parametrize("iterative", [True, False])
 def test_a_small_project_of_a_large_model_still_gets_k_neighbours(
-    tmp_path: Path, pg_url: str, fake_encoder: HashingEncoder, monkeypatch: pytest.MonkeyPatch, iterative: bool
+    tmp_path: Path, pg_url: str, fake_encoder: HashingEncoder
 ) -> None:
     """The HNSW index holds every project's vectors of the model; a KNN filtered to a project that holds 1 % of
-    them finds only ~4 of its own among the first ``ef_search`` (400) unless the scan is iterative (pgvector 0.8)."""
+    them found only ~4 of its own among the first ``ef_search`` (400) before the scan was iterative (pgvector
+    0.8). That negative case is not asserted: HNSW levels are random, and it found 10 in some runs."""
     big, small = tmp_path / "big", tmp_path / "small"
     cp.write_tree(big, cp.make_corpus(300, 8))
     cp.write_tree(small, {k: v.replace("def ", "def tiny_") for k, v in cp.make_corpus(8, 3).items()})
     codegraph.index_repo(big, fake_encoder, settings=_settings(pg_url, "big"))
     codegraph.index_repo(small, fake_encoder, settings=_settings(pg_url, "small"))
     assert len(_indexes(pg_url)) == 1
-    if not iterative:  # what an older pgvector (or the code before) gives: the test below can fail
-        monkeypatch.setattr(pv, "ITERATIVE_PGVECTOR", (99, 0))
     store = open_store(small, settings=_settings(pg_url, "small"))
     try:
         found = [len(store.knn(q, 10)) for q in fake_encoder.embed_queries(["parse the value", "helper returns"])]
     finally:
         store.close()
-    assert found == [10, 10] if iterative else max(found) < 10, found
+    assert found == [10, 10], found
 
 
 def test_other_projects_write_and_search_while_a_bulk_load_rebuilds_the_index(

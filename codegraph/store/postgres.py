@@ -35,15 +35,19 @@ if TYPE_CHECKING:
     from ..graph.extract import FileGraph
     from ..types import Chunk, SourceFile
 
-RANK_WEIGHTS = "{1.0, 1.0, 1.0, 1.0}"
-"""``ts_rank`` weights for labels {D, C, B, A} = (code, -, path, symbol). Equal: on 60 doc-comment queries over
-four standard-library packages, keyword MRR@10 was 0.808 with equal weights against 0.727 with the symbol
-weighted 2x and 0.560 with 4x (the SQLite backend's FTS5 ``bm25()`` weights the symbol 4x: 0.826 there);
-``ts_rank`` saturates term frequency differently from BM25, so the weights do not carry over."""
+RANK_WEIGHTS = "{0.25, 0.25, 0.25, 1.0}"
+"""``ts_rank`` weights for labels {D, C, B, A} = (code, -, path, symbol): a match in the symbol name counts 4x,
+as the SQLite backend's FTS5 ``bm25()`` column weights have it (``ts_rank`` takes weights in [0, 1]). Chosen on
+the dev set (``python benchmarks/devset.py --models fast --modes keyword,hybrid --store URL``, 917 queries,
+``docs/eval.md``), with :data:`RANK_NORMALIZATION` 0: keyword MRR@10 0.363 -> 0.487 (python 0.402 -> 0.560,
+javascript 0.428 -> 0.536, go 0.421 -> 0.512, rust 0.205 -> 0.338), hybrid 0.477 -> 0.525, against equal
+weights and normalisation 1 (the earlier choice, from 60 doc-comment queries of four standard-library
+packages); symbol 2x gave 0.448 / 0.510, symbol 10x 0.486 / 0.519, path 2x as well 0.491 / 0.526."""
 
-RANK_NORMALIZATION = 1
-"""``ts_rank`` normalisation: 1 divides by 1 + log(document length) (same queries: 0.808; 0: 0.750; 2, dividing
-by the length: 0.330)."""
+RANK_NORMALIZATION = 0
+"""``ts_rank`` normalisation: 0 ignores the document's length (dev set with :data:`RANK_WEIGHTS`: keyword MRR@10
+0.487, hybrid 0.525; 1, dividing by 1 + log(length): 0.470 / 0.504). The BM25 IDF factor still weighs each
+term (see :meth:`PgStore.bm25`)."""
 
 MAX_TERMS = 16
 """Most query terms the keyword side scores (each costs one ``ts_rank`` per matching chunk)."""
@@ -380,8 +384,9 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
     def bm25(self, query: str, k: int, *, where: RowFilter | None = None) -> list[tuple[int, float]]:
         """Best ``k`` chunks for a keyword query, BM25-style: the query's words and identifier parts
         (:func:`~codegraph.store.fts.fts_terms`, at most :data:`MAX_TERMS`) ORed against the chunks'
-        ``tsvector``; each matching term scores its inverse document frequency times ``ts_rank`` (a saturating,
-        log-length-normalised term frequency: :data:`RANK_WEIGHTS`, :data:`RANK_NORMALIZATION`), summed. Plain
+        ``tsvector``; each matching term scores its inverse document frequency times ``ts_rank`` (a saturating
+        term frequency, weighted by where the term occurs: :data:`RANK_WEIGHTS`, :data:`RANK_NORMALIZATION`),
+        summed. Plain
         ``ts_rank_cd`` has no IDF, and ranked doc-comment queries far worse (``docs/postgres.md``).
 
         IDF as in BM25 (Robertson and Zaragoza, "The Probabilistic Relevance Framework: BM25 and Beyond", 2009):
