@@ -71,6 +71,17 @@ AllProjectsOption = Annotated[
 ]
 """The ``--all`` option of ``search`` and the graph's symbol commands (PostgreSQL store only)."""
 
+
+def check_scope(project: str | None, all_projects: bool) -> None:
+    """Refuse ``--project NAME`` together with ``--all``.
+
+    Raises:
+        typer.BadParameter: both given (exit 2).
+    """
+    if project and all_projects:
+        raise typer.BadParameter("give --project NAME or --all, not both", param_hint="--all")
+
+
 NestedOption = Annotated[
     bool,
     typer.Option(

@@ -93,10 +93,9 @@ def _ask_every_project(directory: Path, store: str | None, project: str | None, 
     from ..store import open_index, store_url
     from ..store.postgres import PgStore
     from . import render
-    from .common import settings_for
+    from .common import check_scope, settings_for
 
-    if project:
-        raise typer.BadParameter("give --project NAME or --all, not both", param_hint="--all")
+    check_scope(project, all_projects=True)
     settings = settings_for(None, store=store)
     if store_url(settings) is None:
         raise ConfigError("--all needs a PostgreSQL store (--store postgresql://... or CODEGRAPH_STORE)")

@@ -74,15 +74,14 @@ def search(
     from ..status import index_state, state_hint
     from ..store import open_index
     from ..types import SearchResults
-    from .common import languages_option, read_only_notice, settings_for, stdout_json
+    from .common import check_scope, languages_option, read_only_notice, settings_for, stdout_json
 
     if mode not in MODES:
         raise typer.BadParameter(f"must be one of: {', '.join(MODES)}", param_hint="--mode")
     if tests not in TEST_MODES:
         raise typer.BadParameter(f"must be one of: {', '.join(TEST_MODES)}", param_hint="--tests")
     filters = Filters(languages=languages_option(lang), path_glob=path_glob)
-    if project and all_projects:
-        raise typer.BadParameter("give --project NAME or --all, not both", param_hint="--all")
+    check_scope(project, all_projects)
     base = settings_for(None, store=store_opt, project=project)
     try:
         store = open_index(directory, settings=base, project=project, all_projects=all_projects)
