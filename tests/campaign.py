@@ -1127,12 +1127,16 @@ def wal_cut_checks(work: Path, files: dict[str, str]) -> list[Check]:
     proc = subprocess.Popen(
         [*CODEGRAPH, "index", ".", "-q"], cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    _wait_for_point(proc, db, KillPoint("embedded", 0.6), 60.0, emb.embeddings)
+    # A third of the way through the embeddings leaves many batches to go: killed at 60 % of a 120-chunk tree,
+    # the last batch sometimes finished first and the build closed (and removed) its WAL before the signal.
+    _wait_for_point(proc, db, KillPoint("embedded", 0.3), 60.0, emb.embeddings)
+    finished = proc.poll()
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=60)
     wal_size = wal.stat().st_size if wal.exists() else 0
     if wal_size < 8192:
-        return [Check("torn WAL", "a killed build left a WAL to cut", False, f"WAL has {wal_size} bytes")]
+        how = f"the build had already ended (exit {finished})" if finished is not None else "killed mid-build"
+        return [Check("torn WAL", "a killed build left a WAL to cut", False, f"WAL has {wal_size} bytes; {how}")]
     os.truncate(wal, wal_size // 2 + 1234)  # not on a frame boundary
     check = integrity(db)
     checks = [Check("torn WAL", "integrity_check", check == "ok", check)]

@@ -166,7 +166,7 @@ def test_index_notices_damage_that_only_search_reads(tmp_path: Path) -> None:
 
 
 def test_a_torn_wal_is_ignored_and_the_next_index_completes(tmp_path: Path) -> None:
-    _assert_checks(cp.wal_cut_checks(tmp_path, cp.make_corpus(20, 6)))
+    _assert_checks(cp.wal_cut_checks(tmp_path, cp.make_corpus(60, 6)))
 
 
 def test_files_that_vanish_grow_or_turn_into_symlinks_between_discovery_and_read(tmp_path: Path) -> None:
