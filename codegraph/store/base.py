@@ -45,8 +45,14 @@ class IndexStore(Protocol):
     def close(self) -> None:
         """Release the connection."""
 
-    def reopen(self) -> IndexStore:
-        """Another connection to the same index (project and scope), for another thread; close it when done."""
+    def reopen(self, *, any_thread: bool = False) -> IndexStore:
+        """Another connection to the same index (project and scope), for another thread (``any_thread``: for
+        any thread, callers serialising); close it when done."""
+        ...
+
+    def replaced(self) -> bool:
+        """Whether the index this store reads was replaced since it was opened (``codegraph index --rebuild``,
+        or the file deleted and built again), so that a long-lived reader should :meth:`reopen`."""
         ...
 
     def __enter__(self) -> IndexStore: ...

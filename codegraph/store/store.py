@@ -218,6 +218,15 @@ _CHUNK_COLUMNS = (
 """The columns of a :class:`ChunkRow`, in its field order."""
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of ``path``, or ``None`` when it does not exist."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 class Store(SqliteGraph, SqliteSnippets):
     """An open index database, the SQLite implementation of :class:`~codegraph.store.base.IndexStore`. Use
     :meth:`open` (or :func:`codegraph.store.open_store`); close with :meth:`close`.
@@ -229,12 +238,22 @@ class Store(SqliteGraph, SqliteSnippets):
 
     backend = "sqlite"
 
-    def __init__(self, conn: Any, root: Path, *, read_only: str | None = None) -> None:
+    def __init__(
+        self,
+        conn: Any,
+        root: Path,
+        *,
+        read_only: str | None = None,
+        any_thread: bool = False,
+        identity: tuple[int, int] | None = None,
+    ) -> None:
         self.conn = conn
         self.root = root
         self.read_only = read_only
         """``None`` (read-write), or how the file was opened without writing it: ``"ro"`` or ``"immutable"``
         (:func:`read_only_mode`)."""
+        self.any_thread = any_thread
+        self._identity = identity if identity is not None else _file_identity(root / INDEX_DIR / INDEX_FILE)
         self._codec: VectorCodec | None = None
 
     @classmethod
@@ -261,16 +280,24 @@ class Store(SqliteGraph, SqliteSnippets):
             if not gitignore.exists():
                 gitignore.write_text("# created by codegraph: the index is a local cache\n*\n", encoding="utf-8")
         mode = read_only_mode(db) if read_only_ok and not create else None
+        identity = _file_identity(db)  # before connecting: a file swapped in between reads as replaced, not missed
         conn = connect(db, any_thread=any_thread, read_only=mode)
         if mode is None:
             migrate(conn)
         else:
             _check_schema_read_only(conn, db)
-        return cls(conn, root, read_only=mode)
+        return cls(conn, root, read_only=mode, any_thread=any_thread, identity=identity)
 
-    def reopen(self) -> Store:
+    def reopen(self, *, any_thread: bool = False) -> Store:
         """Another connection to this index file (for another thread, e.g. a ``serve`` job)."""
-        return Store.open(self.root, read_only_ok=self.read_only is not None)
+        return Store.open(self.root, any_thread=any_thread, read_only_ok=self.read_only is not None)
+
+    def replaced(self) -> bool:
+        """Whether ``index.db`` is now another file than the one this connection opened (``index --rebuild``
+        swaps a new file in; a deleted and rebuilt index is another file too): compares device and inode. A
+        missing file is not "replaced" (nothing to reopen yet)."""
+        now = _file_identity(self.root / INDEX_DIR / INDEX_FILE)
+        return now is not None and now != self._identity
 
     def close(self) -> None:
         """Close the connection."""
