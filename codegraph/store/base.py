@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..types import Chunk, Snippet, SnippetDraft, SourceFile
     from .graph import DefRow, ImportRow, RefRow
     from .lock import Writer
-    from .snippets import TestRunDraft
+    from .snippets import TestRun, TestRunDraft
     from .store import ChunkRow, FileRow, RowFilter
     from .vectors import VectorCodec
 
@@ -250,6 +250,10 @@ class IndexStore(Protocol):
 
     def insert_test_run(self, run: TestRunDraft) -> int:
         """Record one round of ``codegraph test`` (one transaction). Returns its id."""
+        ...
+
+    def select_test_runs(self, snippet_id: int) -> list[TestRun]:
+        """The test runs of one snippet revision (of this project), oldest first."""
         ...
 
     # -- status -----------------------------------------------------------------------------------------------
