@@ -234,6 +234,59 @@ def test_graph_all_follows_imports_across_projects(tmp_path: Path, pg_url: str, 
     assert alone["results"] == []
 
 
+TEXTKIT = {
+    "package.json": '{"name": "@acme/textkit", "main": "./src/index.js"}\n',
+    "Cargo.toml": '[package]\nname = "text-kit"\nversion = "0.1.0"\n',
+    "src/index.js": "export { slugify } from './slug.js';\n",
+    "src/slug.js": "export function slugify(text) {\n  return text.toLowerCase();\n}\n",
+    "src/lib.rs": "pub mod words;\n",
+    "src/words.rs": "pub fn titlecase(text: &str) -> String {\n    text.to_uppercase()\n}\n",
+}
+SITE = {
+    "web/page.js": (
+        "import { slugify } from '@acme/textkit';\n\nexport function pageUrl(t) {\n  return slugify(t);\n}\n"
+    ),
+    "src/main.rs": "use text_kit::words::titlecase;\n\nfn heading(t: &str) -> String {\n    titlecase(t)\n}\n",
+}
+
+
+def test_graph_all_resolves_js_and_rust_packages_without_the_other_checkout(
+    tmp_path: Path, pg_url: str, run_cli: RunCli
+) -> None:
+    """The library's ``package.json`` and ``Cargo.toml`` names are recorded in its project when it is indexed:
+    once its checkout is gone (another machine asks), ``--all`` still resolves the consumer's imports of it; a
+    package renamed and re-indexed takes effect."""
+    library, site = tmp_path / "textkit", tmp_path / "site"
+    write_files(library, TEXTKIT)
+    write_files(site, SITE)
+    _index(run_cli, library, pg_url)
+    _index(run_cli, site, pg_url)
+
+    def ask(*args: str) -> list[tuple[object, ...]]:
+        answer = _json(run_cli(*args, "--store", pg_url, "--all", "--json", cwd=site))
+        return [(r["project"], r["path"], r["symbol"], r["resolution"]) for r in answer["results"]]  # type: ignore[union-attr, index]
+
+    # The name change first, while the checkout is there: the consumer's import names no package any more.
+    (library / "package.json").write_text('{"name": "@acme/words", "main": "./src/index.js"}\n', encoding="utf-8")
+    assert _index(run_cli, library, pg_url)["files_changed"] == 1  # package.json is an indexed file too
+    assert ask("callers", "slugify") == []
+    page = site / "web" / "page.js"
+    page.write_text(page.read_text(encoding="utf-8").replace("@acme/textkit", "@acme/words"), encoding="utf-8")
+    _index(run_cli, site, pg_url)
+
+    shutil.rmtree(library)  # this machine no longer has the library's checkout
+    assert ask("callers", "slugify") == [("site", "web/page.js", "pageUrl", "import")]
+    assert ask("refs", "titlecase") == [("site", "src/main.rs", "heading", "import")]
+    assert ask("callees", "heading") == [("textkit", "src/words.rs", "titlecase", "import")]
+    assert ask("callees", "pageUrl") == [("textkit", "src/slug.js", "slugify", "import")]
+    recorded = query(
+        pg_url,
+        "SELECT value FROM meta m JOIN projects p ON p.id = m.project_id "
+        "WHERE p.name = 'textkit' AND m.key = 'package_manifests'",
+    )
+    assert json.loads(recorded[0][0])["js_package"]["name"] == "@acme/words"
+
+
 def _popen(root: Path, url: str, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*CODEGRAPH, "index", ".", "--store", url, "--model", "fast", "--json", "--quiet", *extra],
