@@ -30,7 +30,8 @@ def projects(
             "--remove",
             metavar="NAME",
             help="Delete project NAME: its files, chunks, graph and stored snippets (the shared embedding cache "
-            "stays). Waits for a running index of it; asks first unless --yes.",
+            "stays: add --prune to free the vectors no project uses). Waits for a running index of it; asks first "
+            "unless --yes.",
             show_default=False,
         ),
     ] = None,
