@@ -186,3 +186,25 @@ def test_a_renamed_package_takes_effect_at_the_next_index(tmp_path: Path, fake_e
     page.write_text(page.read_text(encoding="utf-8").replace("@acme/textkit", "@acme/words"), encoding="utf-8")
     index_repo(consumer, fake_encoder)
     assert callers() == [caller]
+
+
+def test_a_changed_package_record_recomputes_the_cached_pagerank(tmp_path: Path, fake_encoder: HashingEncoder) -> None:
+    """go.mod's module path resolves a Go repository's own imports: when the record changes (go.mod left out of
+    the index, so no file's hash changes), the PageRank cached for the old record is not reused."""
+    from codegraph.graph.rank import ranked_definitions
+
+    library_files, consumer_files, _name, _caller = CASES["go"]
+    root = tmp_path / "site"
+    write_files(
+        root, {**library_files, **{f"cmd/{k}": v for k, v in consumer_files.items()}, ".codegraphignore": "go.mod\n"}
+    )
+    index_repo(root, fake_encoder)
+    with Store.open(root) as store:
+        assert ranked_definitions(Graph.of(store))
+        first = store.get_meta("rank_fingerprint")
+    (root / "go.mod").write_text("module example.com/renamed\n\ngo 1.22\n", encoding="utf-8")
+    assert index_repo(root, fake_encoder).files_changed == 0
+    with Store.open(root) as store:
+        assert Graph.of(store).go_module == "example.com/renamed"
+        assert ranked_definitions(Graph.of(store))
+        assert store.get_meta("rank_fingerprint") not in (None, first)
