@@ -15,7 +15,7 @@ import pytest
 
 from . import campaign as cp
 from .conftest import CODEGRAPH, SAMPLE_FILES, RunCli, default_sigint, wait_until, write_files
-from .pg import query
+from .pg import fresh_database, query
 
 USES = {
     "app/use.py": """
@@ -433,7 +433,8 @@ def _cache_locks(url: str) -> list[tuple[object, ...]]:
     return query(
         url,
         "SELECT mode, granted FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s AND objid = 0 "
-        "AND objsubid = 2 ORDER BY granted DESC, mode",
+        "AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "ORDER BY granted DESC, mode",
         (CACHE_LOCK_CLASS,),
     )
 
@@ -542,7 +543,9 @@ def test_prune_refuses_or_waits_while_an_index_run_holds_the_cache(
     assert json.loads(late_out)["files_changed"] == 1
 
 
-def test_a_writer_waits_for_a_prune_and_an_old_writer_blocks_it(tmp_repo: Path, pg_url: str, run_cli: RunCli) -> None:
+def test_a_writer_waits_for_a_prune_and_an_old_writer_blocks_it(
+    tmp_repo: Path, pg_server: str, pg_url: str, run_cli: RunCli
+) -> None:
     import psycopg
 
     from codegraph.config import resolve_settings
@@ -564,7 +567,8 @@ def test_a_writer_waits_for_a_prune_and_an_old_writer_blocks_it(tmp_repo: Path, 
         held = query(
             pg_url,
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s "
-            "AND objid::bigint = %s AND granted",
+            "AND objid::bigint = %s AND granted AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())",
             (LOCK_CLASS, project_id),
         )
         assert held == [(0,)]  # and let its project's writer lock go
@@ -584,4 +588,10 @@ def test_a_writer_waits_for_a_prune_and_an_old_writer_blocks_it(tmp_repo: Path, 
         refused = run_cli("projects", "--store", pg_url, "--prune", cwd=tmp_repo)
         assert refused.returncode == 1 and "too old to take the cache lock" in refused.stderr
         assert "project repo" in refused.stderr
-    assert run_cli("projects", "--store", pg_url, "--prune", cwd=tmp_repo).returncode == 0
+    # Advisory locks are per database: writers of another codegraph database on the same server are not this
+    # store's (pg_locks lists them all).
+    neighbour = fresh_database(pg_server)
+    with psycopg.connect(neighbour, autocommit=True) as elsewhere:
+        elsewhere.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, project_id))
+        elsewhere.execute("SELECT pg_advisory_lock_shared(%s, 0)", (CACHE_LOCK_CLASS,))
+        assert run_cli("projects", "--store", pg_url, "--prune", cwd=tmp_repo).returncode == 0

@@ -75,7 +75,8 @@ RANK_VERSION = "2"
 def ranked_definitions(graph: Graph) -> list[RankedDefinition]:
     """:func:`rank_definitions`, cached in the index (table ``graph_rank``) until a file or the recorded package
     names (:mod:`codegraph.graph.packages`) change: computing PageRank takes seconds on a large repository
-    (~1.4 s for 6,900 definitions here), reading it back a few milliseconds. An index that cannot be written (read-only, busy) just is not cached."""
+    (~1.4 s for 6,900 definitions here), reading it back a few milliseconds. An index that cannot be written
+    (read-only, busy) just is not cached."""
     from ..errors import StoreError
     from ..store.graph import cached_ranks, definition_ids, graph_fingerprint, store_ranks
     from ..store.sqlite import store_errors

@@ -116,22 +116,25 @@ def _prune_sqlite(start: Path, *, dry_run: bool, wait_s: float) -> PruneReport:
 _HOLDERS_SQL = """
 SELECT c.granted, c.pid, p.name, m.value
 FROM pg_locks c
-LEFT JOIN pg_locks w ON w.pid = c.pid AND w.locktype = 'advisory' AND w.classid::bigint = %(writer)s
-    AND w.objsubid = 2 AND w.objid::bigint <> 0 AND w.granted
+LEFT JOIN pg_locks w ON w.pid = c.pid AND w.database = c.database AND w.locktype = 'advisory'
+    AND w.classid::bigint = %(writer)s AND w.objsubid = 2 AND w.objid::bigint <> 0 AND w.granted
 LEFT JOIN projects p ON p.id = w.objid::bigint
 LEFT JOIN meta m ON m.project_id = p.id AND m.key = 'writer'
 WHERE c.locktype = 'advisory' AND c.classid::bigint = %(cache)s AND c.objid = 0 AND c.objsubid = 2
+    AND c.database = (SELECT oid FROM pg_database WHERE datname = current_database())
     AND c.pid <> pg_backend_pid()
 ORDER BY p.name, c.pid
 """
-"""Sessions holding or awaiting the cache lock, with the project each writes (``None`` for a prune)."""
+"""Sessions holding or awaiting the cache lock of this database (advisory locks are per database: ``pg_locks``
+lists every database's), with the project each writes (``None`` for a prune)."""
 
 _LEGACY_WRITERS_SQL = """
 SELECT DISTINCT p.name FROM pg_locks w JOIN projects p ON p.id = w.objid::bigint
 WHERE w.locktype = 'advisory' AND w.classid::bigint = %(writer)s AND w.objsubid = 2 AND w.objid::bigint <> 0
-    AND w.granted AND NOT EXISTS (
+    AND w.granted AND w.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND NOT EXISTS (
         SELECT 1 FROM pg_locks c WHERE c.pid = w.pid AND c.locktype = 'advisory'
-            AND c.classid::bigint = %(cache)s AND c.objid = 0 AND c.objsubid = 2)
+            AND c.database = w.database AND c.classid::bigint = %(cache)s AND c.objid = 0 AND c.objsubid = 2)
 ORDER BY 1
 """
 """Projects whose writer holds its project lock without the cache lock (a codegraph from before the cache lock)."""
