@@ -571,7 +571,7 @@ def test_a_writer_waits_for_a_prune_and_an_old_writer_blocks_it(
             "WHERE datname = current_database())",
             (LOCK_CLASS, project_id),
         )
-        assert held == [(0,)]  # and let its project's writer lock go
+        assert held == [(0,)]  # it never took its project's lock (the cache lock comes first)
         writer = _popen(tmp_repo, pg_url)
         assert writer.stderr is not None
         assert "another codegraph process is writing" in writer.stderr.readline()

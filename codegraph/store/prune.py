@@ -11,8 +11,8 @@ vectors), and it looks up cached vectors before that too. Between those two mome
 referenced by no chunk, so a plain ``DELETE ... WHERE NOT EXISTS (chunk)`` could delete a vector the run is about
 to reference (its chunk insert would then fail on the foreign key, and the run with it).
 
-- **PostgreSQL**: every writer holds the cache lock *shared* for its whole run, taken right after its project's
-  writer lock on the same connection (:data:`~codegraph.store.postgres_schema.CACHE_LOCK_CLASS`,
+- **PostgreSQL**: every writer holds the cache lock *shared* for its whole run, taken before its project's
+  writer lock and released after it, on the same connection (:data:`~codegraph.store.postgres_schema.CACHE_LOCK_CLASS`,
   :func:`~codegraph.store.postgres_schema.project_lock`); the prune takes it *exclusively* (waiting up to
   ``wait_s``, else refusing with the projects that hold it), so no run is between "vectors stored" and "chunks
   committed" while it sweeps, and a run that starts meanwhile waits at its start for the sweep (one transaction)
@@ -114,10 +114,10 @@ def _prune_sqlite(start: Path, *, dry_run: bool, wait_s: float) -> PruneReport:
 
 
 _HOLDERS_SQL = """
-SELECT c.granted, c.pid, p.name, m.value
+SELECT c.granted, c.pid, c.mode, p.name, m.value
 FROM pg_locks c
 LEFT JOIN pg_locks w ON w.pid = c.pid AND w.database = c.database AND w.locktype = 'advisory'
-    AND w.classid::bigint = %(writer)s AND w.objsubid = 2 AND w.objid::bigint <> 0 AND w.granted
+    AND w.classid::bigint = %(writer)s AND w.objsubid = 2 AND w.objid::bigint <> 0
 LEFT JOIN projects p ON p.id = w.objid::bigint
 LEFT JOIN meta m ON m.project_id = p.id AND m.key = 'writer'
 WHERE c.locktype = 'advisory' AND c.classid::bigint = %(cache)s AND c.objid = 0 AND c.objsubid = 2
@@ -126,7 +126,8 @@ WHERE c.locktype = 'advisory' AND c.classid::bigint = %(cache)s AND c.objid = 0 
 ORDER BY p.name, c.pid
 """
 """Sessions holding or awaiting the cache lock of this database (advisory locks are per database: ``pg_locks``
-lists every database's), with the project each writes (``None`` for a prune)."""
+lists every database's): ``(granted, pid, mode, project, meta.writer)``, the project being the one whose writer
+lock the session holds or awaits (``None`` for a prune)."""
 
 _LEGACY_WRITERS_SQL = """
 SELECT DISTINCT p.name FROM pg_locks w JOIN projects p ON p.id = w.objid::bigint
@@ -157,13 +158,13 @@ def _describe(rows: list[tuple[Any, ...]]) -> str:
     import json
 
     out = []
-    for _granted, pid, name, writer in rows:
+    for _granted, pid, mode, name, writer in rows:
         command = ""
         try:
             command = str(json.loads(writer)["command"]) if writer else ""
         except (ValueError, KeyError, TypeError):
             pass
-        what = f"project {name}" if name else "another prune"
+        what = f"project {name}" if name else "another prune" if mode == "ExclusiveLock" else "an index run"
         out.append(f"{what} (server pid {pid}{': ' + command if command else ''})")
     return ", ".join(out)
 
