@@ -644,6 +644,61 @@ class Store(SqliteGraph, SqliteSnippets):
             self._insert_vectors(codec, ids, rows)
         return ids
 
+    def prune_embeddings(self, *, dry_run: bool = False) -> tuple[int, int, int]:
+        """Delete the cached embeddings no chunk uses any more (the texts of edited or removed code: the cache
+        keeps them, so an ``index`` never drops a vector it might need again) and rewrite the vector table
+        without them (``vec0`` frees no space for scattered deletions), in one transaction. The caller holds
+        the writer lock (:func:`codegraph.store.lock.writer_lock`): an ``index`` run stores vectors before the
+        chunks that use them, and its vectors would look unused meanwhile.
+
+        Args:
+            dry_run: do the same work, measure it, then roll it back (nothing changes).
+
+        Returns:
+            ``(unused, kept, bytes)``: embeddings unused (deleted unless ``dry_run``), embeddings kept, and the
+            bytes of the file's pages the deletion frees (measured: page count less free list, before and after;
+            the vector table frees space in blocks of its chunk size, 1,024 vectors; freed pages are reused by
+            later writes, the file itself does not shrink).
+
+        Raises:
+            StoreError: the file cannot be written (read-only, full disk).
+        """
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            gone = {
+                int(r[0])
+                for r in self.conn.execute(
+                    "SELECT id FROM embeddings WHERE id NOT IN (SELECT embedding_id FROM chunks)"
+                )
+            }
+            total = self.count("embeddings")
+            before, freed = self._live_bytes(), 0
+            if gone:
+                if self.has_vectors():
+                    codec = self.vector_codec()
+                    ids, rows = self._read_vectors(codec)
+                    keep = [n for n, i in enumerate(ids) if i not in gone]
+                    self._write_vectors(codec, [ids[n] for n in keep], rows[keep])
+                self.conn.executemany("DELETE FROM embeddings WHERE id = ?", [(i,) for i in sorted(gone)])
+                freed = max(before - self._live_bytes(), 0)
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            self._codec = None
+            raise
+        if dry_run:
+            self.conn.execute("ROLLBACK")
+            self._codec = None  # _write_vectors cached the codec it wrote
+        else:
+            self.conn.execute("COMMIT")
+        return len(gone), total - len(gone), freed
+
+    def _live_bytes(self) -> int:
+        """Bytes of the database's pages in use (page count less the free list)."""
+        pages = int(self.conn.execute("PRAGMA page_count").fetchone()[0])
+        free = int(self.conn.execute("PRAGMA freelist_count").fetchone()[0])
+        return (pages - free) * int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+
     # -- search ---------------------------------------------------------------------------------------------
     def knn(
         self, vector: npt.NDArray[np.float32], k: int, *, rescore_candidates: int | None = None
