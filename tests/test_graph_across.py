@@ -79,16 +79,22 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_a_call_into_another_repository_resolves_through_its_import(
-    case: str, tmp_path: Path, fake_encoder: HashingEncoder
-) -> None:
+def _index_pair(case: str, tmp_path: Path, encoder: HashingEncoder) -> tuple[Path, Path, str, str]:
+    """Index the case's library and consumer as two repositories: ``(library, consumer, name, caller)``."""
     library_files, consumer_files, name, caller = CASES[case]
     library, consumer = tmp_path / "library", tmp_path / "consumer"
     write_files(library, library_files)
     write_files(consumer, consumer_files)
-    index_repo(library, fake_encoder)
-    index_repo(consumer, fake_encoder)
+    index_repo(library, encoder)
+    index_repo(consumer, encoder)
+    return library, consumer, name, caller
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_call_into_another_repository_resolves_through_its_import(
+    case: str, tmp_path: Path, fake_encoder: HashingEncoder
+) -> None:
+    library, consumer, name, caller = _index_pair(case, tmp_path, fake_encoder)
     with Store.open(library) as lib_store, Store.open(consumer) as app_store:
         lib, app = Graph.of(lib_store), Graph.of(app_store)
         assert app.refs(name) == []  # alone, the consumer defines nothing of that name
@@ -130,12 +136,7 @@ def test_the_package_names_come_from_the_index_not_the_checkout(
     """The library's manifest is read when it is indexed and recorded in its index: with the file gone from the
     checkout (on a team server, the asking machine has no checkout of the library at all) the consumer's calls
     still resolve into it."""
-    library_files, consumer_files, name, caller = CASES[case]
-    library, consumer = tmp_path / "library", tmp_path / "consumer"
-    write_files(library, library_files)
-    write_files(consumer, consumer_files)
-    index_repo(library, fake_encoder)
-    index_repo(consumer, fake_encoder)
+    library, consumer, name, caller = _index_pair(case, tmp_path, fake_encoder)
     (library / MANIFESTS[case]).unlink()
     with Store.open(library) as lib_store, Store.open(consumer) as app_store:
         recorded = json.loads(lib_store.get_meta(META_KEY) or "{}")
