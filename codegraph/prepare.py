@@ -91,18 +91,29 @@ def _children_start_cleanly() -> bool:
     return not names & set(sys.stdlib_module_names)
 
 
+TRACKER_WARNING_FILTER = "ignore::UserWarning:multiprocessing.resource_tracker"
+"""Added to ``PYTHONWARNINGS`` of the processes the pool starts: when the indexer is killed (``kill -9``, the
+OOM killer), multiprocessing's resource tracker outlives it, removes the pool's semaphores itself and warns
+"There appear to be N leaked semaphore objects" on the terminal, a stray line after a crash that the next
+``index`` completes anyway."""
+
+
 @contextmanager
-def _safe_child_path() -> Iterator[None]:
-    """:data:`SAFE_PATH_ENV` set in this process's environment (restored after) for the children started meanwhile."""
-    previous = os.environ.get(SAFE_PATH_ENV)
+def _child_environment() -> Iterator[None]:
+    """This process's environment, for the children started meanwhile (restored after): :data:`SAFE_PATH_ENV` set,
+    and :data:`TRACKER_WARNING_FILTER` appended to ``PYTHONWARNINGS``."""
+    previous = {name: os.environ.get(name) for name in (SAFE_PATH_ENV, "PYTHONWARNINGS")}
     os.environ[SAFE_PATH_ENV] = "1"
+    warnings = previous["PYTHONWARNINGS"]
+    os.environ["PYTHONWARNINGS"] = f"{warnings},{TRACKER_WARNING_FILTER}" if warnings else TRACKER_WARNING_FILTER
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(SAFE_PATH_ENV, None)
-        else:
-            os.environ[SAFE_PATH_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def default_workers() -> int:
@@ -275,7 +286,7 @@ def _pooled(
     """
     # The pool starts processes from its creation (the resource tracker) to its submits (the forkserver, spawned
     # workers): all of them start with the working directory kept off their sys.path.
-    with _safe_child_path():
+    with _child_environment():
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":

@@ -290,7 +290,9 @@ def test_kill_9_of_the_indexer_ends_its_workers_and_the_next_run_completes(tmp_p
     cp.write_tree(root, cp.make_corpus(240, 8))
     marker = uuid.uuid4().hex
     env = {**os.environ, "CODEGRAPH_INDEX_WORKERS": "2", "CODEGRAPH_TEST_RUN": marker}
-    proc = subprocess.Popen([*CODEGRAPH, "index", ".", "-q"], cwd=root, env=env, stderr=subprocess.DEVNULL)
+    stderr = tmp_path / "stderr.txt"
+    with stderr.open("wb") as err:  # a file, not a pipe: the pool's processes inherit it and may outlive us
+        proc = subprocess.Popen([*CODEGRAPH, "index", ".", "-q"], cwd=root, env=env, stderr=err)
     db = root / ".codegraph" / "index.db"
     wait_until(lambda: proc.poll() is not None or _stored(db))
     assert proc.poll() is None, "index finished before it could be killed"
@@ -298,6 +300,8 @@ def test_kill_9_of_the_indexer_ends_its_workers_and_the_next_run_completes(tmp_p
     proc.kill()  # the indexer only: nothing stops the pool
     proc.wait(timeout=60)
     assert wait_until(lambda: not _processes_with_env(marker), timeout_s=30), "workers outlived the indexer"
+    left = stderr.read_text(encoding="utf-8", errors="replace")
+    assert "leaked semaphore" not in left and "Traceback" not in left, left  # nothing stray after the kill
     finish = cp.cli("index", ".", "--json", cwd=root, env=env)
     assert finish.returncode == 0, finish.stderr
     assert json.loads(finish.stdout)["chunks"] == 240 * 8
