@@ -25,7 +25,7 @@ from .lock import Writer
 from .postgres_graph import PgGraph, insert_graphs
 from .postgres_schema import LOCK_CLASS, TS_CONFIG, Project, redact, translated
 from .postgres_snippets import PgSnippets
-from .postgres_vectors import PgVectors, check_vectors, index_name
+from .postgres_vectors import PgVectors, check_vectors, index_name, lock_model
 from .store import ChunkRow, FileRow, RowFilter
 
 if TYPE_CHECKING:
@@ -184,7 +184,9 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
         project first (the shared embedding cache is kept: other projects may use it). The model's record
         (``vector_models``) is created when missing; its HNSW index is built by :meth:`settle_vectors` at the
         end of the run (after the first load, not row by row). ``vectors``: ``auto``, ``float``, ``half`` or
-        ``binary``, per model (:mod:`~codegraph.store.postgres_vectors`); no PCA.
+        ``binary``, per model (:mod:`~codegraph.store.postgres_vectors`); no PCA. One transaction, under
+        ``model_id``'s lock (:func:`~.postgres_vectors.lock_model`): it waits while another process builds,
+        converts or drops that model's index, never for another model's.
 
         Returns:
             True if the project was emptied because the model or the chunker version changed.
@@ -200,9 +202,9 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
         previous = (self.get_meta("model_id"), self.get_meta("chunker_version") or "")
         same = previous == (model_id, chunker_version) and self.has_vectors()
         with self.transaction():
-            # Writers of two projects binding one model at once: the schema lock orders them (the record, and
-            # the check of the other projects' vectors settings).
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+            # Writers of two projects binding one model at once: the model's lock orders them (its record, and
+            # the check of the other projects' vectors settings); binds of other models do not wait.
+            lock_model(self.conn, model_id)
             self.bind_vectors(model_id, dim, vectors)
             if same:
                 if model_sha256 and self.get_meta("model_sha256") != model_sha256:
