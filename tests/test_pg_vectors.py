@@ -317,8 +317,9 @@ def test_a_model_index_build_holds_its_model_lock_not_the_schema_lock(tmp_path: 
     assert len(_indexes(pg_url)) == 2
     with psycopg.connect(pg_url) as holder:
         holder.execute("BEGIN")
-        pv.lock_model(holder, encoder.model_id)
-        holder.execute(pv.index_ddl(encoder.model_id, encoder.dim, "half"))  # A's build, in flight
+        pv.lock_model(holder, encoder.model_id)  # what _build does, up to its CREATE INDEX, left in flight
+        holder.execute("LOCK TABLE embeddings IN SHARE ROW EXCLUSIVE MODE")
+        holder.execute(pv.index_ddl(encoder.model_id, encoder.dim, "half"))
         held = query(
             pg_url,
             "SELECT classid::bigint, objid::bigint, mode FROM pg_locks WHERE locktype = 'advisory' AND granted "
@@ -388,3 +389,58 @@ def test_two_settles_of_one_model_build_its_index_once(
     assert [OPCLASS["half"] in d for d in _indexes(pg_url)] == [True]
     assert _formats(pg_url) == [(encoder.model_id, "half")]
     assert query(pg_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == [(0,)]
+
+
+def test_conversions_of_two_models_at_once_queue_instead_of_deadlocking(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two models converted at once (float -> half: each builds a new index and drops the old one), while a third
+    connection holds ``embeddings`` in SHARE mode until both wait (seen in ``pg_locks``). Had each build taken only
+    CREATE INDEX's SHARE lock, both would have built under the holder and then each waited for the other's SHARE
+    to take DROP INDEX's ACCESS EXCLUSIVE: a deadlock, one of them failing (seen in 4 of 4 runs without the
+    stronger lock; it needs the second build to start before the first ends, hence a few hundred vectors per
+    model). Both finish, each model half."""
+    import threading
+
+    import psycopg
+
+    models = [HashingEncoder(), _OtherModel()]
+    roots = [tmp_path / "a", tmp_path / "b"]
+    for n, root in enumerate(roots):
+        cp.write_tree(root, cp.make_corpus(100, 4))  # builds long enough for both to be under way together
+        codegraph.index_repo(root, models[n], settings=_settings(pg_url, f"p{n}"))
+    assert [OPCLASS["float"] in d for d in _indexes(pg_url)] == [True, True]
+    monkeypatch.setattr(pv, "AUTO_MIN_VECTORS", 1)  # auto now wants both models half
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def settle(n: int) -> None:
+        store = open_store(roots[n], settings=_settings(pg_url, f"p{n}"))
+        try:
+            results.append(store.settle_vectors())
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    def waiting() -> int:
+        sql = "SELECT count(*) FROM pg_locks WHERE relation = 'embeddings'::regclass AND NOT granted"
+        return int(query(pg_url, sql)[0][0])
+
+    threads = [threading.Thread(target=settle, args=(n,)) for n in range(2)]
+    with psycopg.connect(pg_url) as holder:
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE embeddings IN SHARE MODE")
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 120  # only a failing run waits this long
+        while waiting() < 2 and time.monotonic() < deadline and not errors:
+            time.sleep(0.05)
+        assert errors == [], errors  # without the stronger lock: "deadlock detected", here or after the rollback
+        assert waiting() == 2
+        holder.execute("ROLLBACK")
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == [] and results == [True, True]
+    assert [OPCLASS["half"] in d for d in _indexes(pg_url)] == [True, True]
+    assert sorted(f for _m, f in _formats(pg_url)) == ["half", "half"]

@@ -40,9 +40,10 @@ indexes (:meth:`PgStore.bind_model <codegraph.store.postgres.PgStore.bind_model>
 :func:`lock_model`: the schema lock *shared* (so no migration runs meanwhile; migrations take it exclusively), then
 the model's lock (:data:`MODEL_LOCK_CLASS`) exclusively. Two writers of one model therefore still build, drop and
 record its index one after the other, while runs of other models never wait for a build (a 15-30 s ``CREATE
-INDEX`` at 141k vectors). ``CREATE INDEX`` itself holds a ``SHARE`` lock on ``embeddings`` until its transaction
-ends, so *inserts* of new vectors, of any model, still wait for it; files, chunks, graph rows and cached vectors do
-not.
+INDEX`` at 141k vectors). A build holds ``embeddings`` in ``SHARE ROW EXCLUSIVE`` mode until its transaction ends
+(``CREATE INDEX`` needs ``SHARE``; the stronger mode, taken first, makes builds of two models queue instead of
+deadlocking when both then drop an index), so *inserts* of new vectors, of any model, and other builds still wait
+for it; files, chunks, graph rows and cached vectors do not, nor do readers until its ``DROP INDEX``.
 """
 
 from __future__ import annotations
@@ -329,8 +330,9 @@ class PgVectors:
         module docstring), building it when missing (after a bulk load). The new index is built, the others of
         the model dropped and the record updated in one transaction under the model's lock (:func:`lock_model`):
         a second settle of the model waits for it, then finds the index in place and does nothing; runs of other
-        models do not wait for the lock, but their inserts of new vectors wait for the build (``CREATE INDEX``
-        holds a ``SHARE`` lock on ``embeddings``); readers never wait.
+        models do not wait for the lock, but their inserts of new vectors and their own builds wait for the build
+        (it holds ``embeddings`` in ``SHARE ROW EXCLUSIVE`` mode: one build at a time, so that two cannot
+        deadlock on their ``DROP INDEX``); readers wait only for the ``DROP INDEX`` at the end.
 
         Returns:
             Whether the model's format changed.
@@ -355,6 +357,11 @@ class PgVectors:
     def _build(self, model: str, dim: int) -> bool:
         with self.transaction():
             lock_model(self.conn, model)
+            # Builds of two models may run at once now. Each would hold CREATE INDEX's SHARE lock on the table
+            # and then want the ACCESS EXCLUSIVE lock of its DROP INDEX: a deadlock. SHARE ROW EXCLUSIVE, taken
+            # first, conflicts with itself (builds queue, one at a time) and, like SHARE, with inserts only: files,
+            # chunks (their foreign key checks take ROW SHARE) and readers go on.
+            self.conn.execute("LOCK TABLE embeddings IN SHARE ROW EXCLUSIVE MODE")
             record = self._record(model)  # another process may have changed it while we waited
             if record is None:
                 return False
