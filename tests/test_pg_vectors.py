@@ -301,10 +301,11 @@ def _model_lock_waiters(url: str) -> int:
 
 
 def test_a_model_index_build_holds_its_model_lock_not_the_schema_lock(tmp_path: Path, pg_url: str) -> None:
-    """A transaction that is building model A's HNSW index (model lock taken, ``CREATE INDEX`` done, not yet
-    committed) is held open. Meanwhile a new project of model B is created, its store opened and bound, its files
-    and chunks written and its run settled, on connections that give up any lock wait after 10 s: nothing waits.
-    A project of model A, on connections with a 1 s lock timeout, does wait (its bind needs A's lock)."""
+    """A transaction that is building model A's HNSW index (model lock and table lock taken, ``CREATE INDEX``
+    done, not yet committed) is held open. Meanwhile a new project of model B (whose vectors are all cached: new
+    vectors would wait for the table lock) is created, its store opened and bound, its files and chunks written
+    and its run settled, on connections that give up any lock wait after 10 s: nothing waits. A project of model
+    A, on connections with a 1 s lock timeout, does wait (its bind needs A's lock)."""
     import psycopg
 
     encoder, other = HashingEncoder(), _OtherModel()
