@@ -12,15 +12,17 @@ from codegraph, never from another script (run as ``python benchmarks/<script>.p
 * **timing**: :func:`median`, :func:`percentile`, :func:`alternate` (A B, B A, ... so that load from other
   processes hits both), :func:`time_index`, :func:`time_walk`, :func:`timed_process`;
 * **corpora**: the standard-library packages of the default corpus, :func:`copy_corpus`,
-  :func:`copy_packages`, :func:`fresh_copy`, :func:`stdlib_files`.
+  :func:`copy_packages`, :func:`fresh_copy`, :func:`stdlib_files`, :func:`docstring_queries`.
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import hashlib
 import os
 import platform
+import random
 import shutil
 import statistics
 import subprocess
@@ -372,3 +374,24 @@ def stdlib_files(stdlib: Path, limit: int | None) -> list[str]:
                 out.append(path.relative_to(stdlib).as_posix())
     out.sort()
     return out[:limit] if limit else out
+
+
+def docstring_queries(root: Path, n: int) -> list[str]:
+    """First docstring line of the first documented function of ``n`` random Python files (seeded)."""
+    files = sorted(root.rglob("*.py"))
+    random.Random(1).shuffle(files)
+    queries: list[str] = []
+    for path in files:
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                doc = ast.get_docstring(node)
+                if doc and len(doc.split()) >= 3:
+                    queries.append(doc.strip().splitlines()[0])
+                    break
+        if len(queries) >= n:
+            break
+    return queries

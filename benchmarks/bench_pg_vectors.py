@@ -34,8 +34,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _harness import Bench, log, p50_p95_ms, package_version, temp_dir
-from bench_vectors import docstring_queries, float_vectors, recall
+from _harness import Bench, docstring_queries, log, p50_p95_ms, package_version, temp_dir
+from bench_vectors import float_vectors, recall
 
 import codegraph
 from codegraph.config import Settings

@@ -24,15 +24,13 @@ measured:
 from __future__ import annotations
 
 import argparse
-import ast
-import random
 import shutil
 import sysconfig
 import time
 from pathlib import Path
 
 import numpy as np
-from _harness import Bench, log, p50_p95_ms, package_version, percentile, temp_dir
+from _harness import Bench, docstring_queries, log, p50_p95_ms, package_version, percentile, temp_dir
 
 import codegraph
 from codegraph.config import Settings
@@ -65,27 +63,6 @@ def build_corpus(dest: Path) -> None:
     site = Path(sysconfig.get_paths()["purelib"])
     for name in LIBS:
         shutil.copytree(site / name, dest / "libs" / name, ignore=ignore, symlinks=True)
-
-
-def docstring_queries(root: Path, n: int) -> list[str]:
-    """First docstring line of the first documented function of ``n`` random Python files (seeded)."""
-    files = sorted(root.rglob("*.py"))
-    random.Random(1).shuffle(files)
-    queries: list[str] = []
-    for path in files:
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except (SyntaxError, UnicodeDecodeError, ValueError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                doc = ast.get_docstring(node)
-                if doc and len(doc.split()) >= 3:
-                    queries.append(doc.strip().splitlines()[0])
-                    break
-        if len(queries) >= n:
-            break
-    return queries
 
 
 def float_vectors(store: Store) -> tuple[np.ndarray, np.ndarray]:

@@ -29,6 +29,7 @@ from .embed.protocol import Embedder
 from .errors import IndexUnusableError, SourceError
 from .graph import GRAPH_VERSION
 from .graph.extract import FileGraph
+from .graph.packages import record_packages
 from .prepare import PreparedFile, default_workers, parse_source, prepare_files
 from .prepare import cache_key as cache_key  # re-exported: benchmarks and callers key embeddings with it
 from .store import IndexStore, Store, index_lock, open_store, store_url
@@ -227,6 +228,7 @@ def _index_locked(
             store.touch_files(touched)
         _refresh_graphs(store, stale_graphs, report)
         store.set_meta({"graph_version": GRAPH_VERSION})
+        record_packages(store, root)  # read every run: the manifests may not be indexed files (graph.packages)
         stats.files_removed = store.remove_files(sorted(set(known) - seen_paths))
         store.settle_vectors()  # convert the vectors once the index is large enough (codegraph.store.vectors)
         stats.vectors = store.vector_codec().format

@@ -58,7 +58,7 @@ class Workspace:
     ) -> None:
         if freshness not in FRESHNESS:
             raise ConfigError(f"unknown freshness {freshness!r}; use one of: {', '.join(FRESHNESS)}")
-        self.store = store
+        self._store = store
         self.settings = settings
         self.freshness = freshness
         self.check_interval_s = check_interval_s
@@ -115,14 +115,20 @@ class Workspace:
         return cls(opened, settings, freshness=freshness, check_interval_s=check_interval_s)
 
     @property
+    def store(self) -> IndexStore:
+        """The open index; first reopened if another process replaced it (:meth:`follow_rebuild`)."""
+        self.follow_rebuild()
+        return self._store
+
+    @property
     def root(self) -> Path:
         """The repository root (absolute)."""
-        return Path(self.store.root)
+        return Path(self._store.root)
 
     def close(self) -> None:
         """Close the database."""
         with self.lock:
-            self.store.close()
+            self._store.close()
 
     def __enter__(self) -> Workspace:
         return self
@@ -210,6 +216,22 @@ class Workspace:
             self._notice = hint.removeprefix("codegraph: ") if hint else None
             self._noticed_at = now
         return self._notice
+
+    def follow_rebuild(self) -> bool:
+        """If the index was replaced since it was opened (``codegraph index --rebuild`` in another process swaps
+        in a new file; so does deleting it and indexing again), reopen it, so that answers come from the index
+        on disk rather than from the old file this connection still holds. Returns whether it reopened."""
+        with self.lock:
+            if not self._store.replaced():
+                return False
+            fresh = self._store.reopen(any_thread=True)
+            old, self._store = self._store, fresh
+            old.close()
+            self._embedder = None  # the new index may have been built with another model
+            self._graph = None
+            self._stale = None
+            self._checked_at = self._noticed_at = float("-inf")
+            return True
 
     def _answer(self, ask: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         with self.lock:

@@ -335,3 +335,63 @@ def test_index_in_a_subdirectory_refreshes_the_enclosing_index(tmp_repo: Path, r
     assert found["results"][0]["path"] == "app/payments.py"
     nested = run_cli("index", ".", "-q", "--nested", cwd=tmp_repo / "app")
     assert nested.returncode == 0 and (tmp_repo / "app" / ".codegraph" / "index.db").is_file()
+
+
+def _sqlite_cache(root: Path) -> tuple[set[int], set[int], int]:
+    """``(embedding ids, ids the chunks use, rows of the vector table)`` of the SQLite index of ``root``."""
+    with Store.open(root) as store:
+        ids = {int(r[0]) for r in store.conn.execute("SELECT id FROM embeddings")}
+        used = {int(r[0]) for r in store.conn.execute("SELECT embedding_id FROM chunks")}
+        vectors = int(store.conn.execute("SELECT count(*) FROM embeddings_vec").fetchone()[0])
+    return ids, used, vectors
+
+
+def test_projects_prune_on_the_sqlite_file_drops_the_vectors_of_edited_code(tmp_repo: Path, run_cli: RunCli) -> None:
+    """The SQLite file's cache keeps the vectors of code that changed; ``projects --prune`` (no PostgreSQL store:
+    the index at or above ``--dir``) deletes exactly those, under the writer lock, and shrinks the vector table."""
+    from codegraph.store.lock import writer_lock
+
+    args = ("--model", "fast", "--json", "--quiet")
+    assert run_cli("index", ".", *args, cwd=tmp_repo).returncode == 0
+    before, _used, _n = _sqlite_cache(tmp_repo)
+    retry = tmp_repo / "app" / "retry.py"
+    original = retry.read_text(encoding="utf-8")
+    retry.write_text(original.replace("delay = 0.5", "delay = 0.25").replace("tokens -= 1", "tokens -= 2"), "utf-8")
+    assert json.loads(run_cli("index", ".", *args, cwd=tmp_repo).stdout)["embedded"] >= 2
+    ids, used, vectors = _sqlite_cache(tmp_repo)
+    stale = before - used
+    assert len(stale) >= 2 and stale <= ids and vectors == len(ids)  # the old texts' vectors are still cached
+
+    dry = run_cli("projects", "--prune", "--dry-run", "--json", "--dir", str(tmp_repo / "app"), cwd=tmp_repo.parent)
+    assert dry.returncode == 0, dry.stderr
+    report = json.loads(dry.stdout)["pruned"]
+    assert (report["dry_run"], report["unused"], report["deleted"]) == (True, len(stale), 0)
+    assert report["kept"] == len(used)
+    dry_freed = report["freed_bytes"]  # measured by doing the work and rolling it back: what the prune frees
+    assert _sqlite_cache(tmp_repo) == (ids, used, vectors)  # nothing deleted
+
+    with writer_lock(tmp_repo / ".codegraph", timeout_s=0):  # an index run is writing: refused, exit 1
+        busy = run_cli("projects", "--prune", cwd=tmp_repo)
+    assert busy.returncode == 1 and "another codegraph process" in busy.stderr and not busy.stdout
+    assert _sqlite_cache(tmp_repo) == (ids, used, vectors)
+
+    done = run_cli("projects", "--prune", "--json", cwd=tmp_repo)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["pruned"]
+    assert (report["dry_run"], report["unused"], report["deleted"], report["kept"]) == (
+        False,
+        len(stale),
+        len(stale),
+        len(used),
+    )
+    assert report["freed_bytes"] == dry_freed >= 0  # 0 here: the vector table frees 1,024 vectors at a time
+    assert _sqlite_cache(tmp_repo) == (used, used, len(used))  # exactly the used vectors remain
+    hits = json.loads(run_cli("search", "retry failed uploads", "--json", cwd=tmp_repo).stdout)["results"]
+    assert hits and hits[0]["path"] == "app/retry.py"
+    assert json.loads(run_cli("index", ".", *args, cwd=tmp_repo).stdout)["embedded"] == 0  # nothing in use lost
+    again = run_cli("projects", "--prune", cwd=tmp_repo)
+    assert again.returncode == 0 and "deleted 0 unused" in again.stdout
+    retry.write_text(original, encoding="utf-8")  # the old text again: its vectors are gone, embedded anew
+    assert json.loads(run_cli("index", ".", *args, cwd=tmp_repo).stdout)["embedded"] == len(stale)
+    usage = run_cli("projects", "--dry-run", cwd=tmp_repo)
+    assert usage.returncode == 2 and "--prune" in usage.stderr

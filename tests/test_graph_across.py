@@ -4,10 +4,12 @@ case (SQLite files, real tree-sitter); the PostgreSQL path is tested end to end 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from codegraph.graph.packages import META_KEY
 from codegraph.graph.query import Graph
 from codegraph.index import index_repo
 from codegraph.store import Store
@@ -77,16 +79,22 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_a_call_into_another_repository_resolves_through_its_import(
-    case: str, tmp_path: Path, fake_encoder: HashingEncoder
-) -> None:
+def _index_pair(case: str, tmp_path: Path, encoder: HashingEncoder) -> tuple[Path, Path, str, str]:
+    """Index the case's library and consumer as two repositories: ``(library, consumer, name, caller)``."""
     library_files, consumer_files, name, caller = CASES[case]
     library, consumer = tmp_path / "library", tmp_path / "consumer"
     write_files(library, library_files)
     write_files(consumer, consumer_files)
-    index_repo(library, fake_encoder)
-    index_repo(consumer, fake_encoder)
+    index_repo(library, encoder)
+    index_repo(consumer, encoder)
+    return library, consumer, name, caller
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_call_into_another_repository_resolves_through_its_import(
+    case: str, tmp_path: Path, fake_encoder: HashingEncoder
+) -> None:
+    library, consumer, name, caller = _index_pair(case, tmp_path, fake_encoder)
     with Store.open(library) as lib_store, Store.open(consumer) as app_store:
         lib, app = Graph.of(lib_store), Graph.of(app_store)
         assert app.refs(name) == []  # alone, the consumer defines nothing of that name
@@ -116,3 +124,88 @@ def test_a_namesake_or_an_unrelated_import_is_not_a_cross_repository_reference(
         lib, site = Graph.of(lib_store), Graph.of(other_store)
         assert site.refs("slugify", home=lib) == []
         assert {h.symbol for h in site.refs("slugify")} == {"url", "fetch"}  # within its own repository
+
+
+MANIFESTS = {"javascript": "package.json", "typescript subpath": "package.json", "rust": "Cargo.toml", "go": "go.mod"}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_package_names_come_from_the_index_not_the_checkout(
+    case: str, tmp_path: Path, fake_encoder: HashingEncoder
+) -> None:
+    """The library's manifest is read when it is indexed and recorded in its index: with the file gone from the
+    checkout (on a team server, the asking machine has no checkout of the library at all) the consumer's calls
+    still resolve into it."""
+    library, consumer, name, caller = _index_pair(case, tmp_path, fake_encoder)
+    (library / MANIFESTS[case]).unlink()
+    with Store.open(library) as lib_store, Store.open(consumer) as app_store:
+        recorded = json.loads(lib_store.get_meta(META_KEY) or "{}")
+        assert recorded["version"] == 1
+        lib, app = Graph.of(lib_store), Graph.of(app_store)
+        assert [(h.symbol, h.resolution) for h in app.callers(name, home=lib)] == [(caller, "import")]
+        assert [h.symbol for h in app.callees(caller, others=[("library", lib)])] == [name]
+
+
+def test_an_index_made_before_the_record_reads_the_manifest_file(tmp_path: Path, fake_encoder: HashingEncoder) -> None:
+    library_files, consumer_files, name, caller = CASES["javascript"]
+    library, consumer = tmp_path / "library", tmp_path / "consumer"
+    write_files(library, library_files)
+    write_files(consumer, consumer_files)
+    index_repo(library, fake_encoder)
+    index_repo(consumer, fake_encoder)
+    with Store.open(library) as lib_store:
+        lib_store.conn.execute("DELETE FROM meta WHERE key = ?", (META_KEY,))  # as an older codegraph left it
+    with Store.open(library) as lib_store, Store.open(consumer) as app_store:
+        callers = Graph.of(app_store).callers(name, home=Graph.of(lib_store))
+        assert [h.symbol for h in callers] == [caller]  # from package.json at the recorded root
+    (library / "package.json").unlink()
+    with Store.open(library) as lib_store, Store.open(consumer) as app_store:
+        assert Graph.of(app_store).callers(name, home=Graph.of(lib_store)) == []  # no record, no file: no name
+
+
+def test_a_renamed_package_takes_effect_at_the_next_index(tmp_path: Path, fake_encoder: HashingEncoder) -> None:
+    """The manifest is read at every run, even where discovery leaves it out (``.codegraphignore``): renaming the
+    package moves the consumer's imports off it until the consumer imports the new name."""
+    library_files, consumer_files, name, caller = CASES["javascript"]
+    library, consumer = tmp_path / "library", tmp_path / "consumer"
+    write_files(library, {**library_files, ".codegraphignore": "package.json\n"})
+    write_files(consumer, consumer_files)
+    index_repo(library, fake_encoder)
+    index_repo(consumer, fake_encoder)
+
+    def callers() -> list[str | None]:
+        with Store.open(library) as lib_store, Store.open(consumer) as app_store:
+            assert "package.json" not in Graph.of(lib_store).files  # not an indexed file, still read
+            return [h.symbol for h in Graph.of(app_store).callers(name, home=Graph.of(lib_store))]
+
+    assert callers() == [caller]
+    (library / "package.json").write_text('{"name": "@acme/words", "main": "./dist/index.js"}\n', encoding="utf-8")
+    assert callers() == [caller]  # not re-indexed yet: the index answers as it was built
+    assert index_repo(library, fake_encoder).files_changed == 0
+    assert callers() == []  # '@acme/textkit' names no package now
+    page = consumer / "app" / "page.js"
+    page.write_text(page.read_text(encoding="utf-8").replace("@acme/textkit", "@acme/words"), encoding="utf-8")
+    index_repo(consumer, fake_encoder)
+    assert callers() == [caller]
+
+
+def test_a_changed_package_record_recomputes_the_cached_pagerank(tmp_path: Path, fake_encoder: HashingEncoder) -> None:
+    """go.mod's module path resolves a Go repository's own imports: when the record changes (go.mod left out of
+    the index, so no file's hash changes), the PageRank cached for the old record is not reused."""
+    from codegraph.graph.rank import ranked_definitions
+
+    library_files, consumer_files, _name, _caller = CASES["go"]
+    root = tmp_path / "site"
+    write_files(
+        root, {**library_files, **{f"cmd/{k}": v for k, v in consumer_files.items()}, ".codegraphignore": "go.mod\n"}
+    )
+    index_repo(root, fake_encoder)
+    with Store.open(root) as store:
+        assert ranked_definitions(Graph.of(store))
+        first = store.get_meta("rank_fingerprint")
+    (root / "go.mod").write_text("module example.com/renamed\n\ngo 1.22\n", encoding="utf-8")
+    assert index_repo(root, fake_encoder).files_changed == 0
+    with Store.open(root) as store:
+        assert Graph.of(store).go_module == "example.com/renamed"
+        assert ranked_definitions(Graph.of(store))
+        assert store.get_meta("rank_fingerprint") not in (None, first)

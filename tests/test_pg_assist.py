@@ -59,7 +59,8 @@ def test_generate_refine_and_snippets_live_in_the_project(
 
     listed = _json(run_cli("snippets", "list", *store, "--json", cwd=pg_repo))["snippets"]
     assert [s["id"] for s in listed] == [child["id"], made["id"]]
-    assert _json(run_cli("snippets", "show", str(made["id"]), *store, "--json", cwd=pg_repo)) == made
+    shown = _json(run_cli("snippets", "show", str(made["id"]), *store, "--json", cwd=pg_repo))
+    assert shown == {**made, "test_runs": []}
     rows = query(pg_url, "SELECT p.name, count(*) FROM snippets s JOIN projects p ON p.id = s.project_id GROUP BY 1")
     assert rows == [("repo", 2)]
     deleted = run_cli("snippets", "delete", str(made["id"]), *store, cwd=pg_repo)
@@ -95,6 +96,8 @@ def test_test_records_runs_in_the_project(
     ]
     assert report["rounds"][0]["run_id"] == query(pg_url, "SELECT min(id) FROM test_runs")[0][0]
     assert {r["outcome"] for r in json.loads(runs[0][6])} == {"passed"}
+    shown = _json(run_cli("snippets", "show", str(made["id"]), "--json", cwd=pg_repo))["test_runs"]
+    assert [(r["id"], r["target"], r["passed"]) for r in shown] == [(report["rounds"][0]["run_id"], str(made["id"]), 2)]
 
 
 def test_projects_do_not_see_each_others_snippets(
@@ -130,7 +133,7 @@ def test_a_model_change_of_the_project_keeps_its_snippets(
     stats = _json(run_cli("index", ".", "--store", pg_url, "--model", "fast", "--json", "--quiet", cwd=pg_repo))
     assert stats["files_changed"] == stats["files_seen"]  # the project was emptied and rebuilt ...
     shown = _json(run_cli("snippets", "show", str(made["id"]), "--store", pg_url, "--json", cwd=pg_repo))
-    assert shown == made  # ... and its snippet kept
+    assert shown == {**made, "test_runs": []}  # ... and its snippet kept
 
 
 def test_serve_generates_refines_tests_and_lists_snippets_over_a_postgresql_store(
@@ -155,12 +158,14 @@ def test_serve_generates_refines_tests_and_lists_snippets_over_a_postgresql_stor
         assert made[-1][0] == "snippet", made
         first = made[-1][1]
         assert "".join(d["text"] for n, d in made if n == "token") == ANSWER
-        assert client.get(f"/api/snippets/{first['id']}").json() == first
+        assert client.get(f"/api/snippets/{first['id']}").json() == {**first, "test_runs": []}
         refined = sse_events(client.post(f"/api/snippets/{first['id']}/refine", json={"feedback": "more tries"}).text)
         assert refined[-1][0] == "snippet" and refined[-1][1]["parent_id"] == first["id"]
         code = sse_events(client.post("/api/generate", json={"request": "add and clamp", "lang": "python"}).text)[-1][1]
         ran = sse_events(client.post(f"/api/snippets/{code['id']}/test", json={"timeout_s": 60}).text)
         assert ran[-1][0] == "result" and ran[-1][1]["passed"] is True, ran
+        (run,) = client.get(f"/api/snippets/{code['id']}").json()["test_runs"]  # read back from the project
+        assert (run["id"], run["passed"], run["failed"]) == (ran[-1][1]["rounds"][0]["run_id"], 2, 0)
         listed = client.get("/api/snippets").json()["snippets"]
         assert [s["id"] for s in listed] == [code["id"], refined[-1][1]["id"], first["id"]]
         page = client.get("/snippets", params={"id": first["id"]})

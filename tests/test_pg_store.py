@@ -15,7 +15,7 @@ import pytest
 
 from . import campaign as cp
 from .conftest import CODEGRAPH, SAMPLE_FILES, RunCli, default_sigint, wait_until, write_files
-from .pg import query
+from .pg import fresh_database, query
 
 USES = {
     "app/use.py": """
@@ -234,6 +234,59 @@ def test_graph_all_follows_imports_across_projects(tmp_path: Path, pg_url: str, 
     assert alone["results"] == []
 
 
+TEXTKIT = {
+    "package.json": '{"name": "@acme/textkit", "main": "./src/index.js"}\n',
+    "Cargo.toml": '[package]\nname = "text-kit"\nversion = "0.1.0"\n',
+    "src/index.js": "export { slugify } from './slug.js';\n",
+    "src/slug.js": "export function slugify(text) {\n  return text.toLowerCase();\n}\n",
+    "src/lib.rs": "pub mod words;\n",
+    "src/words.rs": "pub fn titlecase(text: &str) -> String {\n    text.to_uppercase()\n}\n",
+}
+SITE = {
+    "web/page.js": (
+        "import { slugify } from '@acme/textkit';\n\nexport function pageUrl(t) {\n  return slugify(t);\n}\n"
+    ),
+    "src/main.rs": "use text_kit::words::titlecase;\n\nfn heading(t: &str) -> String {\n    titlecase(t)\n}\n",
+}
+
+
+def test_graph_all_resolves_js_and_rust_packages_without_the_other_checkout(
+    tmp_path: Path, pg_url: str, run_cli: RunCli
+) -> None:
+    """The library's ``package.json`` and ``Cargo.toml`` names are recorded in its project when it is indexed:
+    once its checkout is gone (another machine asks), ``--all`` still resolves the consumer's imports of it; a
+    package renamed and re-indexed takes effect."""
+    library, site = tmp_path / "textkit", tmp_path / "site"
+    write_files(library, TEXTKIT)
+    write_files(site, SITE)
+    _index(run_cli, library, pg_url)
+    _index(run_cli, site, pg_url)
+
+    def ask(*args: str) -> list[tuple[object, ...]]:
+        answer = _json(run_cli(*args, "--store", pg_url, "--all", "--json", cwd=site))
+        return [(r["project"], r["path"], r["symbol"], r["resolution"]) for r in answer["results"]]  # type: ignore[union-attr, index]
+
+    # The name change first, while the checkout is there: the consumer's import names no package any more.
+    (library / "package.json").write_text('{"name": "@acme/words", "main": "./src/index.js"}\n', encoding="utf-8")
+    assert _index(run_cli, library, pg_url)["files_changed"] == 1  # package.json is an indexed file too
+    assert ask("callers", "slugify") == []
+    page = site / "web" / "page.js"
+    page.write_text(page.read_text(encoding="utf-8").replace("@acme/textkit", "@acme/words"), encoding="utf-8")
+    _index(run_cli, site, pg_url)
+
+    shutil.rmtree(library)  # this machine no longer has the library's checkout
+    assert ask("callers", "slugify") == [("site", "web/page.js", "pageUrl", "import")]
+    assert ask("refs", "titlecase") == [("site", "src/main.rs", "heading", "import")]
+    assert ask("callees", "heading") == [("textkit", "src/words.rs", "titlecase", "import")]
+    assert ask("callees", "pageUrl") == [("textkit", "src/slug.js", "slugify", "import")]
+    recorded = query(
+        pg_url,
+        "SELECT value FROM meta m JOIN projects p ON p.id = m.project_id "
+        "WHERE p.name = 'textkit' AND m.key = 'package_manifests'",
+    )
+    assert json.loads(recorded[0][0])["js_package"]["name"] == "@acme/words"
+
+
 def _popen(root: Path, url: str, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*CODEGRAPH, "index", ".", "--store", url, "--model", "fast", "--json", "--quiet", *extra],
@@ -434,3 +487,186 @@ def test_chunks_copied_in_keep_their_text_order_and_tsvector(tmp_path: Path, pg_
     finally:
         store.close()
     assert query(pg_url, "SELECT count(*) FROM pg_class WHERE relname = 'codegraph_chunks_in'") == [(0,)]
+
+
+def _embedding_ids(url: str, project: str | None = None) -> set[int]:
+    """Every cached embedding id, or those the chunks of ``project`` use."""
+    if project is None:
+        return {int(r[0]) for r in query(url, "SELECT id FROM embeddings")}
+    rows = query(
+        url,
+        "SELECT DISTINCT c.embedding_id FROM chunks c JOIN projects p ON p.id = c.project_id WHERE p.name = %s",
+        (project,),
+    )
+    return {int(r[0]) for r in rows}
+
+
+def _cache_locks(url: str) -> list[tuple[object, ...]]:
+    """``(mode, granted)`` of every session holding or awaiting the embedding cache's advisory lock."""
+    from codegraph.store.postgres_schema import CACHE_LOCK_CLASS
+
+    return query(
+        url,
+        "SELECT mode, granted FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s AND objid = 0 "
+        "AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "ORDER BY granted DESC, mode",
+        (CACHE_LOCK_CLASS,),
+    )
+
+
+def test_prune_after_remove_deletes_exactly_the_vectors_no_project_uses(
+    tmp_path: Path, pg_url: str, run_cli: RunCli
+) -> None:
+    """``projects --remove NAME --prune``: the vectors only the removed project (or an old version of a file)
+    used go, every vector a remaining project uses stays (search still works, a re-index embeds nothing), and
+    ``--dry-run`` deletes nothing."""
+    from codegraph.store.postgres_schema import redact
+
+    shop, billing = tmp_path / "shop", tmp_path / "billing"
+    write_files(shop, SAMPLE_FILES)
+    # billing shares one file with shop (the same text: one cached vector for both) and has one of its own
+    write_files(billing, {**OTHER_FILES, "app/parse_config.py": SAMPLE_FILES["app/parse_config.py"]})
+    _index(run_cli, shop, pg_url)
+    _index(run_cli, billing, pg_url)
+    billing_used = _embedding_ids(pg_url, "billing")
+    assert billing_used & _embedding_ids(pg_url, "shop") and billing_used - _embedding_ids(pg_url, "shop")
+    retry = shop / "app" / "retry.py"
+    retry.write_text(retry.read_text(encoding="utf-8").replace("delay = 0.5", "delay = 0.25"), encoding="utf-8")
+    assert _index(run_cli, shop, pg_url)["embedded"] >= 1  # the old text's vector stays cached, unused
+    shop_used, cached = _embedding_ids(pg_url, "shop"), _embedding_ids(pg_url)
+    expected = cached - shop_used  # billing's own vectors and the old text's
+    assert billing_used - shop_used <= expected and len(expected) > len(billing_used - shop_used)
+
+    both = _json(
+        run_cli(
+            "projects",
+            "--store",
+            pg_url,
+            "--remove",
+            "billing",
+            "--yes",
+            "--prune",
+            "--dry-run",
+            "--json",
+            cwd=tmp_path,
+        )
+    )
+    assert both["removed"]["name"] == "billing"  # type: ignore[index]
+    dry = both["pruned"]
+    assert (dry["dry_run"], dry["unused"], dry["deleted"], dry["kept"]) == (True, len(expected), 0, len(shop_used))  # type: ignore[index]
+    assert dry["freed_bytes"] > 0 and dry["store"] == redact(pg_url)  # type: ignore[index, operator]
+    [model] = dry["models"]  # type: ignore[index]
+    assert (model["unused"], model["kept"]) == (len(expected), len(shop_used))
+    assert _embedding_ids(pg_url) == cached  # --dry-run deleted nothing
+
+    done = _json(run_cli("projects", "--store", pg_url, "--prune", "--json", cwd=tmp_path))["pruned"]
+    assert (done["dry_run"], done["unused"], done["deleted"], done["kept"]) == (
+        False,
+        len(expected),
+        len(expected),
+        len(shop_used),
+    )  # type: ignore[index]
+    assert _embedding_ids(pg_url) == shop_used  # exactly the orphans went
+    text = run_cli("projects", "--store", pg_url, "--prune", cwd=tmp_path)
+    assert text.returncode == 0 and "deleted 0 unused cached embeddings" in text.stdout
+
+    hits = _json(run_cli("search", "retry failed uploads", "--store", pg_url, "--json", "-k", "3", cwd=shop))
+    assert _paths(hits)[0] == "app/retry.py"
+    assert _index(run_cli, shop, pg_url, "--rebuild")["embedded"] == 0  # every vector shop uses is still there
+    assert _index(run_cli, billing, pg_url)["embedded"] == len(billing_used - shop_used)  # its own, embedded anew
+
+
+def test_prune_refuses_or_waits_while_an_index_run_holds_the_cache(
+    tmp_path: Path, tmp_repo: Path, pg_url: str, run_cli: RunCli
+) -> None:
+    """Every writer holds the cache lock shared for its whole run: a prune refuses (exit 1, naming the project)
+    or, with ``--wait``, queues for it exclusively; an index run that starts meanwhile queues behind the prune."""
+    from codegraph.config import resolve_settings
+    from codegraph.store import index_lock
+
+    _index(run_cli, tmp_repo, pg_url)
+    other = tmp_path / "other"
+    write_files(other, OTHER_FILES)
+    settings = resolve_settings(tmp_repo, overrides={"store": pg_url})
+    with index_lock(tmp_repo, settings=settings, timeout_s=5):  # project "repo" is being written
+        assert _cache_locks(pg_url) == [("ShareLock", True)]
+        for extra in ((), ("--dry-run",)):
+            busy = run_cli("projects", "--store", pg_url, "--prune", *extra, cwd=tmp_path)
+            assert busy.returncode == 1 and not busy.stdout, busy.stderr
+            assert "holding: project repo" in busy.stderr and "--wait SECONDS" in busy.stderr
+        waiting = subprocess.Popen(
+            [*CODEGRAPH, "projects", "--store", pg_url, "--prune", "--wait", "300", "--json"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=default_sigint,
+        )
+        assert wait_until(lambda: ("ExclusiveLock", False) in _cache_locks(pg_url) or waiting.poll() is not None)
+        late = _popen(other, pg_url)  # another project's index run starts now: it waits behind the prune
+        assert wait_until(lambda: ("ShareLock", False) in _cache_locks(pg_url) or late.poll() is not None)
+        assert waiting.poll() is None and late.poll() is None
+        assert query(pg_url, "SELECT count(*) FROM projects WHERE name = 'other'") == [(1,)]
+        assert query(
+            pg_url, "SELECT count(*) FROM files f JOIN projects p ON p.id = f.project_id WHERE p.name = 'other'"
+        ) == [(0,)]
+    out, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, err
+    assert json.loads(out)["pruned"]["deleted"] == 0  # nothing unused: "repo" uses every vector
+    late_out, late_err = late.communicate(timeout=300)
+    assert late.returncode == 0, late_err
+    assert json.loads(late_out)["files_changed"] == 1
+
+
+def test_a_writer_waits_for_a_prune_and_an_old_writer_blocks_it(
+    tmp_repo: Path, pg_server: str, pg_url: str, run_cli: RunCli
+) -> None:
+    import psycopg
+
+    from codegraph.config import resolve_settings
+    from codegraph.errors import IndexBusyError
+    from codegraph.store import index_lock
+    from codegraph.store.postgres_schema import CACHE_LOCK_CLASS, LOCK_CLASS
+
+    _index(run_cli, tmp_repo, pg_url)
+    (project_id,) = query(pg_url, "SELECT id FROM projects WHERE name = 'repo'")[0]
+    settings = resolve_settings(tmp_repo, overrides={"store": pg_url})
+    (tmp_repo / "app" / "extra.py").write_text("def added_while_pruning():\n    return 1\n", encoding="utf-8")
+    with psycopg.connect(pg_url, autocommit=True) as prune:
+        prune.execute("SELECT pg_advisory_lock(%s, 0)", (CACHE_LOCK_CLASS,))  # as a prune holds it
+        with (
+            pytest.raises(IndexBusyError, match="being pruned"),
+            index_lock(tmp_repo, settings=settings, timeout_s=0.2),
+        ):
+            pass  # gave up on its lock_timeout
+        held = query(
+            pg_url,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s "
+            "AND objid::bigint = %s AND granted AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())",
+            (LOCK_CLASS, project_id),
+        )
+        assert held == [(0,)]  # it never took its project's lock (the cache lock comes first)
+        writer = _popen(tmp_repo, pg_url)
+        assert writer.stderr is not None
+        assert "another codegraph process is writing" in writer.stderr.readline()
+        assert wait_until(lambda: ("ShareLock", False) in _cache_locks(pg_url) or writer.poll() is not None)
+        assert writer.poll() is None
+        prune.execute("SELECT pg_advisory_unlock(%s, 0)", (CACHE_LOCK_CLASS,))
+    out, err = writer.communicate(timeout=300)
+    assert writer.returncode == 0, err
+    assert json.loads(out)["files_changed"] == 1
+
+    # A writer from before the cache lock holds only its project's lock: the prune will not sweep under it.
+    with psycopg.connect(pg_url, autocommit=True) as old:
+        old.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, project_id))
+        refused = run_cli("projects", "--store", pg_url, "--prune", cwd=tmp_repo)
+        assert refused.returncode == 1 and "too old to take the cache lock" in refused.stderr
+        assert "project repo" in refused.stderr
+    # Advisory locks are per database: writers of another codegraph database on the same server are not this
+    # store's (pg_locks lists them all).
+    neighbour = fresh_database(pg_server)
+    with psycopg.connect(neighbour, autocommit=True) as elsewhere:
+        elsewhere.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, project_id))
+        elsewhere.execute("SELECT pg_advisory_lock_shared(%s, 0)", (CACHE_LOCK_CLASS,))
+        assert run_cli("projects", "--store", pg_url, "--prune", cwd=tmp_repo).returncode == 0

@@ -38,6 +38,54 @@ def test_keyword_search_splits_identifiers(searcher: Searcher) -> None:
     assert hits[0].symbol == "parseHttpHeader"
 
 
+DOTENV = {
+    "app/dotenv.py": """\
+def load_dotenv(path):
+    \"\"\"Read KEY=VALUE lines into the process.\"\"\"
+    for line in open(path):
+        key, _, value = line.partition("=")
+        os.environ.setdefault(key.strip(), value.strip())
+""",
+    "app/cli.py": """\
+def run_command(args):
+    \"\"\"Run the command line.\"\"\"
+    env_files = find_env_files(args.directory)
+    for env_file in env_files:
+        variables = parse_variables(env_file)
+        set_environment(variables)
+        log_loaded_files(env_file, variables)
+    environment = dict(os.environ)
+    environment_variables = sorted(environment)
+    set_variables(environment_variables, files=env_files)
+    return dispatch(args, environment)
+""",
+}
+
+
+def test_keyword_ranking_prefers_the_function_a_query_names_over_a_body_that_repeats_its_words(
+    tmp_path: Path, encoder: OnnxEncoder
+) -> None:
+    """FTS5's bm25() alone ranks ``run_command`` first (its body repeats files, environment, variables, set);
+    the rescoring counts each term's best occurrence, and ``load_dotenv`` is named by two of the words."""
+    from codegraph.store import Store
+    from codegraph.store.store import BM25_WEIGHTS
+
+    write_files(tmp_path, DOTENV)
+    index_repo(tmp_path, encoder)
+    query = "Load dotenv files to set environment variables."
+    hits = Searcher.open(tmp_path, encoder).search(query, k=2, mode="keyword")
+    assert [h.symbol for h in hits] == ["load_dotenv", "run_command"]
+    assert hits[0].score > hits[1].score > 0
+    store = Store.open(tmp_path)
+    expression = " OR ".join(f'"{w}"' for w in ("load", "dotenv", "files", "set", "environment", "variables"))
+    plain = store.conn.execute(
+        "SELECT c.symbol FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? "
+        "ORDER BY bm25(chunks_fts, ?, ?, ?) LIMIT 1",
+        (expression, *BM25_WEIGHTS),
+    ).fetchone()
+    assert plain == ("run_command",)  # the case the rescoring exists for
+
+
 def test_methods_are_scoped_and_go_methods_use_the_receiver(searcher: Searcher) -> None:
     hit = searcher.search("health endpoint status ok", k=1, mode="keyword")[0]
     assert (hit.symbol, hit.kind, hit.language) == ("Server.Health", "method", "go")

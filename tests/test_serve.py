@@ -210,7 +210,7 @@ def test_generate_streams_the_answer_and_stores_the_snippet(
     snippet = got[-1][1]
     assert snippet["id"] == 1 and snippet["title"] == "Upload with retries and jitter"
     assert snippet["language"] == "python" and snippet["model"] == MODEL
-    assert client.get("/api/snippets/1").json() == snippet
+    assert client.get("/api/snippets/1").json() == {**snippet, "test_runs": []}
     request = llm.requests[0]
     assert request.headers["authorization"] == f"Bearer {KEY}"  # the key went to the model server only
     assert '<context id="1" path="app/retry.py"' in request.text("user")
@@ -259,6 +259,8 @@ def test_test_runs_the_generated_tests_in_the_sandbox(client: TestClient, monkey
         "test_clamp_upper": "passed",
     }
     assert dict(ran)["round"] == round_
+    (stored,) = client.get("/api/snippets/1").json()["test_runs"]  # the round is read back with the snippet
+    assert (stored["id"], stored["round"], stored["passed"], stored["failed"]) == (round_["run_id"], 0, 2, 0)
 
 
 def test_the_page_renders_search_browse_and_snippets(

@@ -12,7 +12,7 @@ from codegraph.errors import ConfigError, SourceError
 from codegraph.index import index_repo
 from codegraph.service import READ_MAX_LINES, Workspace
 
-from .conftest import GRAPH_PACKAGE, write_files
+from .conftest import GRAPH_PACKAGE, RunCli, write_files
 
 REPO = {
     **GRAPH_PACKAGE,
@@ -105,3 +105,21 @@ def test_threads_share_one_workspace(repo: Path) -> None:
         for t in threads:
             t.join()
     assert errors == []
+
+
+def test_a_rebuild_by_another_process_is_followed_not_answered_from_the_old_file(repo: Path, run_cli: RunCli) -> None:
+    """``index --rebuild`` swaps a new ``index.db`` in; a long-lived workspace (serve, mcp) must read it, and
+    write snippets to it, rather than keep the old file's inode open."""
+    with Workspace.open(repo, freshness="off") as ws:
+        assert ws.search("encode the payload", k=1)["results"][0]["symbol"] == "encode"
+        before = ws.store
+        (repo / "pkg" / "late.py").write_text(
+            "def reticulate_splines(count):\n    '''Reticulate this many splines.'''\n    return count * 2\n",
+            encoding="utf-8",
+        )
+        rebuilt = run_cli("index", "--rebuild", "-q", cwd=repo)
+        assert rebuilt.returncode == 0, rebuilt.stderr
+        found = ws.search("reticulate splines", k=1, mode="keyword")["results"]
+        assert found and found[0]["symbol"] == "reticulate_splines"
+        assert ws.store is not before and not ws.follow_rebuild()  # reopened once, and only once
+        assert {f["path"] for f in ws.files()} >= {"pkg/late.py", "pkg/net.py"}

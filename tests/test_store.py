@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 from codegraph.errors import IndexNotFoundError, IndexUnusableError
 from codegraph.identifiers import split_identifier
 from codegraph.store import Store, find_index_root
-from codegraph.store.fts import fts_query, fts_text
+from codegraph.store.fts import fts_query, fts_text, occurrence_score, rescore_keywords
 from codegraph.store.migrations import MIGRATIONS, migrate
 from codegraph.store.sqlite import connect, sqlite_module
 
@@ -69,3 +70,25 @@ def test_fts_query_drops_stopwords_and_quotes_terms() -> None:
     assert fts_query("Return the parsed HTTP header") == '"parsed" OR "http" OR "header"'
     assert fts_query('"; DROP TABLE x; --') == '"drop" OR "table"'
     assert fts_query("the of and") is None
+
+
+def test_occurrence_score_counts_the_best_occurrence_and_little_for_repeats() -> None:
+    """ts_rank's shape: sorted weights, the j-th divided by (j + 1) ** 2 (path, symbol, body = .25, 1, .25)."""
+    assert occurrence_score([0, 1, 0]) == 1.0
+    assert occurrence_score([0, 0, 1]) == 0.25
+    assert occurrence_score([1, 1, 2]) == pytest.approx(1.0 + 0.25 * (1 / 4 + 1 / 9 + 1 / 16))
+    assert occurrence_score([0, 0, 10_000]) < 0.25 * math.pi**2 / 6 < occurrence_score([0, 1, 0])
+
+
+def test_rescore_keywords_credits_stemmed_matches_to_their_term_and_keeps_ties_in_order() -> None:
+    marked = "\x01{}\x02"
+    rows = [
+        (1, ("a.py", None, " ".join(marked.format("responses") for _ in range(5)))),  # body only, repeated
+        (2, ("b.py", marked.format("respond"), "x")),  # symbol hit on the other term
+        (3, ("c.py", None, marked.format("Responding"))),
+        (4, ("d.py", None, marked.format("responding"))),
+    ]
+    ranked = rescore_keywords(["response", "respond"], [10, 2], 100, rows)
+    assert [r for r, _ in ranked] == [2, 3, 4, 1]  # 3 and 4 tie (same term, same column): bm25 order kept
+    scores = dict(ranked)
+    assert scores[3] == scores[4] > scores[1] > 0  # "responding" is the rarer term's; "responses" the common one's

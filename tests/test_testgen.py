@@ -105,6 +105,19 @@ def test_fix_repairs_the_tests_and_keeps_every_round(
     user = fix_request.text("user")
     assert "<test-output>" in user and "test_clamp_upper" in user and "<tests>" in user
     assert len(llm.requests) == 3  # stopped once green, although 2 rounds were allowed
+    shown = json.loads(run_cli("snippets", "show", "1", "--json", cwd=repo).stdout)
+    runs = shown["test_runs"]  # every round is read back, oldest first, with each test's outcome
+    assert [(r["id"], r["round"], r["passed"], r["failed"]) for r in runs] == [
+        (result["rounds"][0]["run_id"], 0, 1, 1),
+        (result["rounds"][1]["run_id"], 1, 2, 0),
+    ]
+    assert {t["name"]: t["outcome"] for t in runs[0]["results"]} == {
+        "test_snippet.py::test_add": "passed",
+        "test_snippet.py::test_clamp_upper": "failed",
+    }
+    assert "assert clamp(15, 0, 10) == 10" in runs[1]["tests"] and runs[1]["snippet_id"] == 1
+    human = run_cli("snippets", "show", "1", cwd=repo).stdout
+    assert "round 0" in human and "1 passed, 1 failed" in human and "2 passed, 0 failed" in human
 
 
 def test_fix_of_the_code_becomes_a_new_snippet_revision(

@@ -77,6 +77,18 @@ def get_snippet(store: IndexStore, snippet_id: int) -> Snippet:
     return snippet
 
 
+def snippet_json(store: IndexStore, snippet_id: int) -> dict[str, Any]:
+    """``codegraph snippets show ID --json``: the snippet's record (:meth:`~codegraph.types.Snippet.to_json`) and
+    ``"test_runs"``, its ``codegraph test`` rounds oldest first (:meth:`~codegraph.store.snippets.TestRun.to_json`).
+
+    Raises:
+        SnippetNotFoundError: no such id.
+    """
+    record = get_snippet(store, snippet_id).to_json()
+    record["test_runs"] = [run.to_json() for run in store.select_test_runs(snippet_id)]
+    return record
+
+
 def snippets_json(items: Sequence[Snippet]) -> dict[str, Any]:
     """``{"snippets": [record, ...]}`` as printed by ``codegraph snippets list --json``."""
     return {"snippets": [s.to_json() for s in items]}

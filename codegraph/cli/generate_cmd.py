@@ -163,17 +163,19 @@ def snippets_show(
     store_opt: StoreOption = None,
     project: ProjectOption = None,
 ) -> None:
-    """Show one snippet: code (highlighted), explanation, request, context chunks and usage."""
-    from ..assist.snippets import get_snippet
+    """Show one snippet: code (highlighted), explanation, request, context chunks, usage, and the rounds of
+    codegraph test run on it (--json: "test_runs", oldest first, with each test's outcome and output)."""
+    from ..assist.snippets import get_snippet, snippet_json
     from . import render
     from .common import stdout_json
 
     with open_snippets(directory, store_opt, project) as store:
+        if as_json:
+            stdout_json(snippet_json(store, snippet_id))
+            return
         snippet = get_snippet(store, snippet_id)
-    if as_json:
-        stdout_json(snippet.to_json())
-    else:
-        render.snippet_detail(snippet)
+        runs = store.select_test_runs(snippet_id)
+    render.snippet_detail(snippet, runs)
 
 
 @snippets_app.command("delete")

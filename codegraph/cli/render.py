@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..embed.registry import ModelEntry
     from ..evaluate import EvalReport
     from ..graph.query import GraphHit
+    from ..store.snippets import TestRun
     from ..types import Snippet
 
 SNIPPET_LINES = 12
@@ -401,8 +402,9 @@ def snippet_list(items: Sequence[Snippet]) -> None:
         )
 
 
-def snippet_detail(snippet: Snippet) -> None:
-    """``codegraph snippets show``: metadata, highlighted code, explanation, context."""
+def snippet_detail(snippet: Snippet, runs: Sequence[TestRun] = ()) -> None:
+    """``codegraph snippets show``: metadata, highlighted code, explanation, context, then one line per
+    ``codegraph test`` round run on it (``runs``, oldest first)."""
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(snippet.created_at))
     parent = f", revises {snippet.parent_id}" if snippet.parent_id else ""
     out.print(f"[bold]{escape(snippet.title)}[/]  [dim]#{snippet.id}{parent} · {snippet.origin} · {when}[/]")
@@ -423,6 +425,14 @@ def snippet_detail(snippet: Snippet) -> None:
     for c in snippet.context:
         symbol = f"  {c['symbol']}" if c.get("symbol") else ""
         out.print(f"[dim]context: {escape(str(c['path']))}:{c['start_line']}-{c['end_line']}{escape(symbol)}[/]")
+    for run in runs:
+        d = run.draft
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.created_at))
+        style = "green" if d.failed == 0 and d.passed else "red"
+        out.print(
+            f"[dim]test run {run.id} · round {d.round_no} · {when} ·[/] [{style}]{d.passed} passed, {d.failed} "
+            f"failed[/]  [dim](codegraph snippets show {snippet.id} --json has each test's output)[/]"
+        )
 
 
 _OUTCOME_STYLE = {"passed": "green", "failed": "red", "error": "red", "skipped": "yellow"}

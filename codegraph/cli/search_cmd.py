@@ -20,7 +20,7 @@ def search(
     query: Annotated[str, typer.Argument(help="What to look for. '-' reads one query per line from stdin.")],
     k: Annotated[int, typer.Option("-k", "--top", min=1, max=1000, help="Number of results.")] = 10,
     mode: Annotated[
-        str, typer.Option("--mode", help=f"Ranking: {', '.join(MODES)} (vector KNN + BM25 fused by RRF).")
+        str, typer.Option("--mode", help=f"Ranking: {', '.join(MODES)} (hybrid fuses vector KNN and BM25 keywords).")
     ] = "hybrid",
     lang: Annotated[
         list[str] | None,
@@ -65,7 +65,9 @@ def search(
     In a git work tree that has no index yet, the first search indexes it with the fast static model (a few
     seconds even for large repositories) and says so; run `codegraph index` for the full code model.
 
-    Hybrid mode (default) fuses semantic vector search and BM25 keyword search by reciprocal rank fusion.
+    Hybrid mode (default) fuses semantic vector search and BM25 keyword search as the model's profile says
+    (weighted normalised scores, or reciprocal rank fusion); keyword ranking counts a word in a definition's
+    name above any number of mentions in a body.
     A query that names an identifier (ConfigDict, parse_header, Client.send) ranks its definition first.
     """
     from ..embed import encoder_for_index

@@ -39,6 +39,7 @@ from ..store.graph import (
     references_named,
 )
 from . import CLASS_LIKE_KINDS, resolve
+from .packages import Packages, read_manifests, recorded_packages
 
 MAX_DEPTH = 10
 """Deepest ``--depth`` accepted for callers/callees."""
@@ -241,56 +242,42 @@ class Graph:
         return frozenset(self.store.file_languages())
 
     @cached_property
-    def go_module(self) -> str | None:
-        """The module path of ``go.mod`` at the repository root, if any."""
-        try:
-            text = (Path(self.store.root) / "go.mod").read_text(encoding="utf-8")
-        except OSError:
-            return None
-        for line in text.splitlines():
-            if line.startswith("module "):
-                return line.split(None, 1)[1].strip().strip('"')
-        return None
+    def packages(self) -> Packages:
+        """What the repository's root manifests (``go.mod``, ``package.json``, ``Cargo.toml``) said when it was
+        last indexed (:mod:`codegraph.graph.packages`: recorded in the index, so another project's package names
+        resolve on a machine without its checkout); for an index made before codegraph recorded them, read from
+        the files at the recorded root (missing there: no package names)."""
+        recorded = recorded_packages(self.store)
+        return recorded if recorded is not None else read_manifests(Path(self.store.root))
 
-    @cached_property
+    @property
+    def go_module(self) -> str | None:
+        """The module path of ``go.mod`` at the repository root, if any (see :attr:`packages`)."""
+        return self.packages.go_module
+
+    @property
     def js_package(self) -> tuple[str, list[str]] | None:
         """``(name, entry candidates)`` of the ``package.json`` at the repository root: the name other
         repositories import it by (``@acme/utils``), and its entry files, best first (``main``, ``module``,
-        ``types``, ``exports["."]`` when a string, then ``src/index`` and ``index``); ``None`` without one."""
-        import json
-
-        try:
-            manifest = json.loads((Path(self.store.root) / "package.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        ``types``, ``exports["."]`` when a string, then ``src/index`` and ``index``); ``None`` without one (see
+        :attr:`packages`)."""
+        found = self.packages
+        if found.js_name is None:
             return None
-        name = manifest.get("name") if isinstance(manifest, dict) else None
-        if not isinstance(name, str) or not name:
-            return None
-        exports = manifest.get("exports")
-        dot = exports.get(".") if isinstance(exports, dict) else exports
-        fields = [manifest.get("main"), manifest.get("module"), manifest.get("types"), dot]
-        entries = [f.removeprefix("./") for f in fields if isinstance(f, str) and f]
-        return name, [*entries, "src/index", "index"]
+        return found.js_name, [*found.js_entries, "src/index", "index"]
 
-    @cached_property
+    @property
     def rust_crate(self) -> str | None:
         """The crate name of the ``Cargo.toml`` at the repository root (``[package] name``, ``-`` read as ``_``,
-        as ``use`` writes it), or ``None``."""
-        from .._compat import tomllib
-
-        try:
-            manifest = tomllib.loads((Path(self.store.root) / "Cargo.toml").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        package = manifest.get("package")
-        name = package.get("name") if isinstance(package, dict) else None
-        return name.replace("-", "_") if isinstance(name, str) and name else None
+        as ``use`` writes it), or ``None`` (see :attr:`packages`)."""
+        return self.packages.rust_crate
 
     def package_targets(self, row: ImportRow) -> list[str]:
         """The files of this repository that another repository's import statement names: by the paths that
         resolve within it (:meth:`import_targets`: Python packages, Go module paths, Java, C#, C/C++), or by
         this repository's package name: a JS/TS specifier ``name`` (its entry file) or ``name/sub/path``
-        (``package.json``), a Rust ``use name::item`` (``Cargo.toml``, from ``src/lib.rs``)."""
+        (``package.json``), a Rust ``use name::item`` (``Cargo.toml``, from ``src/lib.rs``). The names are those
+        recorded when this repository was indexed (:attr:`packages`): its checkout need not be on this machine."""
         if row.relative_level == 0 and row.language in ("javascript", "typescript", "tsx") and self.js_package:
             name, entries = self.js_package
             if row.module == name or row.module.startswith(name + "/"):

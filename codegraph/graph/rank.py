@@ -73,15 +73,19 @@ RANK_VERSION = "2"
 
 
 def ranked_definitions(graph: Graph) -> list[RankedDefinition]:
-    """:func:`rank_definitions`, cached in the index (table ``graph_rank``) until a file changes: computing
-    PageRank takes seconds on a large repository (~1.4 s for 6,900 definitions here), reading it back a few
-    milliseconds. An index that cannot be written (read-only, busy) just is not cached."""
+    """:func:`rank_definitions`, cached in the index (table ``graph_rank``) until a file or the recorded package
+    names (:mod:`codegraph.graph.packages`) change: computing PageRank takes seconds on a large repository
+    (~1.4 s for 6,900 definitions here), reading it back a few milliseconds. An index that cannot be written
+    (read-only, busy) just is not cached."""
     from ..errors import StoreError
     from ..store.graph import cached_ranks, definition_ids, graph_fingerprint, store_ranks
     from ..store.sqlite import store_errors
     from . import GRAPH_VERSION
+    from .packages import META_KEY
 
-    fingerprint = graph_fingerprint(graph.store, f"{GRAPH_VERSION}/{RANK_VERSION}")
+    # The recorded package names take part: go.mod's module path resolves the repository's own Go imports.
+    packages = graph.store.get_meta(META_KEY) or ""
+    fingerprint = graph_fingerprint(graph.store, f"{GRAPH_VERSION}/{RANK_VERSION}/{packages}")
     cached = cached_ranks(graph.store, fingerprint)
     if cached is not None:
         return [RankedDefinition(d, score) for d, score in cached]

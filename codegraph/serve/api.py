@@ -54,7 +54,7 @@ def _languages(lang: str | None) -> tuple[str, ...] | None:
 def api_router(ws: Workspace, jobs: JobRunner) -> APIRouter:
     """The ``/api`` routes over ``ws``; model jobs go through ``jobs``."""
     api = APIRouter(prefix="/api")
-    from ..assist.snippets import delete_snippet, get_snippet, list_snippets, snippets_json
+    from ..assist.snippets import delete_snippet, list_snippets, snippet_json, snippets_json
     from ..languages import ASSIST_LANGUAGES
 
     @api.get("/search", summary="codegraph search --json")
@@ -143,8 +143,9 @@ def api_router(ws: Workspace, jobs: JobRunner) -> APIRouter:
 
     @api.get("/snippets/{snippet_id}", summary="codegraph snippets show ID --json")
     def snippet(snippet_id: int) -> dict[str, Any]:
+        """The snippet's record with ``"test_runs"``, its ``codegraph test`` rounds oldest first."""
         with ws.lock:
-            return get_snippet(ws.store, snippet_id).to_json()
+            return snippet_json(ws.store, snippet_id)
 
     @api.delete("/snippets/{snippet_id}", summary="codegraph snippets delete ID")
     def delete(snippet_id: int) -> dict[str, Any]:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..types import Chunk, Snippet, SnippetDraft, SourceFile
     from .graph import DefRow, ImportRow, RefRow
     from .lock import Writer
-    from .snippets import TestRunDraft
+    from .snippets import TestRun, TestRunDraft
     from .store import ChunkRow, FileRow, RowFilter
     from .vectors import VectorCodec
 
@@ -45,8 +45,14 @@ class IndexStore(Protocol):
     def close(self) -> None:
         """Release the connection."""
 
-    def reopen(self) -> IndexStore:
-        """Another connection to the same index (project and scope), for another thread; close it when done."""
+    def reopen(self, *, any_thread: bool = False) -> IndexStore:
+        """Another connection to the same index (project and scope), for another thread (``any_thread``: for
+        any thread, callers serialising); close it when done."""
+        ...
+
+    def replaced(self) -> bool:
+        """Whether the index this store reads was replaced since it was opened (``codegraph index --rebuild``,
+        or the file deleted and built again), so that a long-lived reader should :meth:`reopen`."""
         ...
 
     def __enter__(self) -> IndexStore: ...
@@ -244,6 +250,10 @@ class IndexStore(Protocol):
 
     def insert_test_run(self, run: TestRunDraft) -> int:
         """Record one round of ``codegraph test`` (one transaction). Returns its id."""
+        ...
+
+    def select_test_runs(self, snippet_id: int) -> list[TestRun]:
+        """The test runs of one snippet revision (of this project), oldest first."""
         ...
 
     # -- status -----------------------------------------------------------------------------------------------

@@ -250,7 +250,10 @@ def projects(settings: Settings) -> list[dict[str, object]]:
     """
     url = store_url(settings)
     if url is None:
-        raise ConfigError("codegraph projects lists the projects of a PostgreSQL store: give --store postgresql://...")
+        raise ConfigError(
+            "codegraph projects lists the projects of a PostgreSQL store: give --store postgresql://... (on the "
+            "SQLite file only --prune applies)"
+        )
     from .postgres_schema import pool_for, translated
 
     pool = pool_for(url)

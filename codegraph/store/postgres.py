@@ -130,9 +130,14 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
             out.append(view)
         return out
 
-    def reopen(self) -> PgStore:
-        """Another connection (from the pool) to the same project and scope, for another thread."""
+    def reopen(self, *, any_thread: bool = False) -> PgStore:
+        """Another connection (from the pool) to the same project and scope, for another thread (psycopg
+        connections may be used from any thread: ``any_thread`` changes nothing)."""
         return PgStore(self.pool, self.url, self.project, list(self.projects.values()), self.root)
+
+    def replaced(self) -> bool:
+        """Always ``False``: a rebuild empties and refills the project in place, on the same server."""
+        return False
 
     def close(self) -> None:
         """Return the connection to the pool."""

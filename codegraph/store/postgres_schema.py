@@ -25,7 +25,8 @@ LOCK_CLASS = 0x43_47_01
 """First key of codegraph's advisory locks (``pg_advisory_lock(LOCK_CLASS, n)``); ``n`` = 0 is the schema lock
 (exclusive for the migrations; shared while a model's record or index changes,
 :func:`~.postgres_vectors.lock_model`), ``n`` = a project's id is that project's writer lock. The models' locks
-use ``LOCK_CLASS + 1`` (bulk load) and ``LOCK_CLASS + 2`` (:mod:`~.postgres_vectors`)."""
+use ``LOCK_CLASS + 1`` (bulk load) and ``LOCK_CLASS + 2`` (:mod:`~.postgres_vectors`), the embedding cache's
+``LOCK_CLASS + 3`` (:data:`CACHE_LOCK_CLASS`)."""
 
 TS_CONFIG = "english"
 """Text search configuration of the keyword side (``to_tsvector``/``to_tsquery``): Snowball English stemming,
@@ -418,6 +419,38 @@ def ensure_project(conn: Any, name: str, root: str, remote_url: str | None) -> P
     return project
 
 
+CACHE_LOCK_CLASS = LOCK_CLASS + 3
+"""First key of the shared embedding cache's lock (second key 0), a session advisory lock: every writer of a
+project (:func:`project_lock`: ``index``, ``watch``, ``projects --remove``) holds it **shared** for its whole
+run, around its project's writer lock; ``codegraph projects --prune`` (:mod:`codegraph.store.prune`) takes it
+**exclusively**, so it never sweeps while a run has stored vectors whose chunks it has not committed yet (an
+``index`` run commits a batch of vectors before the chunks that use them)."""
+
+
+def _take_cache_lock(conn: Any, url: str, timeout_s: float, on_wait: Callable[[], None] | None) -> bool:
+    """Take the cache lock shared on ``conn`` (see :data:`CACHE_LOCK_CLASS`), waiting up to ``timeout_s`` while a
+    prune holds (or waits for) it exclusively. Returns whether it had to wait (``on_wait`` was called).
+
+    Raises:
+        IndexBusyError: a prune kept it for ``timeout_s`` seconds.
+    """
+    if conn.execute("SELECT pg_try_advisory_lock_shared(%s, 0)", (CACHE_LOCK_CLASS,)).fetchone()[0]:
+        return False
+    if on_wait is not None:
+        on_wait()
+    conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{max(int(timeout_s * 1000), 1)}ms",))
+    try:
+        conn.execute("SELECT pg_advisory_lock_shared(%s, 0)", (CACHE_LOCK_CLASS,))
+    except _psycopg().errors.LockNotAvailable:
+        raise IndexBusyError(
+            f"the shared embedding cache of {redact(url)} is being pruned (codegraph projects --prune) and the "
+            f"prune did not finish within {timeout_s:g}s; retry when it has ended"
+        ) from None
+    finally:
+        conn.execute("RESET lock_timeout")
+    return True
+
+
 @contextmanager
 def project_lock(
     pool: Any,
@@ -427,30 +460,40 @@ def project_lock(
     timeout_s: float,
     on_wait: Callable[[], None] | None = None,
 ) -> Iterator[None]:
-    """Hold ``project``'s writer lock (a session advisory lock on a connection of its own) for the block, and
-    describe this process in the project's ``meta.writer`` meanwhile. A killed process's lock goes with its
-    connection: the server releases it.
+    """Hold the embedding cache's lock shared (:data:`CACHE_LOCK_CLASS`: a prune waits for the block to end), then
+    ``project``'s writer lock (session advisory locks, on one connection of their own), for the block, and
+    describe this process in the project's ``meta.writer`` meanwhile. The project's lock is taken after the cache
+    lock and released before it, so a session holding a project's lock always holds the cache lock too (a prune
+    tells writers of an older codegraph, which take only the project's lock, by that). A killed process's locks
+    go with its connection: the server releases them.
 
     Raises:
-        IndexBusyError: another process held it for ``timeout_s`` seconds.
+        IndexBusyError: a prune of the cache held the cache lock for ``timeout_s`` seconds, or another process
+            held the project for ``timeout_s`` seconds (each wait has its own limit).
         StoreError: the server failed.
     """
     psycopg = _psycopg()
     with translated(url), pool.connection() as conn:
-        got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, project.id)).fetchone()[0]
-        if not got:
-            if on_wait is not None:
-                on_wait()
-            conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{max(int(timeout_s * 1000), 1)}ms",))
-            try:
-                conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, project.id))
-            except psycopg.errors.LockNotAvailable:
-                raise IndexBusyError(
-                    f"another codegraph process is writing project {project.name!r} of {redact(url)} and did not "
-                    f"finish within {timeout_s:g}s; wait for it or stop it, then retry"
-                ) from None
-            finally:
-                conn.execute("RESET lock_timeout")
+        waited = _take_cache_lock(conn, url, timeout_s, on_wait)
+        try:
+            got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, project.id)).fetchone()[0]
+            if not got:
+                if on_wait is not None and not waited:
+                    on_wait()
+                conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{max(int(timeout_s * 1000), 1)}ms",))
+                try:
+                    conn.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, project.id))
+                except psycopg.errors.LockNotAvailable:
+                    raise IndexBusyError(
+                        f"another codegraph process is writing project {project.name!r} of {redact(url)} and did "
+                        f"not finish within {timeout_s:g}s; wait for it or stop it, then retry"
+                    ) from None
+                finally:
+                    conn.execute("RESET lock_timeout")
+        except BaseException:
+            if not conn.closed and not conn.broken:
+                conn.execute("SELECT pg_advisory_unlock_shared(%s, 0)", (CACHE_LOCK_CLASS,))
+            raise
         try:
             argv = [os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python", *sys.argv[1:]]
             record = json.dumps({"pid": os.getpid(), "command": " ".join(argv), "started_at": round(time.time(), 3)})
@@ -464,3 +507,4 @@ def project_lock(
             if not conn.closed and not conn.broken:
                 conn.execute("DELETE FROM meta WHERE project_id = %s AND key = 'writer'", (project.id,))
                 conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, project.id))
+                conn.execute("SELECT pg_advisory_unlock_shared(%s, 0)", (CACHE_LOCK_CLASS,))

@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .snippets import SNIPPET_COLUMNS, SNIPPET_FIELDS, TEST_RUN_FIELDS, TestRunDraft, snippet_from_row, snippet_values
+from .snippets import (
+    SNIPPET_COLUMNS,
+    SNIPPET_FIELDS,
+    TEST_RUN_COLUMNS,
+    TEST_RUN_FIELDS,
+    TestRun,
+    TestRunDraft,
+    snippet_from_row,
+    snippet_values,
+    test_run_from_row,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -79,3 +89,11 @@ class PgSnippets:
             row = self._one(_INSERT_RUN, (self.project.id, *run.values()))
         assert row is not None
         return int(row[0])
+
+    def select_test_runs(self, snippet_id: int) -> list[TestRun]:
+        """The project's test runs of one snippet revision, oldest first (round 0, then the ``--fix`` rounds)."""
+        rows = self._all(
+            f"SELECT {TEST_RUN_COLUMNS} FROM test_runs WHERE project_id = %s AND snippet_id = %s ORDER BY id",
+            (self.project.id, snippet_id),
+        )
+        return [test_run_from_row(r) for r in rows]

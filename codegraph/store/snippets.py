@@ -59,6 +59,9 @@ TEST_RUN_FIELDS = (
 )
 """The columns a test run is inserted with, in the order of :meth:`TestRunDraft.values`."""
 
+TEST_RUN_COLUMNS = "id, " + ", ".join(TEST_RUN_FIELDS)
+"""The select list that :func:`test_run_from_row` reads."""
+
 
 def snippet_values(draft: SnippetDraft) -> tuple[Any, ...]:
     """The row of a new snippet, in :data:`SNIPPET_FIELDS` order (``context`` as JSON text, ``created_at`` now)."""
@@ -152,3 +155,63 @@ class TestRunDraft:
             self.completion_tokens,
             time.time(),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TestRun:
+    """One stored round of ``codegraph test``: a :class:`TestRunDraft` with its id and time.
+
+    Attributes:
+        id: row id (per index file in SQLite; unique in the whole store in PostgreSQL).
+        created_at: when it was stored (Unix seconds).
+        draft: what was stored (:class:`TestRunDraft`).
+    """
+
+    __test__ = False  # not a pytest test class
+
+    id: int
+    created_at: float
+    draft: TestRunDraft
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"id", "snippet_id", "target", "round", "language", "passed", "failed", "results", "sandbox",
+        "model", "prompt_tokens", "completion_tokens", "created_at", "tests", "code"}``; ``round`` 0 is the first
+        run, 1.. the ``--fix`` rounds; ``results`` per test ``{"name", "outcome", "message", "output"}``."""
+        d = self.draft
+        return {
+            "id": self.id,
+            "snippet_id": d.snippet_id,
+            "target": d.target,
+            "round": d.round_no,
+            "language": d.language,
+            "passed": d.passed,
+            "failed": d.failed,
+            "results": d.results,
+            "sandbox": d.sandbox,
+            "model": d.model,
+            "prompt_tokens": d.prompt_tokens,
+            "completion_tokens": d.completion_tokens,
+            "created_at": self.created_at,
+            "tests": d.tests,
+            "code": d.code,
+        }
+
+
+def test_run_from_row(r: Sequence[Any]) -> TestRun:
+    """A :class:`TestRun` from a row selected with :data:`TEST_RUN_COLUMNS`."""
+    draft = TestRunDraft(
+        snippet_id=None if r[1] is None else int(r[1]),
+        target=r[2],
+        round_no=int(r[3]),
+        language=r[4],
+        code=r[5],
+        tests=r[6],
+        passed=int(r[7]),
+        failed=int(r[8]),
+        results=json.loads(r[9]),
+        sandbox=json.loads(r[10]),
+        model=r[11],
+        prompt_tokens=int(r[12]),
+        completion_tokens=int(r[13]),
+    )
+    return TestRun(id=int(r[0]), created_at=float(r[14]), draft=draft)

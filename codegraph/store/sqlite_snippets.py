@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .snippets import SNIPPET_COLUMNS, SNIPPET_FIELDS, TEST_RUN_FIELDS, TestRunDraft, snippet_from_row, snippet_values
+from .snippets import (
+    SNIPPET_COLUMNS,
+    SNIPPET_FIELDS,
+    TEST_RUN_COLUMNS,
+    TEST_RUN_FIELDS,
+    TestRun,
+    TestRunDraft,
+    snippet_from_row,
+    snippet_values,
+    test_run_from_row,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -55,3 +65,10 @@ class SqliteSnippets:
         with self.transaction():
             cur = self.conn.execute(_INSERT_RUN, run.values())
         return int(cur.lastrowid)
+
+    def select_test_runs(self, snippet_id: int) -> list[TestRun]:
+        """The test runs of one snippet revision, oldest first (round 0, then the ``--fix`` rounds)."""
+        rows = self.conn.execute(
+            f"SELECT {TEST_RUN_COLUMNS} FROM test_runs WHERE snippet_id = ? ORDER BY id", (snippet_id,)
+        )
+        return [test_run_from_row(r) for r in rows]
