@@ -414,6 +414,81 @@ def test_a_missing_pgvector_extension_says_create_extension() -> None:
     assert "CREATE EXTENSION vector" in str(error) and "pw" not in str(error)
 
 
+def test_chunks_copied_in_keep_their_text_order_and_tsvector(tmp_path: Path, pg_url: str) -> None:
+    """``replace_files`` writes chunks by ``COPY`` through a temporary table: every text survives exactly
+    (tabs, newlines, carriage returns, backslashes and COPY's own ``\\N`` null marker, non-ASCII), ``NULL`` stays
+    ``NULL``, ids ascend in the order given, and each ``tsvector`` is the one the per-row ``INSERT`` expression
+    gives for the same identifier-split text. Two calls inside one outer transaction both work (the table is
+    dropped after each)."""
+    import numpy as np
+
+    from codegraph.config import Settings
+    from codegraph.store import open_store
+    from codegraph.store.fts import fts_text
+    from codegraph.store.postgres import fts_sql
+    from codegraph.types import Chunk, SourceFile
+
+    texts = [
+        "def parse_value(raw):\n\treturn raw.strip()\r\n",
+        "PATTERN = r'\\N{DASH}\\t\\\\'  # backslashes",
+        "\\N",
+        "naïve = 'Grüße, 東京'  # non-ASCII",
+        "class RetryPolicy:\n    max_attempts = 5",
+    ]
+    symbols = ["parse_value", None, None, "naïve", "RetryPolicy"]
+    store = open_store(tmp_path, create=True, settings=Settings(store=pg_url, project="copy"))
+    try:
+        store.bind_model("copy-test@1", 3)
+        emb_ids = store.add_embeddings(
+            [bytes([i]) * 16 for i in range(len(texts))], np.eye(len(texts), 3, dtype=np.float32) + 0.1
+        )
+
+        def item(path: str, picks: list[int]) -> tuple:
+            source = SourceFile(path, str(tmp_path / path), 10, 1, "python")
+            chunks = [
+                Chunk(
+                    path,
+                    "python",
+                    "function" if symbols[i] else "module",
+                    symbols[i],
+                    "Outer" if i == 4 else None,
+                    i + 1,
+                    i + 2,
+                    i + 1,
+                    i + 2,
+                    texts[i],
+                )
+                for i in picks
+            ]
+            return source, "python", f"hash{path}", chunks, [emb_ids[i] for i in picks], None
+
+        with store.transaction():  # both calls in one transaction: a savepoint each
+            assert store.replace_files([item("pkg/b.py", [0, 1]), item("pkg/a.py", [2])]) == 3
+            assert store.replace_files([item("pkg/c.py", [3, 4])]) == 2
+        stored = query(
+            pg_url,
+            "SELECT f.path, c.symbol, c.scope, c.start_line, c.end_line, c.code, c.embedding_id, c.fts::text "
+            "FROM chunks c JOIN files f ON f.id = c.file_id ORDER BY c.id",
+        )
+        order = [("pkg/b.py", 0), ("pkg/b.py", 1), ("pkg/a.py", 2), ("pkg/c.py", 3), ("pkg/c.py", 4)]
+        assert [r[:7] for r in stored] == [
+            (path, symbols[i], "Outer" if i == 4 else None, i + 1, i + 2, texts[i], emb_ids[i]) for path, i in order
+        ]
+        for (path, i), row in zip(order, stored, strict=True):
+            qualified = f"Outer.{symbols[i]}" if i == 4 else symbols[i] or ""
+            (expected,) = query(
+                pg_url,
+                f"SELECT ({fts_sql('%s', '%s', '%s')})::text",
+                (fts_text(qualified), fts_text(path), fts_text(texts[i])),
+            )[0]
+            assert row[7] == expected and row[7]
+        first = query(pg_url, "SELECT min(id) FROM chunks")[0][0]
+        assert [c for c, _score in store.bm25("parse value", 1)] == [first]  # found by its tsvector
+    finally:
+        store.close()
+    assert query(pg_url, "SELECT count(*) FROM pg_class WHERE relname = 'codegraph_chunks_in'") == [(0,)]
+
+
 def _embedding_ids(url: str, project: str | None = None) -> set[int]:
     """Every cached embedding id, or those the chunks of ``project`` use."""
     if project is None:

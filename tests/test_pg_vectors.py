@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 import codegraph
 from codegraph.config import Settings
+from codegraph.errors import StoreError
 from codegraph.store import open_store
 from codegraph.store import postgres_vectors as pv
 
@@ -273,3 +275,173 @@ def test_a_store_from_before_migration_3_keeps_its_float_index(tmp_repo: Path, p
     assert query(pg_url, "SELECT max(version) FROM codegraph_schema") == [(3,)]
     assert _first(run_cli, tmp_repo, pg_url) == "app/retry.py"
     assert _index(run_cli, tmp_repo, pg_url, "--vectors", "half")["vectors"] == "half"
+
+
+class _OtherModel(HashingEncoder):
+    """The fake embedder under another model id: a second model, with its own record and HNSW index."""
+
+    @property
+    def model_id(self) -> str:
+        return "other-" + super().model_id
+
+
+def _with_lock_timeout(url: str, ms: int) -> str:
+    """``url`` whose connections give up any lock wait after ``ms`` milliseconds (its own connection pool)."""
+    return url + ("&" if "?" in url else "?") + f"options=-c%20lock_timeout%3D{ms}"
+
+
+def _model_lock_waiters(url: str) -> int:
+    return int(
+        query(
+            url,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s AND NOT granted",
+            (pv.MODEL_LOCK_CLASS,),
+        )[0][0]
+    )
+
+
+def test_a_model_index_build_holds_its_model_lock_not_the_schema_lock(tmp_path: Path, pg_url: str) -> None:
+    """A transaction that is building model A's HNSW index (model lock and table lock taken, ``CREATE INDEX``
+    done, not yet committed) is held open. Meanwhile a new project of model B (whose vectors are all cached: new
+    vectors would wait for the table lock) is created, its store opened and bound, its files and chunks written
+    and its run settled, on connections that give up any lock wait after 10 s: nothing waits. A project of model
+    A, on connections with a 1 s lock timeout, does wait (its bind needs A's lock)."""
+    import psycopg
+
+    encoder, other = HashingEncoder(), _OtherModel()
+    a, b1, b2, a2 = (tmp_path / n for n in ("a", "b1", "b2", "a2"))
+    for root in (a, b1, b2):
+        write_files(root, SAMPLE_FILES)
+    write_files(a2, {"lib/tiny.py": "def tiny(value):\n    return value\n"})
+    codegraph.index_repo(a, encoder, settings=_settings(pg_url, "a"))
+    codegraph.index_repo(b1, other, settings=_settings(pg_url, "b1"))  # B's vectors (b2 re-uses them) and index
+    assert len(_indexes(pg_url)) == 2
+    with psycopg.connect(pg_url) as holder:
+        holder.execute("BEGIN")
+        pv.lock_model(holder, encoder.model_id)  # what _build does, up to its CREATE INDEX, left in flight
+        holder.execute("LOCK TABLE embeddings IN SHARE ROW EXCLUSIVE MODE")
+        holder.execute(pv.index_ddl(encoder.model_id, encoder.dim, "half"))
+        held = query(
+            pg_url,
+            "SELECT classid::bigint, objid::bigint, mode FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "ORDER BY 1",
+        )
+        key = pv.bulk_lock_key(encoder.model_id) % 2**32  # pg_locks shows the int4 key as an unsigned oid
+        assert held == [(pv.LOCK_CLASS, 0, "ShareLock"), (pv.MODEL_LOCK_CLASS, key, "ExclusiveLock")]
+
+        stats = codegraph.index_repo(b2, other, settings=_settings(_with_lock_timeout(pg_url, 10_000), "b2"))
+        assert stats.embedded == 0 and stats.chunks > 0 and stats.vectors == "float"
+        assert query(
+            pg_url, "SELECT count(*) FROM files f JOIN projects p ON p.id = f.project_id WHERE p.name = 'b2'"
+        ) == [(len(SAMPLE_FILES),)]
+
+        with pytest.raises(StoreError, match="lock timeout"):
+            codegraph.index_repo(a2, encoder, settings=_settings(_with_lock_timeout(pg_url, 1000), "a2"))
+        holder.execute("ROLLBACK")
+    assert codegraph.index_repo(a2, encoder, settings=_settings(pg_url, "a2")).embedded > 0
+    assert len(_indexes(pg_url)) == 2 and all(OPCLASS["float"] in d for d in _indexes(pg_url))
+    assert query(pg_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == [(0,)]
+
+
+def test_two_settles_of_one_model_build_its_index_once(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two projects of one model settle at once, both wanting its float index turned ``half``: held behind the
+    model's lock until both wait on it (seen in ``pg_locks``), then released. One converts; the other, once it
+    has the lock, finds the half index in place and does nothing; the model ends with exactly one index."""
+    import threading
+
+    import psycopg
+
+    encoder = HashingEncoder()
+    roots = [tmp_path / "p0", tmp_path / "p1"]
+    write_files(roots[0], SAMPLE_FILES)
+    write_files(roots[1], {"lib/tiny.py": "def tiny(value):\n    return value\n"})
+    for n, root in enumerate(roots):
+        codegraph.index_repo(root, encoder, settings=_settings(pg_url, f"p{n}"))
+    assert [OPCLASS["float"] in d for d in _indexes(pg_url)] == [True]
+    monkeypatch.setattr(pv, "AUTO_MIN_VECTORS", 1)  # auto now wants the model half
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def settle(n: int) -> None:
+        store = open_store(roots[n], settings=_settings(pg_url, f"p{n}"))
+        try:
+            results.append(store.settle_vectors())
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=settle, args=(n,)) for n in range(2)]
+    with psycopg.connect(pg_url) as holder:
+        holder.execute("BEGIN")
+        pv.lock_model(holder, encoder.model_id)
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 120  # only a failing run waits this long
+        while _model_lock_waiters(pg_url) < 2 and time.monotonic() < deadline and not errors:
+            time.sleep(0.05)
+        assert _model_lock_waiters(pg_url) == 2 and errors == []
+        holder.execute("ROLLBACK")
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == [] and sorted(results) == [False, True]
+    assert [OPCLASS["half"] in d for d in _indexes(pg_url)] == [True]
+    assert _formats(pg_url) == [(encoder.model_id, "half")]
+    assert query(pg_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") == [(0,)]
+
+
+def test_conversions_of_two_models_at_once_queue_instead_of_deadlocking(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two models converted at once (float -> half: each builds a new index and drops the old one), while a third
+    connection holds ``embeddings`` in SHARE mode until both wait (seen in ``pg_locks``). Had each build taken only
+    CREATE INDEX's SHARE lock, both would have built under the holder and then each waited for the other's SHARE
+    to take DROP INDEX's ACCESS EXCLUSIVE: a deadlock, one of them failing (seen in 4 of 4 runs without the
+    stronger lock; it needs the second build to start before the first ends, hence a few hundred vectors per
+    model). Both finish, each model half."""
+    import threading
+
+    import psycopg
+
+    models = [HashingEncoder(), _OtherModel()]
+    roots = [tmp_path / "a", tmp_path / "b"]
+    for n, root in enumerate(roots):
+        cp.write_tree(root, cp.make_corpus(100, 4))  # builds long enough for both to be under way together
+        codegraph.index_repo(root, models[n], settings=_settings(pg_url, f"p{n}"))
+    assert [OPCLASS["float"] in d for d in _indexes(pg_url)] == [True, True]
+    monkeypatch.setattr(pv, "AUTO_MIN_VECTORS", 1)  # auto now wants both models half
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def settle(n: int) -> None:
+        store = open_store(roots[n], settings=_settings(pg_url, f"p{n}"))
+        try:
+            results.append(store.settle_vectors())
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    def waiting() -> int:
+        sql = "SELECT count(*) FROM pg_locks WHERE relation = 'embeddings'::regclass AND NOT granted"
+        return int(query(pg_url, sql)[0][0])
+
+    threads = [threading.Thread(target=settle, args=(n,)) for n in range(2)]
+    with psycopg.connect(pg_url) as holder:
+        holder.execute("BEGIN")
+        holder.execute("LOCK TABLE embeddings IN SHARE MODE")
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 120  # only a failing run waits this long
+        while waiting() < 2 and time.monotonic() < deadline and not errors:
+            time.sleep(0.05)
+        assert errors == [], errors  # without the stronger lock: "deadlock detected", here or after the rollback
+        assert waiting() == 2
+        holder.execute("ROLLBACK")
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == [] and results == [True, True]
+    assert [OPCLASS["half"] in d for d in _indexes(pg_url)] == [True, True]
+    assert sorted(f for _m, f in _formats(pg_url)) == ["half", "half"]

@@ -25,7 +25,7 @@ from .lock import Writer
 from .postgres_graph import PgGraph, insert_graphs
 from .postgres_schema import LOCK_CLASS, TS_CONFIG, Project, redact, translated
 from .postgres_snippets import PgSnippets
-from .postgres_vectors import PgVectors, check_vectors, index_name
+from .postgres_vectors import PgVectors, check_vectors, index_name, lock_model
 from .store import ChunkRow, FileRow, RowFilter
 
 if TYPE_CHECKING:
@@ -60,9 +60,30 @@ _CHUNK_COLUMNS = (
     "c.id, c.embedding_id, f.project_id"
 )
 
-_FTS_SQL = (
-    f"setweight(to_tsvector('{TS_CONFIG}', %s), 'A') || setweight(to_tsvector('{TS_CONFIG}', %s), 'B') || "
-    f"setweight(to_tsvector('{TS_CONFIG}', %s), 'D')"
+
+def fts_sql(symbol: str, path: str, code: str) -> str:
+    """The SQL of a chunk's ``tsvector`` from three SQL expressions of text (its identifier-split symbol, path and
+    code, :func:`~codegraph.store.fts.fts_text`): weights A, B and D, :data:`TS_CONFIG`."""
+    return (
+        f"setweight(to_tsvector('{TS_CONFIG}', {symbol}), 'A') || setweight(to_tsvector('{TS_CONFIG}', {path}), 'B') "
+        f"|| setweight(to_tsvector('{TS_CONFIG}', {code}), 'D')"
+    )
+
+
+_CHUNK_STAGE = "pg_temp.codegraph_chunks_in"
+"""The temporary table :meth:`PgStore.replace_files` fills by ``COPY`` (dropped at the end of its transaction)."""
+
+_CHUNK_STAGE_SQL = (
+    f"CREATE TEMP TABLE {_CHUNK_STAGE} (ord INTEGER NOT NULL, file_id BIGINT NOT NULL, embedding_id BIGINT NOT NULL, "
+    "kind TEXT NOT NULL, symbol TEXT, scope TEXT, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL, "
+    "span_start INTEGER NOT NULL, span_end INTEGER NOT NULL, code TEXT NOT NULL, fts_symbol TEXT NOT NULL, "
+    "fts_path TEXT NOT NULL, fts_code TEXT NOT NULL) ON COMMIT DROP"
+)
+
+_CHUNK_INSERT_SQL = (
+    "INSERT INTO chunks(project_id, file_id, embedding_id, kind, symbol, scope, start_line, end_line, span_start, "
+    "span_end, code, fts) SELECT %s, file_id, embedding_id, kind, symbol, scope, start_line, end_line, span_start, "
+    f"span_end, code, {fts_sql('fts_symbol', 'fts_path', 'fts_code')} FROM {_CHUNK_STAGE} ORDER BY ord"
 )
 
 
@@ -189,7 +210,9 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
         project first (the shared embedding cache is kept: other projects may use it). The model's record
         (``vector_models``) is created when missing; its HNSW index is built by :meth:`settle_vectors` at the
         end of the run (after the first load, not row by row). ``vectors``: ``auto``, ``float``, ``half`` or
-        ``binary``, per model (:mod:`~codegraph.store.postgres_vectors`); no PCA.
+        ``binary``, per model (:mod:`~codegraph.store.postgres_vectors`); no PCA. One transaction, under
+        ``model_id``'s lock (:func:`~.postgres_vectors.lock_model`): it waits while another process builds,
+        converts or drops that model's index, never for another model's.
 
         Returns:
             True if the project was emptied because the model or the chunker version changed.
@@ -205,9 +228,9 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
         previous = (self.get_meta("model_id"), self.get_meta("chunker_version") or "")
         same = previous == (model_id, chunker_version) and self.has_vectors()
         with self.transaction():
-            # Writers of two projects binding one model at once: the schema lock orders them (the record, and
-            # the check of the other projects' vectors settings).
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+            # Writers of two projects binding one model at once: the model's lock orders them (its record, and
+            # the check of the other projects' vectors settings); binds of other models do not wait.
+            lock_model(self.conn, model_id)
             self.bind_vectors(model_id, dim, vectors)
             if same:
                 if model_sha256 and self.get_meta("model_sha256") != model_sha256:
@@ -259,7 +282,13 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
         self, items: Sequence[tuple[SourceFile, str, str, Sequence[Chunk], Sequence[int], FileGraph | None]]
     ) -> int:
         """Replace files' chunks and code graphs in one transaction (see
-        :meth:`codegraph.store.store.Store.replace_files`). Returns the number of chunks written."""
+        :meth:`codegraph.store.store.Store.replace_files`). Returns the number of chunks written.
+
+        The chunks go in by ``COPY`` into a temporary table (``ON COMMIT DROP``; the store's user needs the
+        ``TEMPORARY`` privilege, which PostgreSQL grants to everyone by default), then one ``INSERT ... SELECT``
+        computes their ``tsvector``s and writes them in the items' order (their ids ascend in that order). Measured
+        on 19,240 chunks in batches of 4,096: 1.8 s against 2.4 s for one ``INSERT`` per row (``executemany``);
+        ``docs/postgres.md``, "Faster bulk indexing"."""
         if not items:
             return 0
         now, pid = time.time(), self.project.id
@@ -278,7 +307,7 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
                     break
             rows = [
                 (
-                    pid,
+                    n,
                     file_id,
                     emb_id,
                     c.kind,
@@ -293,15 +322,21 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
                     fts_text(c.path),
                     fts_text(c.code),
                 )
-                for file_id, (_f, _l, _h, chunks, emb_ids, _g) in zip(file_ids, items, strict=True)
-                for c, emb_id in zip(chunks, emb_ids, strict=True)
+                for n, (file_id, c, emb_id) in enumerate(
+                    (file_id, c, emb_id)
+                    for file_id, (_f, _l, _h, chunks, emb_ids, _g) in zip(file_ids, items, strict=True)
+                    for c, emb_id in zip(chunks, emb_ids, strict=True)
+                )
             ]
             if rows:
-                cur.executemany(
-                    "INSERT INTO chunks(project_id, file_id, embedding_id, kind, symbol, scope, start_line, end_line, "
-                    f"span_start, span_end, code, fts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {_FTS_SQL})",
-                    rows,
-                )
+                cur.execute(_CHUNK_STAGE_SQL)
+                with cur.copy(f"COPY {_CHUNK_STAGE} FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(_CHUNK_INSERT_SQL, (pid,))
+                # Dropped now, not only at commit: inside a caller's transaction (this one a savepoint) a second
+                # call creates it again.
+                cur.execute(f"DROP TABLE {_CHUNK_STAGE}")
             insert_graphs(self.conn, [(i, item[5]) for i, item in zip(file_ids, items, strict=True) if item[5]])
         return len(rows)
 

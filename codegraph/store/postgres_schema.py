@@ -22,8 +22,11 @@ from urllib.parse import urlsplit, urlunsplit
 from ..errors import IndexBusyError, IndexUnusableError, StoreError
 
 LOCK_CLASS = 0x43_47_01
-"""First key of every codegraph advisory lock (``pg_advisory_lock(LOCK_CLASS, n)``); ``n`` = 0 guards the
-migrations, ``n`` = a project's id is that project's writer lock."""
+"""First key of codegraph's advisory locks (``pg_advisory_lock(LOCK_CLASS, n)``); ``n`` = 0 is the schema lock
+(exclusive for the migrations; shared while a model's record or index changes,
+:func:`~.postgres_vectors.lock_model`), ``n`` = a project's id is that project's writer lock. The models' locks
+use ``LOCK_CLASS + 1`` (bulk load) and ``LOCK_CLASS + 2`` (:mod:`~.postgres_vectors`), the embedding cache's
+``LOCK_CLASS + 3`` (:data:`CACHE_LOCK_CLASS`)."""
 
 TS_CONFIG = "english"
 """Text search configuration of the keyword side (``to_tsvector``/``to_tsquery``): Snowball English stemming,

@@ -33,6 +33,17 @@ model's index and builds it again at its end, holding the model's bulk-load lock
 :data:`BULK_LOCK_CLASS`) meanwhile: other runs of the model that end then leave the index to it. While a model has
 no index, KNN is an exact scan (correct, slower); a run killed meanwhile (the server releases its lock) leaves it
 so until the next ``index`` run of any project of that model ends.
+
+**Locks.** Everything that reads or changes one model's record, its projects' ``vectors`` settings or its HNSW
+indexes (:meth:`PgStore.bind_model <codegraph.store.postgres.PgStore.bind_model>`, the build or conversion of
+:meth:`PgVectors.settle_vectors`, the drop of a bulk load) runs in a transaction that first takes
+:func:`lock_model`: the schema lock *shared* (so no migration runs meanwhile; migrations take it exclusively), then
+the model's lock (:data:`MODEL_LOCK_CLASS`) exclusively. Two writers of one model therefore still build, drop and
+record its index one after the other, while runs of other models never wait for a build (a 15-30 s ``CREATE
+INDEX`` at 141k vectors). A build holds ``embeddings`` in ``SHARE ROW EXCLUSIVE`` mode until its transaction ends
+(``CREATE INDEX`` needs ``SHARE``; the stronger mode, taken first, makes builds of two models queue instead of
+deadlocking when both then drop an index), so *inserts* of new vectors, of any model, and other builds still wait
+for it; files, chunks, graph rows and cached vectors do not, nor do readers until its ``DROP INDEX``.
 """
 
 from __future__ import annotations
@@ -88,6 +99,11 @@ BULK_LOCK_CLASS = LOCK_CLASS + 1
 """First key of the session advisory lock a bulk load holds on its model (second key: :func:`bulk_lock_key`) from
 dropping the model's index until it has built it again; a run that ends meanwhile leaves the index to it."""
 
+MODEL_LOCK_CLASS = LOCK_CLASS + 2
+"""First key of a model's lock (second key: :func:`bulk_lock_key`): a transaction advisory lock held while a
+transaction reads and changes the model's record, its projects' ``vectors`` settings or its HNSW indexes
+(:func:`lock_model`). Another class than the bulk-load lock: that one is held by one session for a whole run."""
+
 ITERATIVE_PGVECTOR = (0, 8)
 """The pgvector version that brought iterative index scans (``hnsw.iterative_scan``): a KNN filtered to some
 projects then goes on scanning the index until ``k`` rows pass the filter (or ``hnsw.max_scan_tuples``), where an
@@ -112,10 +128,23 @@ def index_name(model_id: str, fmt: str) -> str:
 
 
 def bulk_lock_key(model_id: str) -> int:
-    """Second key of ``model_id``'s bulk-load lock: a signed 32-bit hash of the model id."""
+    """Second key of ``model_id``'s bulk-load lock and of its model lock: a signed 32-bit hash of the model id (two
+    models whose hashes collide only share their locks: they wait for each other, nothing more)."""
     import xxhash
 
     return xxhash.xxh32_intdigest(model_id.encode("utf-8")) - 2**31
+
+
+def lock_model(conn: Any, model_id: str) -> None:
+    """In ``conn``'s open transaction: take the schema lock shared (``pg_advisory_xact_lock_shared(LOCK_CLASS,
+    0)``: a migration, which takes it exclusively, waits for the transaction and is waited for) and then
+    ``model_id``'s lock exclusively (:data:`MODEL_LOCK_CLASS`); both are released when the transaction ends
+    (commit, rollback, or the connection's death). Waits as long as another transaction holds the model's lock
+    (``lock_timeout`` applies: psycopg's ``LockNotAvailable`` when it runs out); never for another model's.
+    Always in this order, and before any table lock of the transaction, so that two such transactions cannot
+    deadlock on these locks."""
+    conn.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", (LOCK_CLASS,))
+    conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (MODEL_LOCK_CLASS, bulk_lock_key(model_id)))
 
 
 def _expression(fmt: str, dim: int, column: str) -> str:
@@ -233,8 +262,8 @@ class PgVectors:
 
     def bind_vectors(self, model: str, dim: int, vectors: str) -> None:
         """Check ``vectors`` against the model's other projects, record it in this project's ``meta`` and make
-        sure the model has a record (float until converted). The caller holds the transaction and the schema
-        lock.
+        sure the model has a record (float until converted). The caller holds the transaction and has taken
+        :func:`lock_model` for ``model`` in it.
 
         Raises:
             ConfigError: another project of ``model`` asked explicitly for another format (the message names it
@@ -299,8 +328,11 @@ class PgVectors:
     def settle_vectors(self) -> bool:
         """At the end of an ``index`` run: give the model the index its projects' settings ask for now (see the
         module docstring), building it when missing (after a bulk load). The new index is built, the others of
-        the model dropped and the record updated in one transaction under the schema lock; concurrent writers of
-        the model wait meanwhile (``CREATE INDEX`` blocks inserts), readers do not.
+        the model dropped and the record updated in one transaction under the model's lock (:func:`lock_model`):
+        a second settle of the model waits for it, then finds the index in place and does nothing; runs of other
+        models do not wait for the lock, but their inserts of new vectors and their own builds wait for the build
+        (it holds ``embeddings`` in ``SHARE ROW EXCLUSIVE`` mode: one build at a time, so that two cannot
+        deadlock on their ``DROP INDEX``); readers wait only for the ``DROP INDEX`` at the end.
 
         Returns:
             Whether the model's format changed.
@@ -324,7 +356,12 @@ class PgVectors:
 
     def _build(self, model: str, dim: int) -> bool:
         with self.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+            lock_model(self.conn, model)
+            # Builds of two models may run at once now. Each would hold CREATE INDEX's SHARE lock on the table
+            # and then want the ACCESS EXCLUSIVE lock of its DROP INDEX: a deadlock. SHARE ROW EXCLUSIVE, taken
+            # first, conflicts with itself (builds queue, one at a time) and, like SHARE, with inserts only: files,
+            # chunks (their foreign key checks take ROW SHARE) and readers go on.
+            self.conn.execute("LOCK TABLE embeddings IN SHARE ROW EXCLUSIVE MODE")
             record = self._record(model)  # another process may have changed it while we waited
             if record is None:
                 return False
@@ -353,8 +390,9 @@ class PgVectors:
 
     def note_inserts(self, model: str, n: int) -> None:
         """Count ``n`` vectors about to be inserted for ``model`` by this run; once the bulk-load rule holds
-        (:data:`BULK_MIN_ROWS`, module docstring), drop the model's HNSW index (under the schema lock) so that
-        the rest loads without it; :meth:`settle_vectors` builds it at the end of the run."""
+        (:data:`BULK_MIN_ROWS`, module docstring), drop the model's HNSW index (under the model's lock,
+        :func:`lock_model`) so that the rest loads without it; :meth:`settle_vectors` builds it at the end of the
+        run."""
         if self._bulk is None:
             row = self._one("SELECT count(*) FROM embeddings WHERE model = %s", (model,))
             self._bulk = [int(row[0]) if row else 0, 0, 0]
@@ -369,7 +407,7 @@ class PgVectors:
         if record is None or not record[2]:
             return
         with self.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_CLASS,))
+            lock_model(self.conn, model)
             for fmt in record[2]:
                 self.conn.execute(f'DROP INDEX IF EXISTS "{index_name(model, fmt)}"')
 
