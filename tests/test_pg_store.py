@@ -414,6 +414,15 @@ def test_a_missing_pgvector_extension_says_create_extension() -> None:
     assert "CREATE EXTENSION vector" in str(error) and "pw" not in str(error)
 
 
+def test_a_lock_timeout_names_the_lock_not_the_network() -> None:
+    from codegraph.store.postgres_schema import _explain
+
+    error = str(_explain("postgresql://u:pw@h/db", RuntimeError("canceling statement due to lock timeout")))
+    assert "held a lock" in error and "reachable" not in error
+    denied = str(_explain("postgresql://u:pw@h/db", RuntimeError("permission denied to create temporary tables")))
+    assert "TEMPORARY" in denied
+
+
 def test_chunks_copied_in_keep_their_text_order_and_tsvector(tmp_path: Path, pg_url: str) -> None:
     """``replace_files`` writes chunks by ``COPY`` through a temporary table: every text survives exactly
     (tabs, newlines, carriage returns, backslashes and COPY's own ``\\N`` null marker, non-ASCII), ``NULL`` stays

@@ -235,10 +235,18 @@ def _explain(url: str, exc: BaseException) -> StoreError:
         hint = "check the user name and password in the store URL (or PGPASSWORD / ~/.pgpass)"
     elif "does not exist" in lowered and "database" in lowered:
         hint = "create the database first (createdb), or name an existing one in the store URL"
+    elif "lock timeout" in lowered:
+        hint = (
+            "another codegraph process (an index run, a model's index build, a prune or a migration) held a lock "
+            "this one needed for longer than it waits; retry when it has ended"
+        )
     elif "connect" in lowered or "connection" in lowered or "timeout" in lowered:
         hint = "is the server running and reachable? check host, port and the store URL (--store / CODEGRAPH_STORE)"
     elif "permission denied" in lowered:
-        hint = "the store's user needs CREATE on the database (for the migrations) and read/write on its tables"
+        hint = (
+            "the store's user needs CREATE on the database (for the migrations), TEMPORARY (index runs stage "
+            "chunks in a temporary table) and read/write on its tables"
+        )
     else:
         hint = "check the server's log"
     return StoreError(f"PostgreSQL store {redact(url)}: {message}; {hint}")
