@@ -679,3 +679,5 @@ def test_a_writer_waits_for_a_prune_and_an_old_writer_blocks_it(
         elsewhere.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, project_id))
         elsewhere.execute("SELECT pg_advisory_lock_shared(%s, 0)", (CACHE_LOCK_CLASS,))
         assert run_cli("projects", "--store", pg_url, "--prune", cwd=tmp_repo).returncode == 0
+        status = _json(run_cli("status", "--store", pg_url, "--json", cwd=tmp_repo))
+        assert status["state"] != "building"  # nor is its writer this project's

@@ -584,10 +584,12 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
         return total
 
     def writer(self) -> Writer | None:
-        """The process holding the project's writer lock (an advisory lock on the server), or ``None``."""
+        """The process holding the project's writer lock (an advisory lock on the server), or ``None``. Only this
+        database's locks count: ``pg_locks`` lists every database's, and advisory lock keys are per database."""
         held = self._one(
             "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s "
-            "AND objid::bigint = %s AND objsubid = 2 AND granted",
+            "AND objid::bigint = %s AND objsubid = 2 AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             (LOCK_CLASS, self.project.id),
         )
         if held is None:
