@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -109,6 +110,24 @@ def test_projects_of_one_model_share_its_format(tmp_path: Path, pg_url: str, run
     assert [f for _m, f in _formats(pg_url)] == ["half"]
 
 
+def _settlers(roots: list[Path], pg_url: str) -> tuple[list[threading.Thread], list[bool], list[BaseException]]:
+    """One unstarted thread per root that settles project ``p<n>``'s vectors, and the lists its results
+    (``settle_vectors``'s return) and errors go to."""
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def settle(n: int) -> None:
+        store = open_store(roots[n], settings=_settings(pg_url, f"p{n}"))
+        try:
+            results.append(store.settle_vectors())
+        except BaseException as exc:  # noqa: BLE001 - reported by the callers' assertions
+            errors.append(exc)
+        finally:
+            store.close()
+
+    return [threading.Thread(target=settle, args=(n,)) for n in range(len(roots))], results, errors
+
+
 def _settings(url: str, project: str, vectors: str = "auto") -> Settings:
     return Settings(store=url, project=project, vectors=vectors, index_workers=1)
 
@@ -210,7 +229,6 @@ def test_other_projects_write_and_search_while_a_bulk_load_rebuilds_the_index(
     """One thread bulk-loads a large project and is held right after it dropped the model's index; meanwhile other
     projects of the model index (their runs leave the index to the loader) and search (exact scan, their own
     file first); then the loader finishes and builds the index once."""
-    import threading
 
     big = tmp_path / "big"
     cp.write_tree(big, cp.make_corpus(200, 6))
@@ -349,7 +367,6 @@ def test_two_settles_of_one_model_build_its_index_once(
     """Two projects of one model settle at once, both wanting its float index turned ``half``: held behind the
     model's lock until both wait on it (seen in ``pg_locks``), then released. One converts; the other, once it
     has the lock, finds the half index in place and does nothing; the model ends with exactly one index."""
-    import threading
 
     import psycopg
 
@@ -361,19 +378,8 @@ def test_two_settles_of_one_model_build_its_index_once(
         codegraph.index_repo(root, encoder, settings=_settings(pg_url, f"p{n}"))
     assert [OPCLASS["float"] in d for d in _indexes(pg_url)] == [True]
     monkeypatch.setattr(pv, "AUTO_MIN_VECTORS", 1)  # auto now wants the model half
-    results: list[bool] = []
-    errors: list[BaseException] = []
+    threads, results, errors = _settlers(roots, pg_url)
 
-    def settle(n: int) -> None:
-        store = open_store(roots[n], settings=_settings(pg_url, f"p{n}"))
-        try:
-            results.append(store.settle_vectors())
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            store.close()
-
-    threads = [threading.Thread(target=settle, args=(n,)) for n in range(2)]
     with psycopg.connect(pg_url) as holder:
         holder.execute("BEGIN")
         pv.lock_model(holder, encoder.model_id)
@@ -401,7 +407,6 @@ def test_conversions_of_two_models_at_once_queue_instead_of_deadlocking(
     to take DROP INDEX's ACCESS EXCLUSIVE: a deadlock, one of them failing (seen in 4 of 4 runs without the
     stronger lock; it needs the second build to start before the first ends, hence a few hundred vectors per
     model). Both finish, each model half."""
-    import threading
 
     import psycopg
 
@@ -412,23 +417,12 @@ def test_conversions_of_two_models_at_once_queue_instead_of_deadlocking(
         codegraph.index_repo(root, models[n], settings=_settings(pg_url, f"p{n}"))
     assert [OPCLASS["float"] in d for d in _indexes(pg_url)] == [True, True]
     monkeypatch.setattr(pv, "AUTO_MIN_VECTORS", 1)  # auto now wants both models half
-    results: list[bool] = []
-    errors: list[BaseException] = []
-
-    def settle(n: int) -> None:
-        store = open_store(roots[n], settings=_settings(pg_url, f"p{n}"))
-        try:
-            results.append(store.settle_vectors())
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            store.close()
+    threads, results, errors = _settlers(roots, pg_url)
 
     def waiting() -> int:
         sql = "SELECT count(*) FROM pg_locks WHERE relation = 'embeddings'::regclass AND NOT granted"
         return int(query(pg_url, sql)[0][0])
 
-    threads = [threading.Thread(target=settle, args=(n,)) for n in range(2)]
     with psycopg.connect(pg_url) as holder:
         holder.execute("BEGIN")
         holder.execute("LOCK TABLE embeddings IN SHARE MODE")
