@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, IndexNotFoundError, IndexUnusableError, StoreError
 from ..types import Chunk, SourceFile
-from .fts import KEYWORD_CANDIDATES, fts_query, fts_terms, fts_text, rescore_keywords
+from .fts import KEYWORD_CANDIDATES, MARK_CLOSE, MARK_OPEN, fts_query, fts_terms, fts_text, rescore_keywords
 from .lock import Writer, current_writer
 from .migrations import MIGRATIONS, migrate, reset_vector_table
 from .sqlite import connect
@@ -244,7 +244,6 @@ class Store(SqliteGraph, SqliteSnippets):
         root: Path,
         *,
         read_only: str | None = None,
-        any_thread: bool = False,
         identity: tuple[int, int] | None = None,
     ) -> None:
         self.conn = conn
@@ -252,7 +251,6 @@ class Store(SqliteGraph, SqliteSnippets):
         self.read_only = read_only
         """``None`` (read-write), or how the file was opened without writing it: ``"ro"`` or ``"immutable"``
         (:func:`read_only_mode`)."""
-        self.any_thread = any_thread
         self._identity = identity if identity is not None else _file_identity(root / INDEX_DIR / INDEX_FILE)
         self._codec: VectorCodec | None = None
 
@@ -286,7 +284,7 @@ class Store(SqliteGraph, SqliteSnippets):
             migrate(conn)
         else:
             _check_schema_read_only(conn, db)
-        return cls(conn, root, read_only=mode, any_thread=any_thread, identity=identity)
+        return cls(conn, root, read_only=mode, identity=identity)
 
     def reopen(self, *, any_thread: bool = False) -> Store:
         """Another connection to this index file (for another thread, e.g. a ``serve`` job)."""
@@ -804,17 +802,18 @@ class Store(SqliteGraph, SqliteSnippets):
             return []
         # ``+rowid``: the list filters the rows FTS5 matches (one pass over the terms' doclists); as a constraint
         # FTS5 would seek every term to every rowid, ~6x slower at 300 candidates of a 141k-chunk index.
-        marks = ", ".join(f"highlight(chunks_fts, {i}, char(1), char(2))" for i in range(3))
+        wrap = f"char({ord(MARK_OPEN)}), char({ord(MARK_CLOSE)})"  # what rescore_keywords looks for
+        columns = ", ".join(f"highlight(chunks_fts, {i}, {wrap})" for i in range(3))
         marked = {
             int(r[0]): r[1:]
             for r in self._select_in(
-                f"SELECT rowid, {marks} FROM chunks_fts WHERE +rowid IN ({{marks}}) AND chunks_fts MATCH ?",
+                f"SELECT rowid, {columns} FROM chunks_fts WHERE +rowid IN ({{marks}}) AND chunks_fts MATCH ?",
                 ids,
                 (expression,),
             )
         }
         terms = fts_terms(query)
-        total = int(self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        total = self.count("chunks")
         count = "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?"
         dfs = [int(self.conn.execute(count, (f'"{t}"',)).fetchone()[0]) for t in terms]
         return rescore_keywords(terms, dfs, total, ((i, marked[i]) for i in ids if i in marked))[:k]
