@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from .fts import fts_terms, fts_text
 from .lock import Writer
 from .postgres_graph import PgGraph, insert_graphs
-from .postgres_schema import LOCK_CLASS, TS_CONFIG, Project, redact, translated
+from .postgres_schema import LOCK_CLASS, THIS_DATABASE, TS_CONFIG, Project, redact, translated
 from .postgres_snippets import PgSnippets
 from .postgres_vectors import PgVectors, check_vectors, index_name, lock_model
 from .store import ChunkRow, FileRow, RowFilter
@@ -588,8 +588,7 @@ class PgStore(PgVectors, PgGraph, PgSnippets):
         database's locks count: ``pg_locks`` lists every database's, and advisory lock keys are per database."""
         held = self._one(
             "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid::bigint = %s "
-            "AND objid::bigint = %s AND objsubid = 2 AND granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            f"AND objid::bigint = %s AND objsubid = 2 AND granted AND database = {THIS_DATABASE}",
             (LOCK_CLASS, self.project.id),
         )
         if held is None:

@@ -28,6 +28,10 @@ LOCK_CLASS = 0x43_47_01
 use ``LOCK_CLASS + 1`` (bulk load) and ``LOCK_CLASS + 2`` (:mod:`~.postgres_vectors`), the embedding cache's
 ``LOCK_CLASS + 3`` (:data:`CACHE_LOCK_CLASS`)."""
 
+THIS_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
+"""SQL: this database's oid. ``pg_locks`` lists the locks of every database on the server, and advisory lock keys
+are per database: a lock query compares its rows' ``database`` with this."""
+
 TS_CONFIG = "english"
 """Text search configuration of the keyword side (``to_tsvector``/``to_tsquery``): Snowball English stemming,
 like FTS5's ``porter`` tokenizer of the SQLite backend."""

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IndexBusyError
+from .postgres_schema import THIS_DATABASE
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -113,7 +114,7 @@ def _prune_sqlite(start: Path, *, dry_run: bool, wait_s: float) -> PruneReport:
         return PruneReport(store.location(), dry_run, unused, 0 if dry_run else unused, kept, freed)
 
 
-_HOLDERS_SQL = """
+_HOLDERS_SQL = f"""
 SELECT c.granted, c.pid, c.mode, p.name, m.value
 FROM pg_locks c
 LEFT JOIN pg_locks w ON w.pid = c.pid AND w.database = c.database AND w.locktype = 'advisory'
@@ -121,7 +122,7 @@ LEFT JOIN pg_locks w ON w.pid = c.pid AND w.database = c.database AND w.locktype
 LEFT JOIN projects p ON p.id = w.objid::bigint
 LEFT JOIN meta m ON m.project_id = p.id AND m.key = 'writer'
 WHERE c.locktype = 'advisory' AND c.classid::bigint = %(cache)s AND c.objid = 0 AND c.objsubid = 2
-    AND c.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND c.database = {THIS_DATABASE}
     AND c.pid <> pg_backend_pid()
 ORDER BY p.name, c.pid
 """
@@ -129,10 +130,10 @@ ORDER BY p.name, c.pid
 lists every database's): ``(granted, pid, mode, project, meta.writer)``, the project being the one whose writer
 lock the session holds or awaits (``None`` for a prune)."""
 
-_LEGACY_WRITERS_SQL = """
+_LEGACY_WRITERS_SQL = f"""
 SELECT DISTINCT p.name FROM pg_locks w JOIN projects p ON p.id = w.objid::bigint
 WHERE w.locktype = 'advisory' AND w.classid::bigint = %(writer)s AND w.objsubid = 2 AND w.objid::bigint <> 0
-    AND w.granted AND w.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND w.granted AND w.database = {THIS_DATABASE}
     AND NOT EXISTS (
         SELECT 1 FROM pg_locks c WHERE c.pid = w.pid AND c.locktype = 'advisory'
             AND c.database = w.database AND c.classid::bigint = %(cache)s AND c.objid = 0 AND c.objsubid = 2)
